@@ -1,0 +1,206 @@
+"""The engine's jars: pinned by a lock file in the package, cached per user, verified before use.
+
+The lock lists every artifact of the engine's runtime classpath with its SHA-256, so resolution is
+a fixed list of downloads (done by jgo's Maven client) and a check, never a fresh dependency
+resolution. After the first fetch everything works offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import JarsError
+
+LIB = "lib"
+LOCK_FILE = "engine-lock.json"
+ADAPTER_JAR = "fireflytx-bridge.jar"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One locked Maven artifact."""
+
+    group: str
+    artifact: str
+    version: str
+    classifier: str
+    sha256: str
+    size: int
+
+    @property
+    def coordinate(self) -> str:
+        """``group:artifact:version[:classifier]``."""
+        tail = f":{self.classifier}" if self.classifier else ""
+        return f"{self.group}:{self.artifact}:{self.version}{tail}"
+
+    def path_in(self, cache_dir: Path) -> Path:
+        """Where the jar lives in a Maven-layout cache."""
+        name = f"{self.artifact}-{self.version}{'-' + self.classifier if self.classifier else ''}.jar"
+        return cache_dir.joinpath(*self.group.split("."), self.artifact, self.version, name)
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The lock file's content."""
+
+    engine: str
+    java_release: int
+    artifacts: tuple[Artifact, ...]
+
+    @property
+    def total_size(self) -> int:
+        """Bytes of all jars."""
+        return sum(a.size for a in self.artifacts)
+
+
+def _lib_file(name: str) -> Path:
+    path = Path(str(resources.files("fireflytx._bridge").joinpath(LIB, name)))
+    if not path.exists():
+        raise JarsError(
+            f"{path} is missing: the package was installed without its build step. Reinstall it with "
+            "`pip install .` from a checkout (needs Maven and a JDK 25), or install a built wheel."
+        )
+    return path
+
+
+@cache
+def load_lock() -> Lock:
+    """The lock file shipped in the package."""
+    data: dict[str, Any] = json.loads(_lib_file(LOCK_FILE).read_text(encoding="utf-8"))
+    artifacts = tuple(
+        Artifact(a["group"], a["artifact"], a["version"], a.get("classifier", ""), a["sha256"], a["size"])
+        for a in data["artifacts"]
+    )
+    return Lock(engine=data["engine"], java_release=int(data["java_release"]), artifacts=artifacts)
+
+
+def adapter_jar() -> Path:
+    """fireflytx's own small Java adapter, built from ``java/`` when the package was built."""
+    return _lib_file(ADAPTER_JAR)
+
+
+def default_cache_dir() -> Path:
+    """The per-user jar cache."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("fireflytx")) / "maven"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check(artifact: Artifact, cache_dir: Path) -> str | None:
+    """None if the cached jar is there and matches the lock, else what is wrong."""
+    path = artifact.path_in(cache_dir)
+    if not path.exists():
+        return f"{artifact.coordinate}: not cached"
+    if path.stat().st_size != artifact.size or _sha256(path) != artifact.sha256:
+        return f"{artifact.coordinate}: {path} does not match the lock file's checksum"
+    return None
+
+
+def _stamp(cache_dir: Path, lock: Lock) -> Path:
+    key = hashlib.sha256("".join(a.sha256 for a in lock.artifacts).encode()).hexdigest()[:16]
+    return cache_dir / f".verified-{key}"
+
+
+def _stamp_value(cache_dir: Path, lock: Lock) -> str:
+    parts = []
+    for artifact in lock.artifacts:
+        stat = artifact.path_in(cache_dir).stat()
+        parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def verify(cache_dir: Path, lock: Lock | None = None) -> list[str]:
+    """Every problem with the cached jars (empty when all are present and match)."""
+    lock = lock or load_lock()
+    return [p for a in lock.artifacts if (p := check(a, cache_dir)) is not None]
+
+
+def fetch(
+    cache_dir: Path,
+    *,
+    offline: bool = False,
+    progress: Callable[[Artifact, bool], None] | None = None,
+) -> list[Path]:
+    """Make sure every locked jar is in ``cache_dir``, downloading what is missing; return the paths.
+
+    ``progress(artifact, downloaded)`` is called after each artifact.
+
+    Raises:
+        JarsError: offline with jars missing, a download failed, or a checksum did not match.
+    """
+    lock = load_lock()
+    stamp = _stamp(cache_dir, lock)
+    paths = [a.path_in(cache_dir) for a in lock.artifacts]
+    try:
+        if stamp.read_text() == _stamp_value(cache_dir, lock):
+            return paths
+    except OSError:
+        pass
+    missing = [a for a in lock.artifacts if check(a, cache_dir) is not None]
+    if missing and offline:
+        raise JarsError(
+            f"{len(missing)} of the engine's {len(lock.artifacts)} jars are not cached in {cache_dir} and "
+            "offline mode is on. Run `fireflytx jars fetch` once with network access, or turn offline "
+            "mode off (FIREFLYTX_JARS__OFFLINE=false)."
+        )
+    context = None
+    for artifact in lock.artifacts:
+        if artifact not in missing:
+            if progress:
+                progress(artifact, False)
+            continue
+        if context is None:
+            from jgo.maven import MavenContext
+
+            context = MavenContext(repo_cache=cache_dir, local_repos=[], timeout=60)
+        _download(context, artifact, cache_dir)
+        if progress:
+            progress(artifact, True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(_stamp_value(cache_dir, lock))
+    return paths
+
+
+def _download(context: Any, artifact: Artifact, cache_dir: Path) -> None:
+    target = artifact.path_in(cache_dir)
+    target.unlink(missing_ok=True)
+    try:
+        component = context.project(artifact.group, artifact.artifact).at_version(artifact.version)
+        fetched = Path(component.artifact(classifier=artifact.classifier, packaging="jar").resolve())
+    except Exception as exc:
+        raise JarsError(
+            f"could not download {artifact.coordinate}: {type(exc).__name__}: {exc}. Check network access to "
+            "the Maven repository, or copy the jars into the cache and use offline mode."
+        ) from exc
+    if fetched != target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fetched, target)
+    problem = check(artifact, cache_dir)
+    if problem is not None:
+        target.unlink(missing_ok=True)
+        raise JarsError(f"downloaded {problem}; the download was deleted. Retry `fireflytx jars fetch`.")
+
+
+def clear(cache_dir: Path) -> int:
+    """Delete the cache; return the bytes freed."""
+    if not cache_dir.exists():
+        return 0
+    freed = sum(p.stat().st_size for p in cache_dir.rglob("*") if p.is_file())
+    shutil.rmtree(cache_dir)
+    return freed

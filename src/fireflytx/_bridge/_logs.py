@@ -1,0 +1,81 @@
+"""The engine's logs, forwarded to Python logging under ``fireflytx.java``.
+
+Java code never calls Python to log: a Logback appender in the adapter queues each event, and a
+Python-owned daemon thread drains the queue, so logging costs the engine's threads nothing extra.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ..config import LogConfig
+
+LOGGER = logging.getLogger("fireflytx.java")
+_LEVELS = {
+    "TRACE": 5,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+}
+# Loggers that write a topology per run and a line per step at INFO.
+CHATTY = (
+    "org.fireflyframework.transactional.saga.engine.SagaTopologyReporter",
+    "org.fireflyframework.transactional.saga.engine.SagaExecutionOrchestrator",
+    "org.fireflyframework.transactional.saga.engine.step.StepInvoker",
+    "org.fireflyframework.transactional.saga.engine.SagaEngine",
+    "org.fireflyframework.transactional.tcc.engine.TccExecutionOrchestrator",
+    "org.fireflyframework.transactional.tcc.engine.TccEngine",
+)
+
+
+def set_level(level: str, topology: bool) -> None:
+    """Set the engine's log level; per-run and per-step chatter stays at WARN unless ``topology``."""
+    from jpype import JClass
+
+    appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
+    appender.setLevel("org.fireflyframework", level)
+    for name in CHATTY:
+        appender.setLevel(name, level if topology else "WARN")
+
+
+_stopping = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def _drain() -> None:
+    from jpype import JClass
+
+    appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
+    while True:
+        record = appender.poll(0 if _stopping.is_set() else 200)
+        if record is None:
+            if _stopping.is_set():
+                return
+            continue
+        level, logger, message, thread, error = (None if v is None else str(v) for v in record)
+        text = f"[{(logger or '').rsplit('.', 1)[-1]}] {message}"
+        if error:
+            text = f"{text}\n{error}"
+        LOGGER.log(
+            _LEVELS.get(level or "INFO", logging.INFO),
+            "%s",
+            text,
+            extra={"java_logger": logger, "java_thread": thread},
+        )
+
+
+def start(config: LogConfig) -> None:
+    """Apply the configured levels and start the draining thread."""
+    global _thread
+    set_level(config.level, config.topology)
+    _thread = threading.Thread(target=_drain, name="fireflytx-java-log", daemon=True)
+    _thread.start()
+
+
+def stop() -> None:
+    """Forward what is queued, then end the draining thread."""
+    _stopping.set()
+    if _thread is not None:
+        _thread.join(timeout=2)

@@ -1,0 +1,236 @@
+"""Sagas on the Firefly engine: translation, step proxies and the run itself.
+
+Crossing costs shape this module (see bridge-facts.md): one proxy per step and one listener per
+engine, created once and reused; values never cross (the engine sees a token, Python keeps the
+real results); a step's continuation runs on the thread that completed it, so no thread hop is
+added; and each call into Python happens on a Python-owned thread (the event loop, a worker, or a
+timer thread started by ``_threads``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from typing import Any
+
+from jpype import JClass, JImplements, JOverride
+
+from .._definition import SagaSpec, StepSpec
+from .._runtime import Attempt, SagaRun
+from ..config import CompensationPolicy
+from ..errors import DefinitionError
+from ._errors import map_java_errors, to_python
+
+_P = "org.fireflyframework.transactional."
+_ids = itertools.count(1)
+
+
+class _Java:
+    """Java classes, resolved once."""
+
+    def __init__(self) -> None:
+        self.SagaDefinition = JClass(_P + "saga.registry.SagaDefinition")
+        self.StepDefinition = JClass(_P + "saga.registry.StepDefinition")
+        self.StepHandler = JClass(_P + "saga.engine.step.StepHandler")
+        self.SagaEngine = JClass(_P + "saga.engine.SagaEngine")
+        self.StepInputs = JClass(_P + "saga.engine.StepInputs")
+        self.SagaValidator = JClass(_P + "saga.validation.SagaValidator")
+        self.Policy = JClass(_P + "shared.engine.CompensationPolicy")
+        self.Duration = JClass("java.time.Duration")
+        self.ArrayList = JClass("java.util.ArrayList")
+        self.Mono = JClass("reactor.core.publisher.Mono")
+        self.NoOpSagaEvents = JClass("dev.fireflytx.bridge.NoOpSagaEvents")
+        self.RunContext = JClass("dev.fireflytx.bridge.RunContext")
+        self.StepFuture = JClass("dev.fireflytx.bridge.StepFuture")
+        self.PythonStepException = JClass("dev.fireflytx.bridge.PythonStepException")
+        self.Completions = JClass("dev.fireflytx.bridge.Completions")
+        self.TOKEN = JClass("java.lang.Boolean").TRUE
+        self.EMPTY = self.Mono.empty()
+
+
+_java: _Java | None = None
+
+
+def java() -> _Java:
+    """The resolved classes (the JVM must be running)."""
+    global _java
+    if _java is None:
+        _java = _Java()
+    return _java
+
+
+def _carrier(error: BaseException, attempt_id: int) -> Any:
+    message = str(error) or type(error).__name__
+    return java().PythonStepException(type(error).__name__, message, attempt_id)
+
+
+class SagaBridge:
+    """Runs sagas on the engine for one fireflytx ``SagaEngine``."""
+
+    def __init__(self, default_policy: CompensationPolicy) -> None:
+        self._j = java()
+        self._default_policy = default_policy
+        self._engines: dict[CompensationPolicy, Any] = {}
+        self._definitions: dict[str, tuple[SagaSpec, Any]] = {}
+        self.runs: dict[int, tuple[SagaRun, asyncio.Future[Any]]] = {}
+        self.attempts: dict[int, tuple[SagaRun, Attempt]] = {}
+        self._cancel_listener = _CancelListener(self)
+        self._completion_listener = _CompletionListener(self)
+        self._events = self._j.NoOpSagaEvents()
+
+    def _engine(self, policy: CompensationPolicy) -> Any:
+        engine = self._engines.get(policy)
+        if engine is None:
+            with map_java_errors():
+                engine = self._j.SagaEngine(None, self._events, self._j.Policy.valueOf(policy.value))
+            self._engines[policy] = engine
+        return engine
+
+    def register(self, spec: SagaSpec) -> Any:
+        """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change)."""
+        known = self._definitions.get(spec.name)
+        if known is not None and known[0] is spec:
+            return known[1]
+        j = self._j
+        with map_java_errors():
+            definition = j.SagaDefinition(spec.name, None, None, spec.layer_concurrency)
+            for step in spec.steps:
+                deps = j.ArrayList()
+                for dep in step.depends_on:
+                    deps.add(dep)
+                java_step = j.StepDefinition(
+                    step.step_id,
+                    step.compensation.method_name if step.compensation else None,
+                    deps,
+                    step.retry,
+                    j.Duration.ofMillis(step.backoff_ms),
+                    j.Duration.ofMillis(step.timeout_ms),
+                    step.idempotency_key,
+                    step.jitter,
+                    step.jitter_factor,
+                    False,
+                    None,
+                )
+                java_step.handler = _StepHandler(self, step)
+                if step.compensation is not None:
+                    # fireflytx retries and times compensations itself (the engine would retry a
+                    # handler's compensation at most once, and only under some policies).
+                    java_step.compensationRetry = JClass("java.lang.Integer").valueOf(0)
+                    java_step.compensationTimeout = j.Duration.ZERO
+                    java_step.compensationBackoff = j.Duration.ofMillis(step.compensation.backoff_ms)
+                    java_step.compensationCritical = step.compensation.critical
+                definition.steps.put(step.step_id, java_step)
+            report = j.SagaValidator.validateSagaDefinition(definition)
+            if report.hasErrors():
+                raise DefinitionError(
+                    f"saga {spec.name!r}", [str(e) for e in report.getErrors()]
+                )
+        self._definitions[spec.name] = (spec, definition)
+        return definition
+
+    async def run(self, run: SagaRun, policy: CompensationPolicy | None) -> None:
+        """Execute ``run`` on the engine and wait until the engine's run has completed."""
+        definition = self.register(run.spec)
+        engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
+        run_id = next(_ids)
+        done: asyncio.Future[Any] = run.loop.create_future()
+        self.runs[run_id] = (run, done)
+        try:
+            with map_java_errors():
+                context = self._j.RunContext(run.context.correlation_id, run.spec.name, run_id)
+                mono = engine.execute(definition, self._j.StepInputs.empty(), context)
+                self._j.Completions.subscribe(mono, run_id, self._completion_listener)
+            error = await done
+        finally:
+            self.runs.pop(run_id, None)
+        if error is not None:
+            raise to_python(error) from error
+
+
+@JImplements("org.fireflyframework.transactional.saga.engine.step.StepHandler", deferred=True)
+class _StepHandler:
+    """The engine's handle on one Python step; one per step, reused by every run."""
+
+    def __init__(self, bridge: SagaBridge, step: StepSpec) -> None:
+        self._bridge = bridge
+        self._step = step
+        self._j = bridge._j
+
+    @JOverride
+    def execute(self, _input: Any, ctx: Any) -> Any:
+        attempt_id = next(_ids)
+        try:
+            run = self._bridge.runs[ctx.runId][0]
+            future = self._j.StepFuture(attempt_id, self._bridge._cancel_listener)
+            attempts = self._bridge.attempts
+
+            def complete(error: BaseException | None) -> bool:
+                attempts.pop(attempt_id, None)
+                if error is None:
+                    return bool(future.complete(self._j.TOKEN))
+                return bool(future.completeExceptionally(_carrier(error, attempt_id)))
+
+            attempt = run.new_attempt(self._step, complete)
+            attempts[attempt_id] = (run, attempt)
+            run.launch(attempt)
+            return future.mono()
+        except Exception as exc:  # never throw into the engine
+            return self._j.Mono.error(_carrier(exc, attempt_id))
+
+    @JOverride
+    def compensate(self, _arg: Any, ctx: Any) -> Any:
+        if self._step.compensation is None:
+            return self._j.EMPTY
+        try:
+            run = self._bridge.runs[ctx.runId][0]
+            future = self._j.StepFuture(next(_ids), self._bridge._cancel_listener)
+
+            def complete(error: BaseException | None) -> bool:
+                if error is None:
+                    return bool(future.complete(self._j.TOKEN))
+                return bool(future.completeExceptionally(_carrier(error, 0)))
+
+            run.start_compensation(self._step, complete)
+            return future.mono()
+        except Exception as exc:  # a synchronous throw would fail the whole engine run
+            return self._j.Mono.error(_carrier(exc, 0))
+
+
+@JImplements("dev.fireflytx.bridge.CancelListener", deferred=True)
+class _CancelListener:
+    """Told by the engine's timeout that it gave up on an attempt."""
+
+    def __init__(self, bridge: SagaBridge) -> None:
+        self._bridge = bridge
+
+    @JOverride
+    def cancelled(self, attempt_id: int) -> None:
+        entry = self._bridge.attempts.pop(int(attempt_id), None)
+        if entry is not None:
+            entry[0].cancel_attempt(entry[1])
+
+
+@JImplements("dev.fireflytx.bridge.Completions$Listener", deferred=True)
+class _CompletionListener:
+    """Told when an engine run has ended (with its SagaResult or an engine error)."""
+
+    def __init__(self, bridge: SagaBridge) -> None:
+        self._bridge = bridge
+
+    @JOverride
+    def completed(self, run_id: int, _value: Any, error: Any) -> None:
+        entry = self._bridge.runs.get(int(run_id))
+        if entry is None:
+            return
+        run, done = entry
+        if threading.get_ident() == run.loop_thread:
+            if not done.done():
+                done.set_result(error)
+        else:
+            run.loop.call_soon_threadsafe(_settle, done, error)
+
+
+def _settle(done: asyncio.Future[Any], error: Any) -> None:
+    if not done.done():
+        done.set_result(error)

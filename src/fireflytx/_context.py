@@ -1,0 +1,101 @@
+"""The context a saga's steps share during one run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["FromStep", "SagaContext"]
+
+
+class FromStep:
+    """Marks a step parameter that receives another step's result.
+
+    Use it inside ``typing.Annotated``: ``reservation: Annotated[Reservation, FromStep("reserve")]``.
+    The named step must be one the step depends on (directly or through others), so its result is
+    there when the step runs.
+    """
+
+    __slots__ = ("step_id",)
+
+    def __init__(self, step_id: str) -> None:
+        if not isinstance(step_id, str) or not step_id:
+            raise TypeError("FromStep needs the id of a step, e.g. FromStep('reserve')")
+        self.step_id = step_id
+
+    def __repr__(self) -> str:
+        return f"FromStep({self.step_id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FromStep) and other.step_id == self.step_id
+
+    def __hash__(self) -> int:
+        return hash(("FromStep", self.step_id))
+
+
+class SagaContext:
+    """Data shared by the steps of one saga run.
+
+    A step receives it by declaring a parameter annotated ``SagaContext``. Steps of one layer run at
+    the same time, so two steps writing the same key race; each single call here is atomic.
+    Values stay the Python objects you put in; nothing is copied or converted.
+    """
+
+    __slots__ = ("_correlation_id", "_saga_name", "_headers", "_variables", "_results")
+
+    def __init__(
+        self,
+        correlation_id: str,
+        saga_name: str,
+        headers: Mapping[str, str] | None = None,
+        results: dict[str, Any] | None = None,
+    ) -> None:
+        self._correlation_id = correlation_id
+        self._saga_name = saga_name
+        self._headers: dict[str, str] = dict(headers or {})
+        self._variables: dict[str, Any] = {}
+        self._results: dict[str, Any] = results if results is not None else {}
+
+    @property
+    def correlation_id(self) -> str:
+        """The run's correlation id (given to ``execute`` or generated)."""
+        return self._correlation_id
+
+    @property
+    def saga_name(self) -> str:
+        """The name given to ``@saga``."""
+        return self._saga_name
+
+    def set_data(self, key: str, value: Any) -> None:
+        """Store a variable for later steps (and for the result's ``context``)."""
+        self._variables[key] = value
+
+    def get_data(self, key: str, default: Any = None) -> Any:
+        """Read a variable set by ``set_data``."""
+        return self._variables.get(key, default)
+
+    def get_all_data(self) -> dict[str, Any]:
+        """A copy of all variables."""
+        return dict(self._variables)
+
+    def put_header(self, key: str, value: str) -> None:
+        """Set a header; headers are strings, like message headers."""
+        if not isinstance(value, str):
+            raise TypeError(f"header {key!r} must be a str, not {type(value).__name__}")
+        self._headers[key] = value
+
+    def get_header(self, key: str, default: str | None = None) -> str | None:
+        """Read a header given to ``execute(headers=...)`` or set by a step."""
+        return self._headers.get(key, default)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """A copy of all headers."""
+        return dict(self._headers)
+
+    def get_result(self, step_id: str, default: Any = None) -> Any:
+        """The result of a step that has completed in this run."""
+        return self._results.get(step_id, default)
+
+    def __repr__(self) -> str:
+        return f"SagaContext(saga={self._saga_name!r}, correlation_id={self._correlation_id!r})"

@@ -1,0 +1,198 @@
+"""``@saga``, ``@saga_step`` and ``@compensation_step``: they record metadata and nothing else.
+
+No decorator touches the JVM; a module full of sagas imports with no Java installed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, overload
+
+from ._definition import (
+    MARKER_ATTRIBUTE,
+    SPEC_ATTRIBUTE,
+    CompensationMarker,
+    StepMarker,
+    assemble_saga,
+)
+from .config import CompensationPolicy
+
+__all__ = ["compensation_step", "saga", "saga_step"]
+
+C = TypeVar("C", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check_callable(func: Any, decorator: str) -> list[str]:
+    target = func.__func__ if isinstance(func, staticmethod | classmethod) else func
+    if not (inspect.isfunction(target) or inspect.iscoroutinefunction(target)):
+        return [f"@{decorator} must decorate a function defined in the class, not {type(func).__name__}"]
+    if inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target):
+        return [f"@{decorator} cannot decorate a generator; return the value instead"]
+    return []
+
+
+def _non_negative(value: Any, name: str) -> list[str]:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [f"{name} must be an int >= 0, got {value!r}"]
+    return []
+
+
+def _mark(func: F, marker: Any) -> F:
+    target = func.__func__ if isinstance(func, staticmethod | classmethod) else func
+    setattr(target, MARKER_ATTRIBUTE, marker)
+    return func
+
+
+def saga_step(
+    step_id: str,
+    *,
+    depends_on: Sequence[str] = (),
+    retry: int = 0,
+    backoff_ms: int = 100,
+    jitter: bool = False,
+    jitter_factor: float = 0.5,
+    timeout_ms: int = 0,
+    idempotency_key: str | None = None,
+    compensate: str | None = None,
+) -> Callable[[F], F]:
+    """Declare a method as a saga step.
+
+    The step's first parameter (after ``self``) receives the saga input, converted when annotated
+    with a pydantic model or dataclass; a parameter annotated ``SagaContext`` receives the run's
+    context; ``Annotated[T, FromStep("id")]`` receives another step's result.
+
+    ``async def`` steps run on the caller's event loop; plain ``def`` steps run on a worker thread,
+    so neither blocks the loop. CPU-bound Python steps still take turns on the GIL.
+
+    Args:
+        step_id: Unique id of the step within its saga.
+        depends_on: Steps that must complete first. Steps with no path between them run concurrently.
+        retry: Retries after the first attempt (``retry=3`` allows 4 attempts). Any error is retried,
+            timeouts included.
+        backoff_ms: Constant pause between attempts.
+        jitter: Randomise each pause uniformly within ``backoff_ms * (1 ± jitter_factor)``.
+        jitter_factor: Spread of the jitter, 0 to 1.
+        timeout_ms: Limit of one attempt (0: none). A timed-out ``async def`` attempt is cancelled; a
+            ``def`` attempt cannot be interrupted and finishes unseen, so steps must be safe to finish
+            late.
+        idempotency_key: Key under which the engine skips the step if the run's context already has it.
+        compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
+    """
+    problems: list[str] = []
+    if not isinstance(step_id, str) or not step_id.strip():
+        problems.append(f"step id must be a non-empty str, got {step_id!r}")
+    if isinstance(depends_on, str):
+        problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
+        depends_on = (depends_on,)
+    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
+    problems += _non_negative(timeout_ms, "timeout_ms")
+    if not isinstance(jitter_factor, int | float) or not 0 <= jitter_factor <= 1:
+        problems.append(f"jitter_factor must be between 0 and 1, got {jitter_factor!r}")
+    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
+        problems.append("idempotency_key must be a non-empty str or None")
+    if compensate is not None and (not isinstance(compensate, str) or not compensate):
+        problems.append("compensate must name a method of the class, e.g. compensate='release'")
+
+    def decorate(func: F) -> F:
+        marker = StepMarker(
+            step_id=step_id,
+            depends_on=tuple(depends_on),
+            retry=retry,
+            backoff_ms=backoff_ms,
+            jitter=bool(jitter),
+            jitter_factor=float(jitter_factor) if isinstance(jitter_factor, int | float) else 0.5,
+            timeout_ms=timeout_ms,
+            idempotency_key=idempotency_key,
+            compensate=compensate,
+            problems=tuple(problems + _check_callable(func, "saga_step")),
+        )
+        return _mark(func, marker)
+
+    return decorate
+
+
+def compensation_step(
+    step_id: str,
+    *,
+    retry: int = 0,
+    backoff_ms: int = 100,
+    timeout_ms: int = 0,
+    critical: bool = False,
+) -> Callable[[F], F]:
+    """Declare the method that undoes step ``step_id`` after a later failure.
+
+    Its first parameter (after ``self``) receives that step's result; it may also take a
+    ``SagaContext``. A compensation that still fails after its retries is reported on the result
+    (status ``COMPENSATION_FAILED``), never swallowed.
+
+    Args:
+        step_id: The step this compensates.
+        retry: Retries after the first attempt, under every compensation policy.
+        backoff_ms: Constant pause between attempts.
+        timeout_ms: Limit of one attempt (0: none).
+        critical: Under ``CIRCUIT_BREAKER``, a failure of this compensation skips the remaining ones.
+    """
+    problems: list[str] = []
+    if not isinstance(step_id, str) or not step_id.strip():
+        problems.append(f"compensation_step needs the id of the step it undoes, got {step_id!r}")
+    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
+    problems += _non_negative(timeout_ms, "timeout_ms")
+
+    def decorate(func: F) -> F:
+        marker = CompensationMarker(
+            step_id=step_id,
+            retry=retry,
+            backoff_ms=backoff_ms,
+            timeout_ms=timeout_ms,
+            critical=bool(critical),
+            problems=tuple(problems + _check_callable(func, "compensation_step")),
+        )
+        return _mark(func, marker)
+
+    return decorate
+
+
+@overload
+def saga(name: C, /) -> C: ...
+@overload
+def saga(
+    name: str | None = None,
+    *,
+    layer_concurrency: int = 0,
+    compensation_policy: CompensationPolicy | str | None = None,
+) -> Callable[[C], C]: ...
+def saga(
+    name: Any = None,
+    *,
+    layer_concurrency: int = 0,
+    compensation_policy: CompensationPolicy | str | None = None,
+) -> Any:
+    """Declare a class as a saga; check its steps and compensations all at once.
+
+    Args:
+        name: The saga's name (default: the class name).
+        layer_concurrency: At most this many steps of one layer run at the same time (0: all).
+        compensation_policy: Overrides the engine's policy for this saga.
+
+    Raises:
+        DefinitionError: listing every problem found (cycles, unknown dependencies, duplicate ids,
+            orphan or doubled compensations, unusable signatures).
+    """
+    policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
+
+    def assemble(cls: C, saga_name: str, localns: dict[str, Any]) -> C:
+        spec = assemble_saga(cls, saga_name, layer_concurrency, policy, localns)
+        setattr(cls, SPEC_ATTRIBUTE, spec)
+        return cls
+
+    if isinstance(name, type):
+        return assemble(name, name.__name__, sys._getframe(1).f_locals)
+
+    def decorate(cls: C) -> C:
+        # The defining frame's locals resolve annotations naming classes local to it.
+        return assemble(cls, name or cls.__name__, sys._getframe(1).f_locals)
+
+    return decorate

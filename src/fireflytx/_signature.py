@@ -1,0 +1,124 @@
+"""How a step's parameters are filled: read once from its signature, used on every call."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._context import FromStep, SagaContext
+
+__all__ = ["ParamPlan", "plan_parameters"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamPlan:
+    """Where each parameter's value comes from.
+
+    ``slots`` lists, in declaration order, ``(name, source, detail, positional_only)`` where source is
+    ``"value"`` (the saga input, or for a compensation its step's result), ``"context"`` or
+    ``"step"`` (detail: the step id).
+    """
+
+    slots: tuple[tuple[str, str, str, bool], ...]
+    value_annotation: Any = None
+    context_kind: str = "saga"
+
+    @property
+    def from_steps(self) -> tuple[str, ...]:
+        """Step ids whose results this callable reads through ``FromStep``."""
+        return tuple(detail for _, source, detail, _ in self.slots if source == "step")
+
+    @property
+    def takes_value(self) -> bool:
+        """Whether a parameter receives the input (or, for a compensation, the step's result)."""
+        return any(source == "value" for _, source, _, _ in self.slots)
+
+    def arguments(
+        self, value: Any, context: Any, results: Mapping[str, Any], convert: Callable[[Any, Any], Any]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """Positional and keyword arguments for one call."""
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for name, source, detail, positional in self.slots:
+            if source == "value":
+                arg = value
+            elif source == "context":
+                arg = context
+            else:
+                arg = results.get(detail)
+            if positional:
+                args.append(arg)
+            else:
+                kwargs[name] = arg
+        return args, kwargs
+
+
+def _resolved_hints(func: Callable[..., Any], localns: Mapping[str, Any] | None) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func, localns=dict(localns or {}), include_extras=True)
+    except Exception:  # a forward reference nothing can resolve: keep the raw annotations
+        return {}
+
+
+def _is_context(annotation: Any, context_type: type) -> bool:
+    if annotation is context_type:
+        return True
+    if isinstance(annotation, str):
+        return annotation.rsplit(".", 1)[-1] == context_type.__name__
+    return isinstance(annotation, type) and issubclass(annotation, context_type)
+
+
+def plan_parameters(
+    func: Callable[..., Any],
+    what: str,
+    context_type: type = SagaContext,
+    localns: Mapping[str, Any] | None = None,
+) -> tuple[ParamPlan | None, list[str]]:
+    """Read the parameters of a decorated method; return the plan or the problems found.
+
+    ``what`` names the method in messages, e.g. ``"step 'reserve' (OrderSaga.reserve)"``;
+    ``localns`` resolves string annotations naming classes local to a function or notebook cell.
+    """
+    problems: list[str] = []
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        return None, [f"{what}: cannot read its signature ({exc})"]
+    params = list(signature.parameters.values())
+    if not params or params[0].kind not in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        return None, [f"{what}: must be a plain method whose first parameter is self"]
+    hints = _resolved_hints(func, localns)
+    slots: list[tuple[str, str, str, bool]] = []
+    value_annotation: Any = None
+    for param in params[1:]:
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            problems.append(f"{what}: uses *{param.name}; declare named parameters instead")
+            continue
+        annotation = hints.get(param.name, param.annotation)
+        positional = param.kind is inspect.Parameter.POSITIONAL_ONLY
+        if typing.get_origin(annotation) is typing.Annotated:
+            markers = [m for m in typing.get_args(annotation)[1:] if isinstance(m, FromStep)]
+            if markers:
+                slots.append((param.name, "step", markers[0].step_id, positional))
+                continue
+            annotation = typing.get_args(annotation)[0]
+        if _is_context(annotation, context_type):
+            slots.append((param.name, "context", "", positional))
+        elif not any(source == "value" for _, source, _, _ in slots):
+            slots.append((param.name, "value", "", positional))
+            value_annotation = None if annotation is inspect.Parameter.empty else annotation
+        elif param.default is inspect.Parameter.empty:
+            problems.append(
+                f"{what}: parameter {param.name!r} cannot be filled; only the first parameter receives the "
+                f"input. Annotate it with {context_type.__name__} or Annotated[T, FromStep('step-id')], "
+                "or give it a default"
+            )
+    if problems:
+        return None, problems
+    return ParamPlan(tuple(slots), value_annotation, context_type.__name__), []

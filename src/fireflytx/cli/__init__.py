@@ -1,0 +1,36 @@
+"""The ``fireflytx`` command line: demo runs and engine jar management."""
+
+from __future__ import annotations
+
+import typer
+
+from .. import __version__
+from ._demo import demo
+from ._jars import jars_app
+
+app = typer.Typer(
+    name="fireflytx",
+    help="SAGA transactions in Python, executed in-process by the Firefly transactional engine.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(jars_app, name="jars")
+app.command()(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fireflytx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """SAGA transactions in Python, executed in-process by the Firefly transactional engine."""
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

