@@ -1,0 +1,1 @@
+"""fireflytx benchmarks: `python -m benchmarks` (or `nox -s bench`) writes results/latest.{json,md}."""

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install everything fireflytx's tests need on a fresh machine, then run every check:
+# lint, types, the Java adapter's JUnit tests and the whole pytest suite against the real engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v dot >/dev/null || need_apt+=(graphviz)
+if ((${#need_apt[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing system packages: ${need_apt[*]} (install them with apt-get)" >&2
+    exit 1
+  fi
+fi
+
+# The Java adapter is compiled by the package build with a JDK 25 (see hatch_build.py).
+python -m pip install -q --upgrade pip
+python -m pip install -q -e '.[all]'
+
+ruff check src tests benchmarks
+mypy
+export JAVA_HOME="$(python hatch_build.py --print-java-home)"
+(cd java && mvn -q -B verify)
+python -m pytest
