@@ -1,0 +1,9 @@
+package dev.fireflytx.bridge;
+
+/** Told when the engine cancels a pending {@link StepFuture}, so Python can cancel the matching coroutine. */
+@FunctionalInterface
+public interface CancelListener {
+
+    /** @param id the id the cancelled {@link StepFuture} was created with */
+    void cancelled(long id);
+}

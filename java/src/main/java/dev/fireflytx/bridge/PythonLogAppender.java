@@ -1,0 +1,114 @@
+package dev.fireflytx.bridge;
+
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.LoggerFactory;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.IThrowableProxy;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.core.AppenderBase;
+
+/**
+ * Hands engine log events to Python logging without calling into Python from the logging thread.
+ *
+ * <p>Events are queued as {@code String[]{level, logger, message, thread, throwableOrNull}}; a Python drainer
+ * thread takes them with {@link #poll(long)}. Logging from arbitrary JVM threads into Python directly would be
+ * slow and could deadlock on the GIL. The queue is bounded: when it is full, events are dropped and counted.
+ */
+public class PythonLogAppender extends AppenderBase<ILoggingEvent> {
+
+    /** Capacity of the shared queue. */
+    public static final int CAPACITY = 10_000;
+
+    private static final BlockingQueue<String[]> QUEUE = new LinkedBlockingQueue<>(CAPACITY);
+    private static final AtomicLong DROPPED = new AtomicLong();
+
+    @Override
+    protected void append(ILoggingEvent event) {
+        IThrowableProxy proxy = event.getThrowableProxy();
+        String[] record = {
+            event.getLevel().toString(),
+            event.getLoggerName(),
+            event.getFormattedMessage(),
+            event.getThreadName(),
+            proxy == null ? null : ThrowableProxyUtil.asString(proxy),
+        };
+        if (!QUEUE.offer(record)) {
+            DROPPED.incrementAndGet();
+        }
+    }
+
+    /**
+     * Takes the next event, waiting up to {@code timeoutMillis}.
+     *
+     * @return {@code {level, logger, message, thread, throwableOrNull}}, or null on timeout or interruption
+     */
+    public static String[] poll(long timeoutMillis) {
+        try {
+            return QUEUE.poll(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** Events dropped so far because the queue was full. */
+    public static long droppedCount() {
+        return DROPPED.get();
+    }
+
+    /**
+     * Sets a Logback logger's level at run time.
+     *
+     * @param loggerName a logger name, or {@code "ROOT"} for the root logger
+     * @param levelName  TRACE, DEBUG, INFO, WARN (or WARNING), ERROR (or CRITICAL), OFF; null or empty clears
+     *                   the level of a non-root logger so it inherits again
+     * @throws IllegalArgumentException for an unknown level name
+     * @throws IllegalStateException    if SLF4J is not bound to Logback
+     */
+    public static void setLevel(String loggerName, String levelName) {
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            throw new IllegalStateException("SLF4J is not bound to Logback: " + LoggerFactory.getILoggerFactory());
+        }
+        Logger logger = context.getLogger(
+                loggerName == null || loggerName.equalsIgnoreCase(Logger.ROOT_LOGGER_NAME)
+                        ? Logger.ROOT_LOGGER_NAME : loggerName);
+        logger.setLevel(toLevel(levelName, logger == context.getLogger(Logger.ROOT_LOGGER_NAME)));
+    }
+
+    private static Level toLevel(String name, boolean root) {
+        if (name == null || name.isBlank()) {
+            if (root) {
+                throw new IllegalArgumentException("the root logger needs a level");
+            }
+            return null;
+        }
+        String upper = name.trim().toUpperCase(java.util.Locale.ROOT);
+        switch (upper) {
+            case "WARNING":
+                return Level.WARN;
+            case "CRITICAL":
+            case "FATAL":
+                return Level.ERROR;
+            default:
+                Level level = Level.toLevel(upper, null);
+                if (level == null) {
+                    throw new IllegalArgumentException("unknown log level: " + name);
+                }
+                return level;
+        }
+    }
+
+    /** Empties the queue and resets the drop counter; for tests. */
+    static void resetForTests() {
+        QUEUE.clear();
+        DROPPED.set(0);
+    }
+}

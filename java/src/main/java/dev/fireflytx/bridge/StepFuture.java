@@ -1,0 +1,68 @@
+package dev.fireflytx.bridge;
+
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * The Java half of an asynchronous Python step: Python completes it, the engine sees it as a {@link Mono}.
+ *
+ * <p>When the engine gives up on the step (timeout, saga cancellation), Reactor cancels the Mono, which cancels
+ * this future; the {@link CancelListener} is then told once, so Python can cancel the work it started.
+ * Completion callbacks run on the thread that completes the future, which avoids a thread hop per step.
+ */
+public class StepFuture extends CompletableFuture<Object> {
+
+    private final long id;
+    private final CancelListener listener;
+
+    /**
+     * @param id       opaque id handed back to {@code listener}
+     * @param listener told when this future is cancelled; may be null
+     */
+    public StepFuture(long id, CancelListener listener) {
+        this.id = id;
+        this.listener = listener;
+    }
+
+    /** The id this future was created with. */
+    public long id() {
+        return id;
+    }
+
+    /** A Mono over this future; cancelling the Mono cancels the future. */
+    public Mono<Object> mono() {
+        return Mono.fromFuture(this);
+    }
+
+    /** Completes with {@code value}; returns false if already completed. */
+    public boolean succeed(Object value) {
+        return complete(value);
+    }
+
+    /** Completes with {@code error}; returns false if already completed. */
+    public boolean fail(Throwable error) {
+        return completeExceptionally(error);
+    }
+
+    /**
+     * Cancels this future and notifies the listener if this call is the one that cancelled it.
+     *
+     * <p>{@link CompletableFuture#cancel} also returns true when the future was cancelled earlier, so the
+     * transition is detected through {@link #completeExceptionally}, which reports whether it completed the
+     * future. The resulting state is the same as with the inherited cancel.
+     */
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean transitioned = completeExceptionally(new CancellationException("step cancelled"));
+        if (transitioned && listener != null) {
+            try {
+                listener.cancelled(id);
+            } catch (Throwable ignored) {
+                // A failing listener must not break Reactor's cancellation path.
+            }
+        }
+        return transitioned || isCancelled();
+    }
+}

@@ -1,0 +1,105 @@
+package dev.fireflytx.bridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+class PythonLogAppenderTest {
+
+    private static final String NAME = "dev.fireflytx.bridge.test.AppenderProbe";
+
+    @BeforeEach
+    void clean() {
+        PythonLogAppender.resetForTests();
+    }
+
+    @AfterEach
+    void restore() {
+        PythonLogAppender.setLevel(NAME, null);
+        PythonLogAppender.resetForTests();
+    }
+
+    /** Polls until an event from the probe logger arrives (other loggers may interleave). */
+    private static String[] nextProbeEvent() {
+        for (int i = 0; i < 100; i++) {
+            String[] e = PythonLogAppender.poll(50);
+            if (e != null && NAME.equals(e[1])) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void shippedConfigurationRoutesEventsToTheQueue() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        log.info("hello {}", 42);
+        String[] e = nextProbeEvent();
+        assertNotNull(e);
+        assertEquals("INFO", e[0]);
+        assertEquals(NAME, e[1]);
+        assertEquals("hello 42", e[2]);
+        assertEquals(Thread.currentThread().getName(), e[3]);
+        assertNull(e[4]);
+    }
+
+    @Test
+    void throwableTextHasClassMessageAndFrames() {
+        LoggerFactory.getLogger(NAME).error("failed", new IllegalStateException("inner problem"));
+        String[] e = nextProbeEvent();
+        assertNotNull(e);
+        assertEquals("ERROR", e[0]);
+        assertTrue(e[4].startsWith("java.lang.IllegalStateException: inner problem"), e[4]);
+        assertTrue(e[4].contains("at dev.fireflytx.bridge.PythonLogAppenderTest"), e[4]);
+    }
+
+    @Test
+    void pollReturnsNullOnTimeout() {
+        assertNull(PythonLogAppender.poll(10));
+    }
+
+    @Test
+    void fullQueueDropsAndCounts() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        for (int i = 0; i < PythonLogAppender.CAPACITY + 5; i++) {
+            log.info("event {}", i);
+        }
+        assertEquals(5, PythonLogAppender.droppedCount());
+        assertEquals("event 0", PythonLogAppender.poll(0)[2]);
+    }
+
+    @Test
+    void setLevelChangesWhatIsQueued() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        PythonLogAppender.setLevel(NAME, "WARNING");
+        log.info("dropped by level");
+        log.warn("kept");
+        assertEquals("kept", nextProbeEvent()[2]);
+
+        PythonLogAppender.setLevel(NAME, "debug");
+        log.debug("debug now visible");
+        assertEquals("debug now visible", nextProbeEvent()[2]);
+
+        assertThrows(IllegalArgumentException.class, () -> PythonLogAppender.setLevel(NAME, "LOUD"));
+        assertThrows(IllegalArgumentException.class, () -> PythonLogAppender.setLevel("ROOT", null));
+    }
+
+    @Test
+    void rootLevelCanBeChanged() {
+        PythonLogAppender.setLevel("ROOT", "ERROR");
+        try {
+            LoggerFactory.getLogger("some.other.Logger").warn("hidden");
+            assertNull(PythonLogAppender.poll(20));
+        } finally {
+            PythonLogAppender.setLevel("ROOT", "INFO");
+        }
+    }
+}

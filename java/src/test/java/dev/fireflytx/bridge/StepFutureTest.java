@@ -1,0 +1,67 @@
+package dev.fireflytx.bridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.Test;
+
+import reactor.core.Disposable;
+
+class StepFutureTest {
+
+    @Test
+    void cancellingTheMonoNotifiesTheListenerOnce() {
+        List<Long> cancelled = new CopyOnWriteArrayList<>();
+        StepFuture future = new StepFuture(42L, cancelled::add);
+        Disposable subscription = future.mono().subscribe();
+        subscription.dispose();
+        assertTrue(future.isCancelled());
+        assertEquals(List.of(42L), cancelled);
+
+        assertTrue(future.cancel(true), "cancel on a cancelled future still reports true");
+        assertFalse(future.succeed("late"));
+        assertEquals(List.of(42L), cancelled, "listener must not be told twice");
+    }
+
+    @Test
+    void completingDeliversThroughTheMono() {
+        List<Long> cancelled = new CopyOnWriteArrayList<>();
+        StepFuture future = new StepFuture(1L, cancelled::add);
+        assertTrue(future.succeed("value"));
+        assertEquals("value", future.mono().block(Duration.ofSeconds(1)));
+        assertFalse(future.cancel(true), "a completed future cannot be cancelled");
+        assertTrue(cancelled.isEmpty());
+    }
+
+    @Test
+    void completingLaterWakesASubscriber() {
+        StepFuture future = new StepFuture(2L, null);
+        new Thread(() -> future.succeed(7)).start();
+        assertEquals(7, future.mono().block(Duration.ofSeconds(2)));
+    }
+
+    @Test
+    void failingDeliversTheErrorThroughTheMono() {
+        StepFuture future = new StepFuture(3L, id -> { });
+        PythonStepException error = new PythonStepException("ValueError", "bad", 9L);
+        assertTrue(future.fail(error));
+        RuntimeException thrown = assertThrows(RuntimeException.class, () -> future.mono().block(Duration.ofSeconds(1)));
+        assertSame(error, thrown);
+    }
+
+    @Test
+    void aThrowingListenerIsIgnored() {
+        StepFuture future = new StepFuture(4L, id -> {
+            throw new IllegalStateException("listener broke");
+        });
+        assertTrue(future.cancel(false));
+        assertTrue(future.isCancelled());
+    }
+}

