@@ -80,7 +80,8 @@ class SagaEngine:
         self._bridge: Any = None
         self._executor: ThreadPoolExecutor | None = None
         self._sync_loop: _LoopThread | None = None
-        self._in_flight: set[asyncio.Future[Any]] = set()
+        self._in_flight = 0
+        self._idle: asyncio.Event | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -110,10 +111,14 @@ class SagaEngine:
         return self.start()
 
     async def shutdown(self) -> None:
-        """Wait for runs in flight on this loop, then stop; the JVM stays for later engines."""
-        pending = [f for f in self._in_flight if f.get_loop() is asyncio.get_running_loop()]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        """Wait for runs in flight, then stop; the JVM stays for later engines.
+
+        Runs must be on the loop calling ``shutdown`` (runs of ``execute_sync`` finish before it
+        returns anyway).
+        """
+        while self._in_flight:
+            self._idle = asyncio.Event()
+            await self._idle.wait()
         self.stop()
 
     def stop(self) -> None:
@@ -203,12 +208,13 @@ class SagaEngine:
             executor,
         )
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
-        task = asyncio.ensure_future(bridge.run(run, policy))
-        self._in_flight.add(task)
+        self._in_flight += 1
         try:
-            await task
+            await bridge.run(run, policy)
         finally:
-            self._in_flight.discard(task)
+            self._in_flight -= 1
+            if not self._in_flight and self._idle is not None:
+                self._idle.set()
         return run.result()
 
     def execute_sync(

@@ -8,17 +8,20 @@ builds its result from its own record of every attempt and compensation instead.
 from __future__ import annotations
 
 import enum
+import functools
 import html
 import traceback
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ._values import to_jsonable
 from .errors import CompensationError, StepFailedError
 
-__all__ = ["SagaResult", "SagaStatus", "StepError", "StepOutcome", "StepStatus"]
+__all__ = ["SagaResult", "SagaStatus", "StepError", "StepOutcome", "StepStatus", "fast_model"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class SagaStatus(str, enum.Enum):
@@ -44,21 +47,45 @@ class StepStatus(str, enum.Enum):
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
 
 
+def fast_model(cls: type[M], values: dict[str, Any]) -> M:
+    """Build a model from values fireflytx produced itself, skipping validation (a hot path).
+
+    ``values`` must name every field: defaults are not filled in.
+    """
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
 class StepError(BaseModel):
-    """An error raised by a step or compensation, kept readable after the run."""
+    """An error raised by a step or compensation, kept readable after the run.
+
+    ``exception`` is the very object that was raised; ``traceback`` is its formatted text, built on
+    first use because formatting costs more than the rest of a failed run's bookkeeping.
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     type: str
     message: str
-    traceback: str = ""
     exception: BaseException | None = Field(default=None, exclude=True, repr=False)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @functools.cached_property
+    def traceback(self) -> str:
+        """The traceback text of the exception, as Python prints it."""
+        exc = self.exception
+        if exc is None:
+            return ""
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> StepError:
-        """Keep the exception itself, its type name, message and traceback text."""
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return cls(type=type(exc).__name__, message=str(exc), traceback=text, exception=exc)
+        """Keep the exception itself, its type name and its message."""
+        return fast_model(cls, {"type": type(exc).__name__, "message": str(exc), "exception": exc})
 
     def __str__(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type

@@ -21,13 +21,29 @@ from typing import Any
 
 from ._context import SagaContext
 from ._definition import CompensationSpec, SagaSpec, StepSpec
-from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus
+from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus, fast_model
 from ._values import convert_to, is_carriable
 from .errors import StepTimeoutError, UnsupportedResultError
 
 __all__ = ["Attempt", "SagaRun"]
 
 Complete = Callable[[BaseException | None], bool]
+
+_NOT_RUN: dict[str, Any] = {
+    "status": StepStatus.NOT_RUN,
+    "attempts": 0,
+    "duration_ms": 0.0,
+    "started_at": None,
+    "completed_at": None,
+    "result": None,
+    "error": None,
+    "compensated": False,
+    "compensation_attempts": 0,
+    "compensation_error": None,
+    "compensation_started_at": None,
+    "compensation_completed_at": None,
+    "attempt_log": (),
+}
 
 
 @dataclass(slots=True)
@@ -128,18 +144,21 @@ class SagaRun:
         try:
             args, kwargs = self._arguments(attempt.step.params, self._step_value(attempt.step))
             coro = getattr(self.instance, attempt.step.method_name)(*args, **kwargs)
-            attempt.task = self.loop.create_task(coro)
         except Exception as exc:
             self._finish(attempt, None, exc)
             return
-        attempt.task.add_done_callback(lambda task: self._task_done(attempt, task))
+        attempt.task = self.loop.create_task(self._drive(attempt, coro))
 
-    def _task_done(self, attempt: Attempt, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
+    async def _drive(self, attempt: Attempt, coro: Any) -> None:
+        """Await the step and report in the same task step (a done-callback would cost a loop turn)."""
+        try:
+            value = await coro
+        except asyncio.CancelledError:
             self._finish(attempt, None, StepTimeoutError(attempt.step.step_id, attempt.step.timeout_ms))
-            return
-        exc = task.exception()
-        self._finish(attempt, None if exc is not None else task.result(), exc)
+        except Exception as exc:
+            self._finish(attempt, None, exc)
+        else:
+            self._finish(attempt, value, None)
 
     def _run_sync(self, attempt: Attempt) -> None:
         try:
@@ -250,9 +269,8 @@ class SagaRun:
         record = self.records[step.step_id]
         attempts = record.attempts
         if not attempts:
-            return StepOutcome(
-                step_id=step.step_id, status=StepStatus.NOT_RUN, has_compensation=step.compensation is not None
-            )
+            return fast_model(StepOutcome, {**_NOT_RUN, "step_id": step.step_id,
+                                            "has_compensation": step.compensation is not None})
         last = attempts[-1]
         if record.succeeded:
             status = StepStatus.SUCCEEDED
@@ -263,7 +281,7 @@ class SagaRun:
         else:
             status = StepStatus.FAILED
         ended = last.ended or time.perf_counter()
-        return StepOutcome(
+        return fast_model(StepOutcome, dict(
             step_id=step.step_id,
             status=status,
             attempts=len(attempts),
@@ -282,7 +300,7 @@ class SagaRun:
                 (self._wall(a.started), self._wall(a.ended or ended), None if a.error is None else str(a.error))
                 for a in attempts
             ),
-        )
+        ))
 
     def result(self) -> SagaResult:
         """Build the run's result from the records."""
@@ -304,7 +322,7 @@ class SagaRun:
             status = SagaStatus.FAILED
         else:
             status = SagaStatus.COMPENSATED
-        return SagaResult(
+        return fast_model(SagaResult, dict(
             saga_name=self.spec.name,
             correlation_id=self.context.correlation_id,
             status=status,
@@ -315,4 +333,4 @@ class SagaRun:
             failed_steps=tuple(o.step_id for o in failed),
             compensated_steps=tuple(o.step_id for o in compensated),
             context={"variables": self.context.get_all_data(), "headers": self.context.headers},
-        )
+        ))

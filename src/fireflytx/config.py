@@ -50,6 +50,13 @@ class JvmConfig(BaseModel):
     )
     max_heap: str = Field(default="512m", pattern=r"^\d+[kKmMgG]?$", description="-Xmx of the JVM.")
     options: tuple[str, ...] = Field(default=(), description="Extra JVM options, e.g. -XX:+UseSerialGC.")
+    freeze_gc: bool = Field(
+        default=True,
+        description=(
+            "gc.freeze() once the JVM is up: objects alive then (modules, JPype, the engine's proxies) leave "
+            "Python's cyclic collector, whose full passes JPype triggers on Java collections."
+        ),
+    )
     worker_threads: int = Field(
         default=2,
         ge=1,

@@ -7,6 +7,7 @@ the first engine that starts it; a later engine asking for different ones gets `
 from __future__ import annotations
 
 import atexit
+import gc
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,8 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
         jars = _classpath.fetch(cache_dir, offline=settings.jars.offline, progress=_progress_printer())
         classpath = (str(_classpath.adapter_jar()), *map(str, jars))
         options = _options(settings)
-        jpype.config.destroy_jvm = False
+        # JPype's own atexit handler shuts the JVM down (destroy_jvm stays True: skipping it aborted
+        # exits intermittently); fireflytx's handler, registered later, runs first and frees its threads.
         try:
             jpype.startJVM(
                 str(java.libjvm), *options, classpath=list(classpath), interrupt=False, convertStrings=False
@@ -91,6 +93,8 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
         _logs.start(settings.logging)
         # Registered after JPype's own handler, so it runs first: threads leave Java before exit.
         atexit.register(_stop_threads, executor)
+        if settings.jvm.freeze_gc:
+            gc.freeze()
         _state = Jvm(java, options, classpath, settings.jvm.worker_threads, executor)
         return _state
 

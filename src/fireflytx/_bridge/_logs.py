@@ -20,13 +20,19 @@ _LEVELS = {
     "ERROR": logging.ERROR,
 }
 # Loggers that write a topology per run and a line per step at INFO.
-CHATTY = (
-    "org.fireflyframework.transactional.saga.engine.SagaTopologyReporter",
-    "org.fireflyframework.transactional.saga.engine.SagaExecutionOrchestrator",
-    "org.fireflyframework.transactional.saga.engine.step.StepInvoker",
-    "org.fireflyframework.transactional.saga.engine.SagaEngine",
-    "org.fireflyframework.transactional.tcc.engine.TccExecutionOrchestrator",
-    "org.fireflyframework.transactional.tcc.engine.TccEngine",
+CHATTY = tuple(
+    "org.fireflyframework.transactional." + name
+    for name in (
+        "saga.engine.SagaEngine",
+        "saga.engine.SagaExecutionOrchestrator",
+        "saga.engine.SagaExecutionCommand",
+        "saga.observability.SagaLoggerEvents",
+        "tcc.engine.TccEngine",
+        "tcc.engine.TccExecutionOrchestrator",
+        "tcc.observability.TccLoggerEvents",
+        "tcc.registry.TccRegistry",
+        "shared.observability.LoggingTransactionalObserver",
+    )
 )
 
 
@@ -35,7 +41,7 @@ def set_level(level: str, topology: bool) -> None:
     from jpype import JClass
 
     appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
-    appender.setLevel("org.fireflyframework", level)
+    appender.setLevel("org.fireflyframework.transactional", level)
     for name in CHATTY:
         appender.setLevel(name, level if topology else "WARN")
 

@@ -47,6 +47,8 @@ class _Java:
         self.Completions = JClass("dev.fireflytx.bridge.Completions")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
         self.EMPTY = self.Mono.empty()
+        # An empty StepInputs has no resolvers to cache, so one instance serves every run.
+        self.NO_INPUTS = self.StepInputs.empty()
 
 
 _java: _Java | None = None
@@ -139,7 +141,7 @@ class SagaBridge:
         try:
             with map_java_errors():
                 context = self._j.RunContext(run.context.correlation_id, run.spec.name, run_id)
-                mono = engine.execute(definition, self._j.StepInputs.empty(), context)
+                mono = engine.execute(definition, self._j.NO_INPUTS, context)
                 self._j.Completions.subscribe(mono, run_id, self._completion_listener)
             error = await done
         finally:
