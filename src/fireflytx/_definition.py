@@ -210,12 +210,14 @@ def assemble_saga(
         else:
             problems.append(f"{attr}: a TCC decorator cannot be used in a saga class")
 
-    for step_id, (attr, _, marker) in step_methods.items():
+    for step_id, (_, _, marker) in step_methods.items():
         if marker.compensate is None:
             continue
         target = cls.__dict__.get(marker.compensate)
         if target is None or not callable(target):
-            problems.append(f"step {step_id!r}: compensate={marker.compensate!r} names no method of the class")
+            problems.append(
+                f"step {step_id!r}: compensate={marker.compensate!r} names no method of the class"
+            )
         elif hasattr(target, MARKER_ATTRIBUTE) and isinstance(getattr(target, MARKER_ATTRIBUTE), StepMarker):
             problems.append(f"step {step_id!r}: compensate={marker.compensate!r} names another step")
         else:
@@ -266,7 +268,9 @@ def assemble_saga(
 
     steps: list[StepSpec] = []
     for step_id, (attr, func, marker) in step_methods.items():
-        plan, plan_problems = plan_parameters(func, f"step {step_id!r} ({cls.__qualname__}.{attr})", localns=localns)
+        plan, plan_problems = plan_parameters(
+            func, f"step {step_id!r} ({cls.__qualname__}.{attr})", localns=localns
+        )
         problems.extend(plan_problems)
         if plan is None:
             continue
@@ -299,7 +303,8 @@ def assemble_saga(
         for source in cspec.params.from_steps:
             if source not in step_methods:
                 problems.append(
-                    f"compensation of {cspec.step_id!r} reads FromStep({source!r}), which is no step of the saga"
+                    f"compensation of {cspec.step_id!r} reads FromStep({source!r}), "
+                    "which is no step of the saga"
                 )
     if not step_methods and not problems:
         problems.append("has no steps: decorate at least one method with @saga_step('id')")

@@ -45,7 +45,9 @@ def _check_correlation_id(value: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"correlation_id must be a non-empty str, got {value!r}")
     if "|" in value:
-        raise ValueError(f"correlation_id must not contain '|' (the engine's state stores split on it): {value!r}")
+        raise ValueError(
+            f"correlation_id must not contain '|' (the engine's state stores split on it): {value!r}"
+        )
     return value
 
 
@@ -76,7 +78,9 @@ class SagaEngine:
         compensation_policy: CompensationPolicy | str | None = None,
     ) -> None:
         self.settings = settings or FireflyTxSettings()
-        self.compensation_policy = CompensationPolicy(compensation_policy or self.settings.compensation_policy)
+        self.compensation_policy = CompensationPolicy(
+            compensation_policy or self.settings.compensation_policy
+        )
         self._bridge: Any = None
         self._executor: ThreadPoolExecutor | None = None
         self._sync_loop: _LoopThread | None = None
@@ -246,7 +250,11 @@ class SagaEngine:
                 self._sync_loop = _LoopThread()
             loop = self._sync_loop.loop
         coro = self.execute(
-            saga, input, correlation_id=correlation_id, headers=headers, compensation_policy=compensation_policy
+            saga,
+            input,
+            correlation_id=correlation_id,
+            headers=headers,
+            compensation_policy=compensation_policy,
         )
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 

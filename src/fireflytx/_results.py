@@ -11,10 +11,11 @@ import enum
 import functools
 import html
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field
 
 from ._values import to_jsonable
 from .errors import CompensationError, StepFailedError
@@ -82,6 +83,10 @@ class StepError(BaseModel):
             return ""
         return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
+    def __getstate__(self) -> dict[Any, Any]:
+        self.traceback  # noqa: B018 - pickling drops __traceback__, so keep the text
+        return super().__getstate__()
+
     @classmethod
     def from_exception(cls, exc: BaseException) -> StepError:
         """Keep the exception itself, its type name and its message."""
@@ -138,10 +143,35 @@ class SagaResult(BaseModel):
     started_at: datetime
     completed_at: datetime
     duration_ms: float
-    steps: dict[str, StepOutcome]
     failed_steps: tuple[str, ...] = ()
     compensated_steps: tuple[str, ...] = ()
     context: dict[str, Any] = Field(default_factory=dict)
+    _outcomes: Callable[[], dict[str, StepOutcome]] | None = PrivateAttr(default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @functools.cached_property
+    def steps(self) -> dict[str, StepOutcome]:
+        """Step id to outcome, in declaration order.
+
+        Built on first access: a caller that only checks ``status`` never pays for it.
+        """
+        build = self._outcomes
+        if build is None:
+            raise RuntimeError("this SagaResult has no step outcomes")
+        return build()
+
+    @classmethod
+    def deferred(cls, values: dict[str, Any], outcomes: Callable[[], dict[str, StepOutcome]]) -> SagaResult:
+        """A result whose ``steps`` are built by ``outcomes`` when first read."""
+        result = fast_model(cls, values)
+        object.__setattr__(result, "__pydantic_private__", {"_outcomes": outcomes})
+        return result
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self.steps  # noqa: B018 - materialise before the builder (which holds the run) is dropped
+        state = super().__getstate__()
+        state["__pydantic_private__"] = {"_outcomes": None}
+        return state
 
     @property
     def is_success(self) -> bool:
@@ -181,7 +211,9 @@ class SagaResult(BaseModel):
             )
         if not self.is_success:
             step = self.steps[self.failed_steps[0]]
-            raise StepFailedError(self.saga_name, self.correlation_id, step.step_id, step.attempts, str(step.error))
+            raise StepFailedError(
+                self.saga_name, self.correlation_id, step.step_id, step.attempts, str(step.error)
+            )
         return self
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -190,7 +222,10 @@ class SagaResult(BaseModel):
         data["is_success"] = self.is_success
         data["context"] = to_jsonable(self.context)
         data["steps"] = {
-            k: {**v.model_dump(mode="json", exclude={"result", "attempt_log"}), "result": to_jsonable(v.result)}
+            k: {
+                **v.model_dump(mode="json", exclude={"result", "attempt_log"}),
+                "result": to_jsonable(v.result),
+            }
             for k, v in self.steps.items()
         }
         return data

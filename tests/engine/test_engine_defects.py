@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from jpype import JClass, JImplements, JOverride
 
-from fireflytx import DefinitionError, SagaEngine, StepStatus, compensation_step, definition_of, saga, saga_step
+from fireflytx import (
+    DefinitionError,
+    SagaEngine,
+    StepStatus,
+    compensation_step,
+    definition_of,
+    saga,
+    saga_step,
+)
 
 P = "org.fireflyframework.transactional."
 
@@ -46,8 +54,17 @@ def _raw_saga(steps: dict[str, tuple[list[str], _RawHandler, int]]) -> Any:
         for dep in deps:
             java_deps.add(dep)
         step = JClass(P + "saga.registry.StepDefinition")(
-            step_id, None, java_deps, 0, duration.ofMillis(10), duration.ofMillis(timeout_ms), None, False, 0.5,
-            False, None,
+            step_id,
+            None,
+            java_deps,
+            0,
+            duration.ofMillis(10),
+            duration.ofMillis(timeout_ms),
+            None,
+            False,
+            0.5,
+            False,
+            None,
         )
         step.handler = handler
         definition.steps.put(step_id, step)
@@ -66,7 +83,9 @@ def _jvm() -> None:
 
 
 def test_cycle_raw_engine_reports_success_fireflytx_rejects_it() -> None:
-    raw = _raw_saga({"a": (["b"], _RawHandler(), 0), "b": (["a"], _RawHandler(), 0), "c": ([], _RawHandler(), 0)})
+    raw = _raw_saga(
+        {"a": (["b"], _RawHandler(), 0), "b": (["a"], _RawHandler(), 0), "c": ([], _RawHandler(), 0)}
+    )
     result = _run_raw(raw)
     assert result.isSuccess()  # defect 6: the cycle's steps silently never ran
     assert result.steps().get("a").status() is None
@@ -148,8 +167,15 @@ async def test_compensation_failure_raw_is_success_blind_fireflytx_reports_it() 
 async def test_every_knob_reaches_the_engine() -> None:
     @saga("knobs", layer_concurrency=3)
     class Knobs:
-        @saga_step("a", retry=4, backoff_ms=250, timeout_ms=1500, jitter=True, jitter_factor=0.3,
-                   idempotency_key="key-a")
+        @saga_step(
+            "a",
+            retry=4,
+            backoff_ms=250,
+            timeout_ms=1500,
+            jitter=True,
+            jitter_factor=0.3,
+            idempotency_key="key-a",
+        )
         async def a(self) -> None: ...
 
         @compensation_step("a", backoff_ms=70, critical=True)

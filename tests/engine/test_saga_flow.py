@@ -77,7 +77,10 @@ async def test_inputs_results_context_and_headers(engine: SagaEngine) -> None:
         "saga": "flow",
         "cid": "cid-1",
     }
-    assert result.context == {"variables": {"seen_header": "acme"}, "headers": {"tenant": "acme", "confirmed": "yes"}}
+    assert result.context == {
+        "variables": {"seen_header": "acme"},
+        "headers": {"tenant": "acme", "confirmed": "yes"},
+    }
     assert [s.status for s in result.steps.values()] == [StepStatus.SUCCEEDED] * 3
     assert all(s.attempts == 1 for s in result.steps.values())
     assert result.steps["price"].started_at >= result.steps["reserve"].completed_at  # type: ignore[operator]
@@ -171,3 +174,28 @@ async def test_compensation_receives_its_steps_result_not_the_input(engine: Saga
     result = await engine.execute(CompArg, {"id": "X"})
     assert seen == [{"made": "X"}]
     assert result.compensated_steps == ("a",)
+
+
+async def test_results_pickle_with_their_step_outcomes(engine: SagaEngine) -> None:
+    import pickle
+
+    @saga("pickled")
+    class Pickled:
+        @saga_step("a")
+        def a(self) -> dict[str, int]:
+            return {"n": 1}
+
+        @compensation_step("a")
+        def undo(self, _: object) -> None: ...
+
+        @saga_step("b", depends_on=["a"])
+        def b(self) -> None:
+            raise KeyError("missing")
+
+    result = await engine.execute(Pickled)
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy.status is SagaStatus.COMPENSATED and copy.failed_steps == ("b",)
+    assert copy.steps["a"].result == {"n": 1} and copy.steps["a"].compensated
+    assert copy.steps["b"].error is not None and copy.steps["b"].error.type == "KeyError"
+    assert 'raise KeyError("missing")' in copy.steps["b"].error.traceback
+    assert copy.to_json_dict()["steps"]["b"]["error"]["type"] == "KeyError"

@@ -17,7 +17,11 @@ JAVA17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **env}
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=full_env, timeout=120
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
     )
 
 
@@ -152,7 +156,9 @@ def test_a_second_engine_asking_for_another_jvm_is_refused() -> None:
 def test_cli_jars_commands(command: list[str]) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", "from fireflytx.cli import main; main()", *command],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()

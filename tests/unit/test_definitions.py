@@ -25,7 +25,9 @@ class Order(BaseModel):
 def test_spec_records_every_knob_and_layers() -> None:
     @saga("order", layer_concurrency=2, compensation_policy="GROUPED_PARALLEL")
     class OrderSaga:
-        @saga_step("a", retry=3, backoff_ms=50, jitter=True, jitter_factor=0.2, timeout_ms=900, idempotency_key="k")
+        @saga_step(
+            "a", retry=3, backoff_ms=50, jitter=True, jitter_factor=0.2, timeout_ms=900, idempotency_key="k"
+        )
         async def a(self, order: Order) -> dict[str, str]:
             return {}
 
@@ -48,13 +50,26 @@ def test_spec_records_every_knob_and_layers() -> None:
     assert spec.layers == (("a",), ("b", "c"), ("d",))
     a = spec.step("a")
     assert (a.retry, a.backoff_ms, a.jitter, a.jitter_factor, a.timeout_ms, a.idempotency_key) == (
-        3, 50, True, 0.2, 900, "k",
+        3,
+        50,
+        True,
+        0.2,
+        900,
+        "k",
     )
     assert a.is_async and not spec.step("b").is_async
     assert a.params.value_annotation is Order
     assert a.compensation is not None
-    assert (a.compensation.retry, a.compensation.backoff_ms, a.compensation.timeout_ms, a.compensation.critical) == (
-        2, 10, 300, True,
+    assert (
+        a.compensation.retry,
+        a.compensation.backoff_ms,
+        a.compensation.timeout_ms,
+        a.compensation.critical,
+    ) == (
+        2,
+        10,
+        300,
+        True,
     )
     assert spec.step("b").params.from_steps == ("a",)
     assert spec.step("d").params.slots == (("ctx", "context", "", False),)

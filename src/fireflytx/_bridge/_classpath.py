@@ -83,7 +83,7 @@ def load_lock() -> Lock:
 
 
 def adapter_jar() -> Path:
-    """fireflytx's own small Java adapter, built from ``java/`` when the package was built."""
+    """Fireflytx's own small Java adapter, built from ``java/`` when the package was built."""
     return _lib_file(ADAPTER_JAR)
 
 

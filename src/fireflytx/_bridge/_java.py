@@ -46,7 +46,12 @@ def _major(version: str) -> int:
 
 
 def _libjvm(home: Path) -> Path | None:
-    for candidate in ("lib/server/libjvm.so", "lib/server/libjvm.dylib", "bin/server/jvm.dll", "lib/libjvm.so"):
+    for candidate in (
+        "lib/server/libjvm.so",
+        "lib/server/libjvm.dylib",
+        "bin/server/jvm.dll",
+        "lib/libjvm.so",
+    ):
         path = home / candidate
         if path.exists():
             return path
@@ -94,4 +99,6 @@ def find_java(configured: Path | None) -> JavaRuntime:
         if isinstance(found, JavaRuntime):
             return found
         seen.append(found)
-    raise JavaNotFoundError("no usable Java found; looked at: " + "; ".join(seen) + ". " + _FIX.format(need=25))
+    raise JavaNotFoundError(
+        "no usable Java found; looked at: " + "; ".join(seen) + ". " + _FIX.format(need=25)
+    )

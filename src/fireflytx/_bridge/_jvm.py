@@ -132,8 +132,12 @@ def _progress_printer() -> Any:
 
             lock = _classpath.load_lock()
             bar = Progress(
-                TextColumn("fetching engine jars"), BarColumn(), DownloadColumn(), TextColumn("{task.description}"),
-                console=Console(stderr=True), transient=True,
+                TextColumn("fetching engine jars"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.description}"),
+                console=Console(stderr=True),
+                transient=True,
             )
             bar.start()
             state["bar"] = bar

@@ -125,9 +125,7 @@ class SagaBridge:
                 definition.steps.put(step.step_id, java_step)
             report = j.SagaValidator.validateSagaDefinition(definition)
             if report.hasErrors():
-                raise DefinitionError(
-                    f"saga {spec.name!r}", [str(e) for e in report.getErrors()]
-                )
+                raise DefinitionError(f"saga {spec.name!r}", [str(e) for e in report.getErrors()])
         self._definitions[spec.name] = (spec, definition)
         return definition
 
