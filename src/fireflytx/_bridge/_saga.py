@@ -32,7 +32,6 @@ class _Java:
     def __init__(self) -> None:
         self.SagaDefinition = JClass(_P + "saga.registry.SagaDefinition")
         self.StepDefinition = JClass(_P + "saga.registry.StepDefinition")
-        self.StepHandler = JClass(_P + "saga.engine.step.StepHandler")
         self.SagaEngine = JClass(_P + "saga.engine.SagaEngine")
         self.StepInputs = JClass(_P + "saga.engine.StepInputs")
         self.SagaValidator = JClass(_P + "saga.validation.SagaValidator")
@@ -42,7 +41,7 @@ class _Java:
         self.Mono = JClass("reactor.core.publisher.Mono")
         self.NoOpSagaEvents = JClass("dev.fireflytx.bridge.NoOpSagaEvents")
         self.RunContext = JClass("dev.fireflytx.bridge.RunContext")
-        self.StepFuture = JClass("dev.fireflytx.bridge.StepFuture")
+        self.PythonStepHandler = JClass("dev.fireflytx.bridge.PythonStepHandler")
         self.PythonStepException = JClass("dev.fireflytx.bridge.PythonStepException")
         self.Completions = JClass("dev.fireflytx.bridge.Completions")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
@@ -114,7 +113,9 @@ class SagaBridge:
                     False,
                     None,
                 )
-                java_step.handler = _StepHandler(self, step)
+                java_step.handler = self._j.PythonStepHandler(
+                    _StepStarter(self, step), step.compensation is not None, self._cancel_listener
+                )
                 if step.compensation is not None:
                     # fireflytx retries and times compensations itself (the engine would retry a
                     # handler's compensation at most once, and only under some policies).
@@ -148,53 +149,46 @@ class SagaBridge:
             raise to_python(error) from error
 
 
-@JImplements("org.fireflyframework.transactional.saga.engine.step.StepHandler", deferred=True)
-class _StepHandler:
-    """The engine's handle on one Python step; one per step, reused by every run."""
+@JImplements("dev.fireflytx.bridge.PythonStepHandler$Starter", deferred=True)
+class _StepStarter:
+    """Python's side of one step's engine handler; one per step, reused by every run.
+
+    The Java ``PythonStepHandler`` creates each attempt's future and reads the run id, so an
+    attempt costs one call into Python. Raising here is safe: the handler turns it into an error.
+    """
 
     def __init__(self, bridge: SagaBridge, step: StepSpec) -> None:
         self._bridge = bridge
         self._step = step
-        self._j = bridge._j
+        self._token = bridge._j.TOKEN
 
     @JOverride
-    def execute(self, _input: Any, ctx: Any) -> Any:
-        attempt_id = next(_ids)
-        try:
-            run = self._bridge.runs[ctx.runId][0]
-            future = self._j.StepFuture(attempt_id, self._bridge._cancel_listener)
-            attempts = self._bridge.attempts
+    def start(self, run_id: int, attempt_id: int, future: Any) -> None:
+        run = self._bridge.runs[run_id][0]
+        attempts = self._bridge.attempts
+        token = self._token
 
-            def complete(error: BaseException | None) -> bool:
-                attempts.pop(attempt_id, None)
-                if error is None:
-                    return bool(future.complete(self._j.TOKEN))
-                return bool(future.completeExceptionally(_carrier(error, attempt_id)))
+        def complete(error: BaseException | None) -> bool:
+            attempts.pop(attempt_id, None)
+            if error is None:
+                return bool(future.complete(token))
+            return bool(future.completeExceptionally(_carrier(error, attempt_id)))
 
-            attempt = run.new_attempt(self._step, complete)
-            attempts[attempt_id] = (run, attempt)
-            run.launch(attempt)
-            return future.mono()
-        except Exception as exc:  # never throw into the engine
-            return self._j.Mono.error(_carrier(exc, attempt_id))
+        attempt = run.new_attempt(self._step, complete)
+        attempts[attempt_id] = (run, attempt)
+        run.launch(attempt)
 
     @JOverride
-    def compensate(self, _arg: Any, ctx: Any) -> Any:
-        if self._step.compensation is None:
-            return self._j.EMPTY
-        try:
-            run = self._bridge.runs[ctx.runId][0]
-            future = self._j.StepFuture(next(_ids), self._bridge._cancel_listener)
+    def compensate(self, run_id: int, future: Any) -> None:
+        run = self._bridge.runs[run_id][0]
+        token = self._token
 
-            def complete(error: BaseException | None) -> bool:
-                if error is None:
-                    return bool(future.complete(self._j.TOKEN))
-                return bool(future.completeExceptionally(_carrier(error, 0)))
+        def complete(error: BaseException | None) -> bool:
+            if error is None:
+                return bool(future.complete(token))
+            return bool(future.completeExceptionally(_carrier(error, 0)))
 
-            run.start_compensation(self._step, complete)
-            return future.mono()
-        except Exception as exc:  # a synchronous throw would fail the whole engine run
-            return self._j.Mono.error(_carrier(exc, 0))
+        run.start_compensation(self._step, complete)
 
 
 @JImplements("dev.fireflytx.bridge.CancelListener", deferred=True)

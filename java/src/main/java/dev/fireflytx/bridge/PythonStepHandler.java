@@ -1,0 +1,71 @@
+package dev.fireflytx.bridge;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.fireflyframework.transactional.saga.core.SagaContext;
+import org.fireflyframework.transactional.saga.engine.step.StepHandler;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * The engine's handler for one Python step.
+ *
+ * <p>It does on the Java side what would otherwise cost Python several calls per attempt: it
+ * creates the attempt's {@link StepFuture}, reads the run id from the {@link RunContext} and hands
+ * both to Python in one call. Python completes the future when the step ends. Neither method ever
+ * throws into the engine (a synchronous throw from {@code compensate} would fail the whole run).
+ */
+public final class PythonStepHandler implements StepHandler<Object, Object> {
+
+    /** Python's side of one step. */
+    public interface Starter {
+        /** Start attempt {@code attemptId} of the step in run {@code runId}; complete {@code future} later. */
+        void start(long runId, long attemptId, StepFuture future);
+
+        /** Start the step's compensation in run {@code runId}; complete {@code future} later. */
+        void compensate(long runId, StepFuture future);
+    }
+
+    private static final AtomicLong ATTEMPTS = new AtomicLong();
+
+    private final Starter starter;
+    private final boolean compensable;
+    private final CancelListener cancelListener;
+
+    /**
+     * @param starter        Python's side of the step
+     * @param compensable    whether the step has a compensation (if not, compensating is a no-op)
+     * @param cancelListener told when the engine gives up on an attempt (its timeout)
+     */
+    public PythonStepHandler(Starter starter, boolean compensable, CancelListener cancelListener) {
+        this.starter = starter;
+        this.compensable = compensable;
+        this.cancelListener = cancelListener;
+    }
+
+    @Override
+    public Mono<Object> execute(Object input, SagaContext ctx) {
+        long attemptId = ATTEMPTS.incrementAndGet();
+        StepFuture future = new StepFuture(attemptId, cancelListener);
+        try {
+            starter.start(((RunContext) ctx).runId, attemptId, future);
+        } catch (Throwable error) {
+            future.completeExceptionally(error);
+        }
+        return future.mono();
+    }
+
+    @Override
+    public Mono<Void> compensate(Object arg, SagaContext ctx) {
+        if (!compensable) {
+            return Mono.empty();
+        }
+        StepFuture future = new StepFuture(0, null);
+        try {
+            starter.compensate(((RunContext) ctx).runId, future);
+        } catch (Throwable error) {
+            return Mono.error(error);
+        }
+        return future.mono().then();
+    }
+}
