@@ -162,3 +162,42 @@ def test_cli_jars_commands(command: list[str]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
+
+
+def test_cli_fetches_into_an_empty_cache_and_clears_it(tmp_path: Path) -> None:
+    cache = tmp_path / "jars"
+    cli = [sys.executable, "-c", "from fireflytx.cli import main; main()"]
+    fetched = subprocess.run([*cli, "jars", "fetch", "--cache-dir", str(cache)], capture_output=True, text=True)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "19 jars ready" in fetched.stdout and "19 downloaded" in fetched.stdout
+    verified = subprocess.run([*cli, "jars", "verify", "--cache-dir", str(cache)], capture_output=True, text=True)
+    assert verified.returncode == 0 and "all 19 jars present and verified" in verified.stdout
+    cleared = subprocess.run([*cli, "jars", "clear", "--cache-dir", str(cache)], capture_output=True, text=True)
+    assert cleared.returncode == 0 and not cache.exists()
+    missing = subprocess.run([*cli, "jars", "verify", "--cache-dir", str(cache)], capture_output=True, text=True)
+    assert missing.returncode == 1 and "not cached" in missing.stderr
+
+
+def test_topology_logging_is_off_by_default_and_on_when_asked() -> None:
+    code = """
+        import asyncio, logging, time
+        from fireflytx import SagaEngine, saga, saga_step
+        logging.basicConfig(level=logging.INFO, format="%(name)s|%(message)s")
+
+        @saga("logged")
+        class S:
+            @saga_step("a")
+            def a(self) -> None: ...
+
+        async def main():
+            async with SagaEngine() as engine:
+                await engine.execute(S)
+            time.sleep(0.5)
+
+        asyncio.run(main())
+        """
+    quiet = run(code)
+    chatty = run(code, FIREFLYTX_LOGGING__TOPOLOGY="true")
+    assert quiet.returncode == 0 and chatty.returncode == 0, quiet.stderr + chatty.stderr
+    assert "fireflytx.java|" not in quiet.stderr
+    assert "fireflytx.java|" in chatty.stderr and "logged" in chatty.stderr

@@ -11,8 +11,9 @@ from rich.table import Table
 from ..errors import JarsError
 
 jars_app = typer.Typer(help="Fetch, show, verify and clear the engine's jars.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
+# Messages are lines for people and scripts alike: never hard-wrapped at the terminal width.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 CacheOption = typer.Option(None, "--cache-dir", help="Jar cache (default: the user cache dir).")
 
