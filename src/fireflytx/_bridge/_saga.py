@@ -42,7 +42,6 @@ class _Java:
         self.NoOpSagaEvents = JClass("dev.fireflytx.bridge.NoOpSagaEvents")
         self.RunContext = JClass("dev.fireflytx.bridge.RunContext")
         self.PythonStepHandler = JClass("dev.fireflytx.bridge.PythonStepHandler")
-        self.PythonStepException = JClass("dev.fireflytx.bridge.PythonStepException")
         self.Completions = JClass("dev.fireflytx.bridge.Completions")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
         self.EMPTY = self.Mono.empty()
@@ -61,9 +60,9 @@ def java() -> _Java:
     return _java
 
 
-def _carrier(error: BaseException, attempt_id: int) -> Any:
-    message = str(error) or type(error).__name__
-    return java().PythonStepException(type(error).__name__, message, attempt_id)
+def _fail(future: Any, error: BaseException, error_id: int) -> bool:
+    """Complete ``future`` with the Java carrier of a Python error (built on the Java side)."""
+    return bool(future.failWithPython(type(error).__name__, str(error) or type(error).__name__, error_id))
 
 
 class SagaBridge:
@@ -74,8 +73,9 @@ class SagaBridge:
         self._default_policy = default_policy
         self._engines: dict[CompensationPolicy, Any] = {}
         self._definitions: dict[str, tuple[SagaSpec, Any]] = {}
-        self.runs: dict[int, tuple[SagaRun, asyncio.Future[Any]]] = {}
-        self.attempts: dict[int, tuple[SagaRun, Attempt]] = {}
+        # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
+        self.runs: dict[str, tuple[SagaRun, asyncio.Future[Any]]] = {}
+        self.attempts: dict[str, tuple[SagaRun, Attempt]] = {}
         self._cancel_listener = _CancelListener(self)
         self._completion_listener = _CompletionListener(self)
         self._events = self._j.NoOpSagaEvents()
@@ -134,17 +134,17 @@ class SagaBridge:
         """Execute ``run`` on the engine and wait until the engine's run has completed."""
         definition = self.register(run.spec)
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
-        run_id = next(_ids)
+        run_key = str(next(_ids))
         done: asyncio.Future[Any] = run.loop.create_future()
-        self.runs[run_id] = (run, done)
+        self.runs[run_key] = (run, done)
         try:
             with map_java_errors():
-                context = self._j.RunContext(run.context.correlation_id, run.spec.name, run_id)
+                context = self._j.RunContext(run.context.correlation_id, run.spec.name, run_key)
                 mono = engine.execute(definition, self._j.NO_INPUTS, context)
-                self._j.Completions.subscribe(mono, run_id, self._completion_listener)
+                self._j.Completions.subscribe(mono, run_key, self._completion_listener)
             error = await done
         finally:
-            self.runs.pop(run_id, None)
+            self.runs.pop(run_key, None)
         if error is not None:
             raise to_python(error) from error
 
@@ -163,8 +163,9 @@ class _StepStarter:
         self._token = bridge._j.TOKEN
 
     @JOverride
-    def start(self, run_id: int, attempt_id: int, future: Any) -> None:
-        run = self._bridge.runs[run_id][0]
+    def start(self, run_key: Any, attempt_key: Any, future: Any) -> None:
+        run = self._bridge.runs[str(run_key)][0]
+        attempt_id = str(attempt_key)
         attempts = self._bridge.attempts
         token = self._token
 
@@ -172,21 +173,21 @@ class _StepStarter:
             attempts.pop(attempt_id, None)
             if error is None:
                 return bool(future.complete(token))
-            return bool(future.completeExceptionally(_carrier(error, attempt_id)))
+            return _fail(future, error, int(attempt_id))
 
         attempt = run.new_attempt(self._step, complete)
         attempts[attempt_id] = (run, attempt)
         run.launch(attempt)
 
     @JOverride
-    def compensate(self, run_id: int, future: Any) -> None:
-        run = self._bridge.runs[run_id][0]
+    def compensate(self, run_key: Any, future: Any) -> None:
+        run = self._bridge.runs[str(run_key)][0]
         token = self._token
 
         def complete(error: BaseException | None) -> bool:
             if error is None:
                 return bool(future.complete(token))
-            return bool(future.completeExceptionally(_carrier(error, 0)))
+            return _fail(future, error, 0)
 
         run.start_compensation(self._step, complete)
 
@@ -199,8 +200,8 @@ class _CancelListener:
         self._bridge = bridge
 
     @JOverride
-    def cancelled(self, attempt_id: int) -> None:
-        entry = self._bridge.attempts.pop(int(attempt_id), None)
+    def cancelled(self, attempt_key: Any) -> None:
+        entry = self._bridge.attempts.pop(str(attempt_key), None)
         if entry is not None:
             entry[0].cancel_attempt(entry[1])
 
@@ -213,8 +214,8 @@ class _CompletionListener:
         self._bridge = bridge
 
     @JOverride
-    def completed(self, run_id: int, _value: Any, error: Any) -> None:
-        entry = self._bridge.runs.get(int(run_id))
+    def completed(self, run_key: Any, _value: Any, error: Any) -> None:
+        entry = self._bridge.runs.get(str(run_key))
         if entry is None:
             return
         run, done = entry

@@ -4,6 +4,6 @@ package dev.fireflytx.bridge;
 @FunctionalInterface
 public interface CancelListener {
 
-    /** @param id the id the cancelled {@link StepFuture} was created with */
-    void cancelled(long id);
+    /** @param key the key the cancelled {@link StepFuture} was created with */
+    void cancelled(String key);
 }

@@ -11,13 +11,13 @@ public final class Completions {
     /** Receives the end of a run: its value (possibly null when empty) or its error. */
     @FunctionalInterface
     public interface Listener {
-        void completed(long id, Object value, Throwable error);
+        void completed(String key, Object value, Throwable error);
     }
 
     private Completions() {}
 
     /** Subscribe to {@code mono}; the listener is called exactly once. */
-    public static void subscribe(Mono<?> mono, long id, Listener listener) {
+    public static void subscribe(Mono<?> mono, String key, Listener listener) {
         mono.subscribe(
                 new reactor.core.CoreSubscriber<Object>() {
                     private boolean done;
@@ -31,7 +31,7 @@ public final class Completions {
                     public void onNext(Object value) {
                         if (!done) {
                             done = true;
-                            listener.completed(id, value, null);
+                            listener.completed(key, value, null);
                         }
                     }
 
@@ -39,7 +39,7 @@ public final class Completions {
                     public void onError(Throwable error) {
                         if (!done) {
                             done = true;
-                            listener.completed(id, null, error);
+                            listener.completed(key, null, error);
                         }
                     }
 
@@ -47,7 +47,7 @@ public final class Completions {
                     public void onComplete() {
                         if (!done) {
                             done = true;
-                            listener.completed(id, null, null);
+                            listener.completed(key, null, null);
                         }
                     }
                 });

@@ -14,16 +14,19 @@ import reactor.core.publisher.Mono;
  * creates the attempt's {@link StepFuture}, reads the run id from the {@link RunContext} and hands
  * both to Python in one call. Python completes the future when the step ends. Neither method ever
  * throws into the engine (a synchronous throw from {@code compensate} would fail the whole run).
+ *
+ * <p>Keys are Strings, not numbers: JPype 1.7.1 leaks a Python int for every Java number passed
+ * into Python (fixed upstream after 1.7.1, jpype-project/jpype#1379); Strings and objects cross cleanly.
  */
 public final class PythonStepHandler implements StepHandler<Object, Object> {
 
     /** Python's side of one step. */
     public interface Starter {
-        /** Start attempt {@code attemptId} of the step in run {@code runId}; complete {@code future} later. */
-        void start(long runId, long attemptId, StepFuture future);
+        /** Start attempt {@code attemptKey} of the step in run {@code runKey}; complete {@code future} later. */
+        void start(String runKey, String attemptKey, StepFuture future);
 
-        /** Start the step's compensation in run {@code runId}; complete {@code future} later. */
-        void compensate(long runId, StepFuture future);
+        /** Start the step's compensation in run {@code runKey}; complete {@code future} later. */
+        void compensate(String runKey, StepFuture future);
     }
 
     private static final AtomicLong ATTEMPTS = new AtomicLong();
@@ -45,10 +48,10 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
 
     @Override
     public Mono<Object> execute(Object input, SagaContext ctx) {
-        long attemptId = ATTEMPTS.incrementAndGet();
-        StepFuture future = new StepFuture(attemptId, cancelListener);
+        String attemptKey = Long.toString(ATTEMPTS.incrementAndGet());
+        StepFuture future = new StepFuture(attemptKey, cancelListener);
         try {
-            starter.start(((RunContext) ctx).runId, attemptId, future);
+            starter.start(((RunContext) ctx).runKey, attemptKey, future);
         } catch (Throwable error) {
             future.completeExceptionally(error);
         }
@@ -60,9 +63,9 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
         if (!compensable) {
             return Mono.empty();
         }
-        StepFuture future = new StepFuture(0, null);
+        StepFuture future = new StepFuture("", null);
         try {
-            starter.compensate(((RunContext) ctx).runId, future);
+            starter.compensate(((RunContext) ctx).runKey, future);
         } catch (Throwable error) {
             return Mono.error(error);
         }
