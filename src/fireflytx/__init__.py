@@ -1,7 +1,9 @@
-"""fireflytx: SAGA transactions declared in Python, executed in-process by the Firefly engine.
+"""fireflytx: SAGA and TCC transactions declared in Python, executed in-process by the Firefly engine.
 
 Declare a saga with ``@saga`` on a class and ``@saga_step`` / ``@compensation_step`` on its
-methods, then run it with ``await SagaEngine().execute(MySaga, input)``.
+methods, then run it with ``await SagaEngine().execute(MySaga, input)``. Declare a TCC with
+``@tcc`` on a class whose nested ``@tcc_participant`` classes have ``@try_method``,
+``@confirm_method`` and ``@cancel_method``, then run it with ``await TccEngine().execute(MyTcc, input)``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ from ._decorators import compensation_step, saga, saga_step
 from ._definition import SagaSpec, StepSpec, definition_of
 from ._engine import SagaEngine
 from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus
+from ._tcc_context import TccContext
+from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
+from ._tcc_engine import TccEngine
+from ._tcc_results import (
+    TccParticipantOutcome,
+    TccParticipantStatus,
+    TccPhaseOutcome,
+    TccPhaseStatus,
+    TccResult,
+    TccStatus,
+)
 from .config import CompensationPolicy, FireflyTxSettings
 from .errors import (
     CompensationError,
@@ -22,6 +35,8 @@ from .errors import (
     JavaExecutionError,
     StepFailedError,
     StepTimeoutError,
+    TccCancelError,
+    TccConfirmError,
     UnsupportedResultError,
 )
 
@@ -50,12 +65,27 @@ __all__ = [
     "StepSpec",
     "StepStatus",
     "StepTimeoutError",
+    "TccCancelError",
+    "TccConfirmError",
+    "TccContext",
+    "TccEngine",
+    "TccParticipantOutcome",
+    "TccParticipantStatus",
+    "TccPhaseOutcome",
+    "TccPhaseStatus",
+    "TccResult",
+    "TccStatus",
     "UnsupportedResultError",
     "__version__",
+    "cancel_method",
     "compensation_step",
+    "confirm_method",
     "definition_of",
     "saga",
     "saga_step",
+    "tcc",
+    "tcc_participant",
+    "try_method",
 ]
 
 for _name in __all__:

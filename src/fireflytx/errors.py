@@ -2,8 +2,10 @@
 
 ```
 FireflyTxError
-├── DefinitionError            a saga class is declared wrongly (all problems listed at once)
-├── InputValidationError       the saga input does not fit a step's annotated input type
+├── DefinitionError            a saga or TCC class is declared wrongly (all problems listed at once)
+├── InputValidationError       the input does not fit a step's (or try method's) annotated input type
+├── RenderError                a diagram could not be drawn (fireflytx.topology)
+│   └── GraphvizNotFoundError  an SVG was asked for but Graphviz's `dot` is not installed
 ├── EngineError
 │   ├── JavaNotFoundError      no usable Java 25+ runtime
 │   ├── JarsError              engine jars missing, unverifiable or unreachable
@@ -11,10 +13,12 @@ FireflyTxError
 │   ├── EngineNotStartedError  an engine was used before initialize() or after shutdown()
 │   └── JavaExecutionError     the Java engine itself failed (keeps the Java class, message and stack)
 └── TransactionError
-    ├── StepFailedError        a step failed (raised by SagaResult.raise_for_status())
-    ├── StepTimeoutError       a step attempt ran past its timeout_ms
-    ├── UnsupportedResultError a step returned a value fireflytx cannot carry
-    └── CompensationError      compensations failed (raised by SagaResult.raise_for_status())
+    ├── StepFailedError        a step (or a TCC try) failed (raised by raise_for_status())
+    ├── StepTimeoutError       a step or TCC phase attempt ran past its timeout_ms
+    ├── UnsupportedResultError a step or try method returned a value fireflytx cannot carry
+    ├── CompensationError      compensations failed (raised by SagaResult.raise_for_status())
+    ├── TccConfirmError        TCC confirms failed: partly committed (raised by TccResult.raise_for_status())
+    └── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
 ```
 
 Every error is a plain Python class: none needs the JVM to be imported, raised or pickled.
@@ -30,13 +34,17 @@ __all__ = [
     "EngineError",
     "EngineNotStartedError",
     "FireflyTxError",
+    "GraphvizNotFoundError",
     "InputValidationError",
     "JarsError",
     "JavaExecutionError",
     "JavaNotFoundError",
     "JvmStartError",
+    "RenderError",
     "StepFailedError",
     "StepTimeoutError",
+    "TccCancelError",
+    "TccConfirmError",
     "TransactionError",
     "UnsupportedResultError",
 ]
@@ -66,22 +74,47 @@ class DefinitionError(FireflyTxError):
 
 
 class InputValidationError(FireflyTxError):
-    """The saga input could not be converted to the type a step declares for it.
+    """The input could not be converted to the type a saga step or TCC try method declares for it.
 
-    Checked before any step runs, so nothing has to be compensated.
+    Checked before anything runs, so nothing has to be compensated or cancelled. For a TCC,
+    ``kind`` is ``"tcc"``, ``saga_name`` holds the TCC's name and ``step_id`` the participant id.
     """
 
-    def __init__(self, saga_name: str, step_id: str, expected: str, detail: str) -> None:
+    def __init__(self, saga_name: str, step_id: str, expected: str, detail: str, kind: str = "saga") -> None:
         self.saga_name = saga_name
         self.step_id = step_id
         self.expected = expected
         self.detail = detail
+        self.kind = kind
+        unit = "step" if kind == "saga" else "participant"
         super().__init__(
-            f"input of saga {saga_name!r} does not fit step {step_id!r}, which expects {expected}: {detail}"
+            f"input of {kind} {saga_name!r} does not fit {unit} {step_id!r}, "
+            f"which expects {expected}: {detail}"
         )
 
-    def __reduce__(self) -> tuple[type[InputValidationError], tuple[str, str, str, str]]:
-        return (type(self), (self.saga_name, self.step_id, self.expected, self.detail))
+    def __reduce__(self) -> tuple[type[InputValidationError], tuple[str, str, str, str, str]]:
+        return (type(self), (self.saga_name, self.step_id, self.expected, self.detail, self.kind))
+
+
+class RenderError(FireflyTxError):
+    """A topology, run view or timeline could not be drawn in the format asked for."""
+
+
+class GraphvizNotFoundError(RenderError):
+    """SVG output needs Graphviz's ``dot`` program, which is not on ``PATH``.
+
+    Every other format (ASCII, DOT, Mermaid, JSON, the timeline) is drawn without it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "SVG output needs Graphviz's `dot` program, which is not on PATH. Install Graphviz "
+            "(Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`), or choose "
+            "another format: ascii, dot, mermaid or json."
+        )
+
+    def __reduce__(self) -> tuple[type[GraphvizNotFoundError], tuple[()]]:
+        return (type(self), ())
 
 
 class EngineError(FireflyTxError):
@@ -126,21 +159,37 @@ class TransactionError(FireflyTxError):
 
 
 class StepFailedError(TransactionError):
-    """A step failed after all its attempts."""
+    """A step failed after all its attempts, or a TCC was cancelled because a try failed.
 
-    def __init__(self, saga_name: str, correlation_id: str, step_id: str, attempts: int, detail: str) -> None:
+    For a TCC, ``kind`` is ``"tcc"``, ``saga_name`` holds the TCC's name and ``step_id`` the id of
+    the participant whose try failed.
+    """
+
+    def __init__(
+        self,
+        saga_name: str,
+        correlation_id: str,
+        step_id: str,
+        attempts: int,
+        detail: str,
+        kind: str = "saga",
+    ) -> None:
         self.saga_name = saga_name
         self.correlation_id = correlation_id
         self.step_id = step_id
         self.attempts = attempts
         self.detail = detail
+        self.kind = kind
+        where = f"step {step_id!r}" if kind == "saga" else f"the try of participant {step_id!r}"
         super().__init__(
-            f"saga {saga_name!r} ({correlation_id}) failed at step {step_id!r} after {attempts} attempt(s): "
-            f"{detail}"
+            f"{kind} {saga_name!r} ({correlation_id}) failed at {where} after {attempts} attempt(s): {detail}"
         )
 
-    def __reduce__(self) -> tuple[type[StepFailedError], tuple[str, str, str, int, str]]:
-        return (type(self), (self.saga_name, self.correlation_id, self.step_id, self.attempts, self.detail))
+    def __reduce__(self) -> tuple[type[StepFailedError], tuple[str, str, str, int, str, str]]:
+        return (
+            type(self),
+            (self.saga_name, self.correlation_id, self.step_id, self.attempts, self.detail, self.kind),
+        )
 
 
 class StepTimeoutError(TransactionError):
@@ -186,3 +235,38 @@ class CompensationError(TransactionError):
 
     def __reduce__(self) -> tuple[type[CompensationError], tuple[str, str, dict[str, str]]]:
         return (type(self), (self.saga_name, self.correlation_id, self.failures))
+
+
+class TccConfirmError(TransactionError):
+    """Confirms failed after their retries: the TCC is partly committed and needs attention.
+
+    ``failures`` maps participant id to the error text of its last confirm attempt. The engine would
+    report such a run as a success; fireflytx never does.
+    """
+
+    def __init__(self, tcc_name: str, correlation_id: str, failures: dict[str, str]) -> None:
+        self.tcc_name = tcc_name
+        self.correlation_id = correlation_id
+        self.failures = dict(failures)
+        listed = ", ".join(f"{k}: {v}" for k, v in self.failures.items())
+        super().__init__(f"tcc {tcc_name!r} ({correlation_id}) could not confirm {listed}")
+
+    def __reduce__(self) -> tuple[type[TccConfirmError], tuple[str, str, dict[str, str]]]:
+        return (type(self), (self.tcc_name, self.correlation_id, self.failures))
+
+
+class TccCancelError(TransactionError):
+    """Cancels failed after their retries: reservations may still be held and need attention.
+
+    ``failures`` maps participant id to the error text of its last cancel attempt.
+    """
+
+    def __init__(self, tcc_name: str, correlation_id: str, failures: dict[str, str]) -> None:
+        self.tcc_name = tcc_name
+        self.correlation_id = correlation_id
+        self.failures = dict(failures)
+        listed = ", ".join(f"{k}: {v}" for k, v in self.failures.items())
+        super().__init__(f"tcc {tcc_name!r} ({correlation_id}) could not cancel {listed}")
+
+    def __reduce__(self) -> tuple[type[TccCancelError], tuple[str, str, dict[str, str]]]:
+        return (type(self), (self.tcc_name, self.correlation_id, self.failures))

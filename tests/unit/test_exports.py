@@ -8,6 +8,9 @@ EXPECTED = {
     "SagaSpec", "SagaStatus", "StepError", "StepFailedError", "StepOutcome", "StepSpec", "StepStatus",
     "StepTimeoutError", "UnsupportedResultError", "__version__", "compensation_step", "definition_of",
     "saga", "saga_step",
+    "TccCancelError", "TccConfirmError", "TccContext", "TccEngine", "TccParticipantOutcome",
+    "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccStatus",
+    "cancel_method", "confirm_method", "tcc", "tcc_participant", "try_method",
 }
 
 

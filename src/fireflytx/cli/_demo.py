@@ -1,4 +1,4 @@
-"""``fireflytx demo``: the order-fulfillment saga, once succeeding and once compensating."""
+"""``fireflytx demo``: a saga succeeding and compensating, then a TCC confirmed and cancelled."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ console = Console()
 
 
 def demo() -> None:
-    """Run the order-fulfillment saga twice: once it succeeds, once payment fails and it compensates."""
+    """Run the order saga (succeeds, then compensates), then the order TCC (confirmed, then cancelled)."""
     asyncio.run(_run())
 
 
@@ -40,8 +40,33 @@ async def _run() -> None:
             console.print(
                 f"failed step: {failed.failed_step} ({failed.error})\n"
                 f"compensated: {list(failed.compensated_steps)}  still reserved for ORD-2: "
-                f"{[r for r, items in INVENTORY.reserved.items() if items == ['desk']]}"
+                f"{[r for r, items in INVENTORY.reserved.items() if items == ['desk']]}\n"
             )
+        await _run_tcc()
     except FireflyTxError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
+
+
+async def _run_tcc() -> None:
+    from .._demo import CARDS, CARRIER, WAREHOUSE, OrderPlacementTcc
+    from .._tcc_engine import TccEngine
+
+    async with TccEngine(FireflyTxSettings()) as engine:
+        confirmed = await engine.execute(
+            OrderPlacementTcc, {"order_id": "ORD-3", "items": ["book", "lamp"], "total": 42.0}
+        )
+        console.print(confirmed)
+        console.print(
+            f"captured: {CARDS.captured}  shipped: {CARRIER.confirmed}  "
+            f"paid with: {confirmed.context['variables'].get('paid_with')}\n"
+        )
+        canceled = await engine.execute(
+            OrderPlacementTcc, {"order_id": "ORD-4", "items": ["desk"], "total": 310.0}
+        )
+        console.print(canceled)
+        console.print(
+            f"failed participant: {canceled.failed_participant} ({canceled.error})\n"
+            f"card holds left: {CARDS.held}  stock held: {WAREHOUSE.held}  "
+            f"tentative shipments: {CARRIER.tentative}"
+        )

@@ -1,0 +1,273 @@
+"""TCC transactions on the Firefly ``TccEngine``: translation, participant proxies and the run itself.
+
+Same shape as ``_saga``: one ``PyTccParticipant`` proxy per participant and one listener per
+engine, created once and reused; values never cross (the engine sees a token, Python keeps the real
+try results); each call into Python happens on a Python-owned thread.
+
+What the engine needs and does not say (engine-facts.md §3): a non-null ``TccRegistry`` (built
+over an empty refreshed Spring context), non-null events, ``TccInputs.empty()`` rather than null,
+and a try that never completes empty. Its phase timeout cannot be switched off, so "no limit" is a
+century. Its cancel phase fails as soon as two participants need cancelling, so fireflytx runs
+cancels itself (``_tcc_runtime``) and expects that failure afterwards. A participant proxy finds
+its run's Python state through a variable on the ``TccContext`` the engine passes to every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from jpype import JClass, JImplements, JOverride
+
+from fireflytx._bridge._errors import map_java_errors, to_python
+from fireflytx._tcc_definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
+from fireflytx._tcc_runtime import PhaseAttempt, TccRun
+
+_P = "org.fireflyframework.transactional."
+_ids = itertools.count(1)
+
+NO_LIMIT_MS = 100 * 365 * 24 * 3600 * 1000
+"""What fireflytx gives the engine for "no timeout": about a century (its nanoseconds still fit a long)."""
+
+RUN_VARIABLE = "fireflytx.run"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _override(method: F) -> F:
+    """``JOverride`` with its type kept (JPype is untyped)."""
+    return cast(F, JOverride(method))
+
+
+class _Java:
+    """Java classes and shared objects, resolved once."""
+
+    def __init__(self) -> None:
+        self.TccEngine = JClass(_P + "tcc.engine.TccEngine")
+        self.TccRegistry = JClass(_P + "tcc.registry.TccRegistry")
+        self.TccDefinition = JClass(_P + "tcc.registry.TccDefinition")
+        self.TccParticipantDefinition = JClass(_P + "tcc.registry.TccParticipantDefinition")
+        self.TccInputs = JClass(_P + "tcc.core.TccInputs")
+        self.TccContext = JClass(_P + "tcc.core.TccContext")
+        # fireflytx passes no inputs through the engine: an empty TccInputs (never null) serves every run.
+        self.NO_INPUTS = self.TccInputs.empty()
+        self.NoOpTccEvents = JClass("dev.fireflytx.bridge.NoOpTccEvents")
+        self.StepFuture = JClass("dev.fireflytx.bridge.StepFuture")
+        self.Completions = JClass("dev.fireflytx.bridge.Completions")
+        self.Mono = JClass("reactor.core.publisher.Mono")
+        self.UnsupportedOperationException = JClass("java.lang.UnsupportedOperationException")
+        self.TOKEN = JClass("java.lang.Boolean").TRUE
+        self.JUST_TOKEN = self.Mono.just(self.TOKEN)
+        self.RUN_VARIABLE = JClass("java.lang.String")(RUN_VARIABLE)
+        participant = JClass("dev.fireflytx.bridge.PyTccParticipant").class_
+        signature = (JClass("java.lang.Object").class_, self.TccContext.class_)
+        self.methods = {
+            TRY: participant.getMethod("tryPhase", *signature),
+            CONFIRM: participant.getMethod("confirmPhase", *signature),
+            CANCEL: participant.getMethod("cancelPhase", *signature),
+        }
+        # TccEngine insists on a registry, whose only constructor scans a Spring context at once.
+        spring = JClass("org.springframework.context.support.GenericApplicationContext")()
+        spring.refresh()
+        self.registry = self.TccRegistry(spring)
+
+
+_java: _Java | None = None
+_java_lock = threading.Lock()
+
+
+def java() -> _Java:
+    """The resolved classes (the JVM must be running)."""
+    global _java
+    with _java_lock:
+        if _java is None:
+            with map_java_errors():
+                _java = _Java()
+        return _java
+
+
+def _limit(timeout_ms: int) -> int:
+    return timeout_ms if timeout_ms > 0 else NO_LIMIT_MS
+
+
+def _fail(future: Any, error: BaseException, error_id: int) -> bool:
+    """Complete ``future`` with the Java carrier of a Python error, built on the Java side.
+
+    Java Throwables created from Python leak in JPype 1.7.1; strings and a long cross cleanly.
+    """
+    return bool(future.failWithPython(type(error).__name__, str(error) or type(error).__name__, error_id))
+
+
+class TccBridge:
+    """Runs TCC transactions on one Java ``TccEngine`` for one fireflytx ``TccEngine``."""
+
+    def __init__(self) -> None:
+        self._j = java()
+        with map_java_errors():
+            self._engine = self._j.TccEngine(self._j.registry, self._j.NoOpTccEvents())
+        self._definitions: dict[str, tuple[TccSpec, Any]] = {}
+        # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
+        self.runs: dict[str, tuple[TccRun, asyncio.Future[Any]]] = {}
+        self.attempts: dict[str, tuple[TccRun, PhaseAttempt]] = {}
+        self._cancel_listener = _CancelListener(self)
+        self._completion_listener = _CompletionListener(self)
+
+    def register(self, spec: TccSpec) -> Any:
+        """Translate ``spec`` into an engine ``TccDefinition`` (cached by name, replaced on change)."""
+        known = self._definitions.get(spec.name)
+        if known is not None and known[0] is spec:
+            return known[1]
+        j = self._j
+        with map_java_errors():
+            # The engine reads none of the TCC-level settings; fireflytx applies @tcc(timeout_ms) itself.
+            definition = j.TccDefinition(spec.name, None, None, -1, False, 0, 0)
+            for participant in spec.participants:
+                definition.addParticipant(self._participant(participant))
+        self._definitions[spec.name] = (spec, definition)
+        return definition
+
+    def _participant(self, p: ParticipantSpec) -> Any:
+        proxy = _Participant(self, p)
+        methods = self._j.methods
+        confirm, cancel = p.confirm_phase, p.cancel_phase
+        return self._j.TccParticipantDefinition(
+            p.participant_id,
+            p.order,
+            NO_LIMIT_MS,
+            False,  # `optional` is never read by the engine; fireflytx implements it
+            proxy,
+            proxy,
+            methods[TRY],
+            NO_LIMIT_MS,  # fireflytx times tries itself (see _tcc_runtime)
+            p.try_phase.retry,
+            p.try_phase.backoff_ms,
+            methods[CONFIRM],
+            _limit(confirm.timeout_ms),
+            confirm.retry,
+            confirm.backoff_ms,
+            methods[CANCEL],  # fireflytx runs cancels itself; these matter only if the engine calls it
+            _limit(cancel.timeout_ms),
+            cancel.retry,
+            cancel.backoff_ms,
+        )
+
+    async def run(self, run: TccRun) -> None:
+        """Execute ``run`` on the engine and wait until the engine's run has completed."""
+        definition = self.register(run.spec)
+        run_key = str(next(_ids))
+        done: asyncio.Future[Any] = run.loop.create_future()
+        self.runs[run_key] = (run, done)
+        try:
+            with map_java_errors():
+                context = self._j.TccContext(run.context.correlation_id)
+                context.setVariable(self._j.RUN_VARIABLE, run_key)
+                mono = self._engine.execute(definition, self._j.NO_INPUTS, context)
+                self._j.Completions.subscribe(mono, run_key, self._completion_listener)
+            error = await done
+        finally:
+            self.runs.pop(run_key, None)
+        if error is None:
+            return
+        if run.cancelled_by_fireflytx and isinstance(error, self._j.UnsupportedOperationException):
+            # The engine's cancel phase throws this whenever two or more participants were tried;
+            # fireflytx had already cancelled them all, so the run ended as recorded.
+            return
+        raise to_python(error) from error
+
+
+@JImplements("dev.fireflytx.bridge.PyTccParticipant", deferred=True)
+class _Participant:
+    """The engine's handle on one Python participant; one per participant, reused by every run."""
+
+    def __init__(self, bridge: TccBridge, spec: ParticipantSpec) -> None:
+        self._bridge = bridge
+        self._id = spec.participant_id
+        self._j = bridge._j
+
+    @_override
+    def tryPhase(self, _input: Any, ctx: Any) -> Any:
+        return self._call(TRY, ctx)
+
+    @_override
+    def confirmPhase(self, _token: Any, ctx: Any) -> Any:
+        return self._call(CONFIRM, ctx)
+
+    @_override
+    def cancelPhase(self, _token: Any, ctx: Any) -> Any:
+        return self._call(CANCEL, ctx)
+
+    def _call(self, phase: str, ctx: Any) -> Any:
+        attempt_number = next(_ids)
+        attempt_id = str(attempt_number)
+        future = self._j.StepFuture(attempt_id, None)
+        try:
+            run = self._bridge.runs[str(ctx.getVariable(self._j.RUN_VARIABLE))][0]
+            if phase != TRY and run.is_settled(self._id):
+                return self._j.JUST_TOKEN
+            # fireflytx times tries itself: only confirm and cancel attempts can be cancelled by the engine.
+            listener = None if phase == TRY else self._bridge._cancel_listener
+            if listener is not None:
+                future = self._j.StepFuture(attempt_id, listener)
+            attempts = self._bridge.attempts
+
+            def complete(error: BaseException | None) -> bool:
+                attempts.pop(attempt_id, None)
+                if error is None:
+                    # Never null: the engine leaves a participant whose try completes empty in TRYING.
+                    return bool(future.complete(self._j.TOKEN))
+                return _fail(future, error, attempt_number)
+
+            attempt = run.new_attempt(self._id, phase, complete)
+            if listener is not None:
+                attempts[attempt_id] = (run, attempt)
+            run.launch(attempt)
+            return future.mono()
+        except Exception as exc:  # never throw into the engine
+            _fail(future, exc, attempt_number)
+            return future.mono()
+
+
+@JImplements("dev.fireflytx.bridge.CancelListener", deferred=True)
+class _CancelListener:
+    """Told by the engine's timeout that it gave up on a confirm or cancel attempt."""
+
+    def __init__(self, bridge: TccBridge) -> None:
+        self._bridge = bridge
+
+    @_override
+    def cancelled(self, attempt_key: Any) -> None:
+        entry = self._bridge.attempts.pop(str(attempt_key), None)
+        if entry is not None:
+            entry[0].cancel_attempt(entry[1])
+
+
+@JImplements("dev.fireflytx.bridge.Completions$Listener", deferred=True)
+class _CompletionListener:
+    """Told when an engine run has ended, with its TccResult or an engine error."""
+
+    def __init__(self, bridge: TccBridge) -> None:
+        self._bridge = bridge
+
+    @_override
+    def completed(self, run_key: Any, value: Any, error: Any) -> None:
+        entry = self._bridge.runs.get(str(run_key))
+        if entry is None:
+            return
+        if error is None and value is not None and not value.isSuccess():
+            # A cancelled run always names the participant whose try failed; without one, the engine
+            # itself failed (it then ran its cancel phase and reported the error as a result).
+            if value.getFailedParticipantId() is None:
+                error = value.getError()
+        run, done = entry
+        if threading.get_ident() == run.loop_thread:
+            _settle(done, error)
+        else:
+            run.loop.call_soon_threadsafe(_settle, done, error)
+
+
+def _settle(done: asyncio.Future[Any], error: Any) -> None:
+    if not done.done():
+        done.set_result(error)

@@ -1,0 +1,229 @@
+"""``@tcc``, ``@tcc_participant`` and the phase decorators: they record metadata and nothing else.
+
+No decorator touches the JVM; a module full of TCCs imports with no Java installed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from ._decorators import _check_callable, _mark, _non_negative
+from ._definition import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE
+from ._tcc_definition import (
+    CANCEL,
+    CONFIRM,
+    DECORATORS,
+    TRY,
+    ParticipantMarker,
+    PhaseMarker,
+    assemble_tcc,
+    timeout_problems,
+)
+
+__all__ = ["cancel_method", "confirm_method", "tcc", "tcc_participant", "try_method"]
+
+C = TypeVar("C", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) -> Any:
+    decorator = DECORATORS[phase]
+    if func is not None and not callable(func):
+        raise TypeError(f"@{decorator} takes keyword arguments only, e.g. @{decorator}(timeout_ms=5000)")
+    problems = timeout_problems(timeout_ms, "timeout_ms")
+    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
+
+    def decorate(target: F) -> F:
+        marker = PhaseMarker(
+            phase=phase,
+            timeout_ms=timeout_ms,
+            retry=retry,
+            backoff_ms=backoff_ms,
+            problems=tuple(problems + _check_callable(target, decorator)),
+        )
+        return _mark(target, marker)
+
+    return decorate(func) if func is not None else decorate
+
+
+@overload
+def try_method(func: F, /) -> F: ...
+@overload
+def try_method(
+    *, timeout_ms: int | None = None, retry: int = 0, backoff_ms: int = 100
+) -> Callable[[F], F]: ...
+def try_method(
+    func: Any = None, /, *, timeout_ms: int | None = None, retry: int = 0, backoff_ms: int = 100
+) -> Any:
+    """Declare a participant's try method: it reserves what confirm will commit or cancel release.
+
+    Its first parameter (after ``self``) receives the transaction input, converted when annotated
+    with a pydantic model or dataclass; a parameter annotated ``TccContext`` receives the run's
+    context. What it returns stays in Python and is handed to confirm or cancel; the engine only
+    sees a token, so a try returning ``None`` is still confirmed or cancelled (with ``None``),
+    where the engine alone would leave it unsettled forever.
+
+    If the last attempt fails or times out, fireflytx cancels this participant at once, with
+    ``None`` (the engine itself would never cancel it), then every participant tried before it, in
+    reverse order. To learn of that last failure first, fireflytx enforces the try's timeout
+    itself; retries and backoff are the engine's.
+
+    ``async def`` methods run on the caller's event loop, ``def`` methods on a worker thread.
+    Usable bare (``@try_method``) or with arguments.
+
+    Args:
+        func: The method, when used without parentheses.
+        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, 0 means
+            none. A timed-out ``async def`` attempt is cancelled; a ``def`` attempt cannot be
+            interrupted and finishes unseen, so tries must be safe to finish late.
+        retry: Retries after the first attempt (the engine's; any error is retried, timeouts
+            included).
+        backoff_ms: Pause between attempts; the engine adds ±20 % jitter.
+    """
+    return _phase(TRY, func, timeout_ms, retry, backoff_ms)
+
+
+@overload
+def confirm_method(func: F, /) -> F: ...
+@overload
+def confirm_method(
+    *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+) -> Callable[[F], F]: ...
+def confirm_method(
+    func: Any = None, /, *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+) -> Any:
+    """Declare a participant's confirm method: it commits what the try reserved.
+
+    Its first parameter (after ``self``) receives this participant's try result (converted when
+    annotated with a model or dataclass, unless it is ``None``); it may also take a ``TccContext``.
+    Confirms run in ``order`` after every try succeeded. A confirm that still fails after its retries
+    makes the result ``CONFIRM_FAILED``, never ``CONFIRMED``, with the error kept. Confirms must be
+    idempotent: an attempt that timed out may have committed before the next one starts.
+
+    Args:
+        func: The method, when used without parentheses.
+        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, 0 means
+            none.
+        retry: Retries after the first attempt (default 3, like the engine, since a confirm has to
+            succeed eventually).
+        backoff_ms: Pause between attempts; the engine adds ±20 % jitter.
+    """
+    return _phase(CONFIRM, func, timeout_ms, retry, backoff_ms)
+
+
+@overload
+def cancel_method(func: F, /) -> F: ...
+@overload
+def cancel_method(
+    *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+) -> Callable[[F], F]: ...
+def cancel_method(
+    func: Any = None, /, *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+) -> Any:
+    """Declare a participant's cancel method: it releases what the try reserved.
+
+    Its first parameter (after ``self``) receives this participant's try result, or ``None`` when
+    the participant's own try failed: an empty rollback must be safe. It may also take a
+    ``TccContext``. Cancels run in reverse order of the tries, one at a time. A cancel that still
+    fails after its retries makes the result ``CANCEL_FAILED``, with the error kept, and the other
+    cancels still run.
+
+    fireflytx runs cancels itself, with these settings: the engine never cancels the participant
+    whose try failed, and its cancel phase fails outright once two participants need cancelling.
+
+    Args:
+        func: The method, when used without parentheses.
+        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, 0 means
+            none. A timed-out ``def`` attempt finishes unseen on its thread.
+        retry: Retries after the first attempt (default 3, like the engine's default).
+        backoff_ms: Pause between attempts, with ±20 % jitter like the engine's.
+    """
+    return _phase(CANCEL, func, timeout_ms, retry, backoff_ms)
+
+
+def tcc_participant(
+    participant_id: str,
+    *,
+    order: int = 0,
+    timeout_ms: int | None = None,
+    optional: bool = False,
+) -> Callable[[C], C]:
+    """Declare a class nested in a ``@tcc`` class as one participant.
+
+    The class needs exactly one ``@try_method``, ``@confirm_method`` and ``@cancel_method``. Each run
+    creates one instance of it (without arguments) for all three phases.
+
+    Args:
+        participant_id: Unique id of the participant within its TCC.
+        order: Tries run in ascending order (ties keep declaration order); confirms follow the same
+            order, cancels the reverse.
+        timeout_ms: Default limit of each phase attempt of this participant; ``None`` inherits the
+            TCC's, 0 means none.
+        optional: When its try still fails after its retries, its cancel runs with ``None`` and the
+            transaction goes on without it; the others are still confirmed. The engine has such a flag
+            but never reads it, so fireflytx does this itself.
+    """
+    problems: list[str] = []
+    if isinstance(participant_id, type) or callable(participant_id):
+        problems.append("@tcc_participant needs an id: @tcc_participant('payment')")
+    elif not isinstance(participant_id, str) or not participant_id.strip():
+        problems.append(f"participant id must be a non-empty str, got {participant_id!r}")
+    if isinstance(order, bool) or not isinstance(order, int):
+        problems.append(f"order must be an int, got {order!r}")
+    problems += timeout_problems(timeout_ms, "timeout_ms")
+    if not isinstance(optional, bool):
+        problems.append(f"optional must be a bool, got {optional!r}")
+
+    def decorate(cls: C) -> C:
+        marker = ParticipantMarker(
+            participant_id=participant_id if isinstance(participant_id, str) else repr(participant_id),
+            order=order,
+            timeout_ms=timeout_ms,
+            optional=bool(optional),
+            problems=tuple(problems),
+        )
+        setattr(cls, MARKER_ATTRIBUTE, marker)
+        return cls
+
+    if isinstance(participant_id, type):
+        # Used bare: record the problem on the class so @tcc reports it with the others.
+        return decorate(participant_id)
+    return decorate
+
+
+@overload
+def tcc(name: C, /) -> C: ...
+@overload
+def tcc(name: str | None = None, *, timeout_ms: int = 0) -> Callable[[C], C]: ...
+def tcc(name: Any = None, *, timeout_ms: int = 0) -> Any:
+    """Declare a class as a TCC transaction; check its participants all at once.
+
+    Participants are classes nested in it and decorated with ``@tcc_participant``. The Java
+    ``TccEngine`` runs them: tries in order, then every confirm, or after a failed try every cancel
+    in reverse order.
+
+    Args:
+        name: The TCC's name (default: the class name).
+        timeout_ms: Default limit of each phase attempt of participants and methods that set none
+            (0: none). It is not a deadline for the whole transaction; the engine has a TCC-level
+            timeout setting but never reads it, so fireflytx applies this one per attempt.
+
+    Raises:
+        DefinitionError: listing every problem found (participants missing a phase or with two
+            methods for one, duplicate participant ids, unusable signatures, saga decorators).
+    """
+
+    def assemble(cls: C, tcc_name: str, localns: dict[str, Any]) -> C:
+        setattr(cls, SPEC_ATTRIBUTE, assemble_tcc(cls, tcc_name, timeout_ms, localns))
+        return cls
+
+    if isinstance(name, type):
+        return assemble(name, name.__name__, sys._getframe(1).f_locals)
+
+    def decorate(cls: C) -> C:
+        # The defining frame's locals resolve annotations naming classes local to it.
+        return assemble(cls, name or cls.__name__, sys._getframe(1).f_locals)
+
+    return decorate

@@ -1,0 +1,284 @@
+"""What a TCC run produced: per-participant, per-phase outcomes built from what each call really did.
+
+The engine's own ``TccResult`` says ``success=true`` with no error when a confirm failed, and leaves
+a participant whose try returned nothing out of every phase; fireflytx builds its result from its
+own record of every attempt instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._results import StepError
+from ._values import to_jsonable
+from .errors import StepFailedError, TccCancelError, TccConfirmError
+
+__all__ = [
+    "TccParticipantOutcome",
+    "TccParticipantStatus",
+    "TccPhaseOutcome",
+    "TccPhaseStatus",
+    "TccResult",
+    "TccStatus",
+]
+
+
+class TccStatus(enum.StrEnum):
+    """How a TCC run ended."""
+
+    CONFIRMED = "CONFIRMED"
+    """Every try succeeded (optional participants aside) and every confirm succeeded."""
+    CANCELED = "CANCELED"
+    """A try failed and every participant whose try had started was cancelled."""
+    CONFIRM_FAILED = "CONFIRM_FAILED"
+    """Every try succeeded but at least one confirm failed after its retries: partly committed."""
+    CANCEL_FAILED = "CANCEL_FAILED"
+    """At least one cancel failed after its retries: a reservation may still be held."""
+
+
+class TccPhaseStatus(enum.StrEnum):
+    """How one phase of one participant ended."""
+
+    NOT_RUN = "NOT_RUN"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class TccParticipantStatus(enum.StrEnum):
+    """Where one participant ended up."""
+
+    SKIPPED = "SKIPPED"
+    """Its try never started (an earlier participant's try failed)."""
+    CONFIRMED = "CONFIRMED"
+    CONFIRM_FAILED = "CONFIRM_FAILED"
+    CANCELED = "CANCELED"
+    CANCEL_FAILED = "CANCEL_FAILED"
+    TRIED = "TRIED"
+    """Its try ran but it was neither confirmed nor cancelled; the run then reports a failure."""
+
+
+class TccPhaseOutcome(BaseModel):
+    """One phase of one participant; times are wall-clock, durations in milliseconds."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    status: TccPhaseStatus = TccPhaseStatus.NOT_RUN
+    attempts: int = 0
+    duration_ms: float = 0.0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: StepError | None = None
+    attempt_log: tuple[tuple[datetime, datetime, str | None], ...] = Field(default=(), repr=False)
+
+
+class TccParticipantOutcome(BaseModel):
+    """One participant's outcome: its try result and what each phase did."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    participant_id: str
+    order: int
+    optional: bool = False
+    status: TccParticipantStatus
+    try_result: Any = None
+    try_phase: TccPhaseOutcome = TccPhaseOutcome()
+    confirm_phase: TccPhaseOutcome = TccPhaseOutcome()
+    cancel_phase: TccPhaseOutcome = TccPhaseOutcome()
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def error(self) -> StepError | None:
+        """The error behind its status: a failed cancel's or confirm's, else a failed try's."""
+        for phase in (self.cancel_phase, self.confirm_phase, self.try_phase):
+            if phase.status is TccPhaseStatus.FAILED and phase.error is not None:
+                return phase.error
+        return None
+
+
+_STATUS_STYLE = {
+    TccParticipantStatus.CONFIRMED: "green",
+    TccParticipantStatus.CANCELED: "yellow",
+    TccParticipantStatus.CONFIRM_FAILED: "bold red",
+    TccParticipantStatus.CANCEL_FAILED: "bold red",
+    TccParticipantStatus.TRIED: "red",
+    TccParticipantStatus.SKIPPED: "dim",
+}
+
+
+def _phase_text(phase: TccPhaseOutcome) -> str:
+    if phase.status is TccPhaseStatus.NOT_RUN:
+        return "-"
+    mark = "ok" if phase.status is TccPhaseStatus.SUCCEEDED else "failed"
+    return f"{mark} ×{phase.attempts} {phase.duration_ms:.1f} ms"
+
+
+class TccResult(BaseModel):
+    """The outcome of one TCC run.
+
+    ``is_success`` and ``is_confirmed`` are true only when every confirm succeeded (``CONFIRMED``);
+    ``is_canceled`` only when a try failed and every cancel succeeded (``CANCELED``). The two
+    ``*_FAILED`` statuses need attention: something may be half committed or still reserved.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    tcc_name: str
+    correlation_id: str
+    status: TccStatus
+    started_at: datetime
+    completed_at: datetime
+    duration_ms: float
+    participants: dict[str, TccParticipantOutcome]
+    failed_participant: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_success(self) -> bool:
+        """True when the transaction committed: every confirm succeeded."""
+        return self.status is TccStatus.CONFIRMED
+
+    @property
+    def is_confirmed(self) -> bool:
+        """True when every confirm succeeded (a failed confirm is never reported as confirmed)."""
+        return self.status is TccStatus.CONFIRMED
+
+    @property
+    def is_canceled(self) -> bool:
+        """True when a try failed and every cancel succeeded."""
+        return self.status is TccStatus.CANCELED
+
+    @property
+    def error(self) -> StepError | None:
+        """The error of ``failed_participant``: its try's after a cancel, else its confirm's or cancel's."""
+        if self.failed_participant is None:
+            return None
+        outcome = self.participants[self.failed_participant]
+        cancelled = self.status in (TccStatus.CANCELED, TccStatus.CANCEL_FAILED)
+        if cancelled and outcome.try_phase.error is not None:
+            return outcome.try_phase.error
+        return outcome.error
+
+    @property
+    def confirm_errors(self) -> dict[str, StepError]:
+        """Participant id to the error of its failed confirm."""
+        return _phase_errors(self, "confirm_phase")
+
+    @property
+    def cancel_errors(self) -> dict[str, StepError]:
+        """Participant id to the error of its failed cancel."""
+        return _phase_errors(self, "cancel_phase")
+
+    def try_result_of(self, participant_id: str) -> Any:
+        """The try result of one participant (``None`` if it returned nothing or did not succeed).
+
+        Raises:
+            KeyError: the TCC has no such participant.
+        """
+        if participant_id not in self.participants:
+            raise KeyError(
+                f"tcc {self.tcc_name!r} has no participant {participant_id!r}; "
+                f"participants: {list(self.participants)}"
+            )
+        return self.participants[participant_id].try_result
+
+    def raise_for_status(self) -> TccResult:
+        """Return self if confirmed; raise ``TccConfirmError``, ``TccCancelError`` or ``StepFailedError``."""
+        if self.status is TccStatus.CONFIRM_FAILED:
+            raise TccConfirmError(
+                self.tcc_name, self.correlation_id, {k: str(v) for k, v in self.confirm_errors.items()}
+            )
+        if self.status is TccStatus.CANCEL_FAILED:
+            raise TccCancelError(
+                self.tcc_name, self.correlation_id, {k: str(v) for k, v in self.cancel_errors.items()}
+            )
+        if self.status is TccStatus.CANCELED and self.failed_participant is not None:
+            outcome = self.participants[self.failed_participant]
+            raise StepFailedError(
+                self.tcc_name,
+                self.correlation_id,
+                outcome.participant_id,
+                outcome.try_phase.attempts,
+                str(outcome.try_phase.error),
+                kind="tcc",
+            )
+        return self
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-compatible view (try results converted, exceptions as type and message)."""
+        data = self.model_dump(mode="json", exclude={"participants", "context"})
+        data["is_success"] = self.is_success
+        data["context"] = to_jsonable(self.context)
+        data["participants"] = {
+            k: {
+                **v.model_dump(
+                    mode="json",
+                    exclude={
+                        "try_result": True,
+                        "try_phase": {"attempt_log"},
+                        "confirm_phase": {"attempt_log"},
+                        "cancel_phase": {"attempt_log"},
+                    },
+                ),
+                "try_result": to_jsonable(v.try_result),
+            }
+            for k, v in self.participants.items()
+        }
+        return data
+
+    def __repr__(self) -> str:
+        failed = f", failed_participant={self.failed_participant!r}" if self.failed_participant else ""
+        return (
+            f"TccResult({self.tcc_name!r}, status={self.status.value}, participants={len(self.participants)}"
+            f"{failed}, duration_ms={self.duration_ms:.1f})"
+        )
+
+    __str__ = __repr__
+
+    def __rich__(self) -> Any:
+        """A table of the participants, for rich consoles."""
+        from rich.table import Table
+
+        table = Table(title=f"tcc {self.tcc_name} · {self.status.value} · {self.duration_ms:.1f} ms")
+        for column in ("participant", "status", "try", "confirm", "cancel", "error"):
+            table.add_column(column)
+        for outcome in self.participants.values():
+            table.add_row(
+                outcome.participant_id + (" (optional)" if outcome.optional else ""),
+                f"[{_STATUS_STYLE[outcome.status]}]{outcome.status.value}[/]",
+                _phase_text(outcome.try_phase),
+                _phase_text(outcome.confirm_phase),
+                _phase_text(outcome.cancel_phase),
+                str(outcome.error or ""),
+            )
+        return table
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            "<tr>"
+            f"<td>{html.escape(o.participant_id)}</td><td>{o.status.value}</td>"
+            f"<td>{html.escape(_phase_text(o.try_phase))}</td><td>{html.escape(_phase_text(o.confirm_phase))}</td>"
+            f"<td>{html.escape(_phase_text(o.cancel_phase))}</td><td>{html.escape(str(o.error or ''))}</td>"
+            "</tr>"
+            for o in self.participants.values()
+        )
+        return (
+            f"<p><b>tcc {html.escape(self.tcc_name)}</b> · {self.status.value} · "
+            f"{self.duration_ms:.1f} ms · <code>{html.escape(self.correlation_id)}</code></p>"
+            "<table><thead><tr><th>participant</th><th>status</th><th>try</th><th>confirm</th>"
+            f"<th>cancel</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+def _phase_errors(result: TccResult, phase: str) -> dict[str, StepError]:
+    found: dict[str, StepError] = {}
+    for pid, outcome in result.participants.items():
+        phase_outcome: TccPhaseOutcome = getattr(outcome, phase)
+        if phase_outcome.status is TccPhaseStatus.FAILED and phase_outcome.error is not None:
+            found[pid] = phase_outcome.error
+    return found
