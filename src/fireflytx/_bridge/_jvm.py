@@ -35,6 +35,7 @@ class Jvm:
 
 def _options(settings: FireflyTxSettings) -> tuple[str, ...]:
     return (
+        f"-Xms{settings.jvm.initial_heap}",
         f"-Xmx{settings.jvm.max_heap}",
         "-Xss1m",
         "-XX:+UseSerialGC",
