@@ -25,7 +25,7 @@ __all__ = ["SagaResult", "SagaStatus", "StepError", "StepOutcome", "StepStatus",
 M = TypeVar("M", bound=BaseModel)
 
 
-class SagaStatus(str, enum.Enum):
+class SagaStatus(enum.StrEnum):
     """How a saga run ended."""
 
     SUCCEEDED = "SUCCEEDED"
@@ -38,7 +38,7 @@ class SagaStatus(str, enum.Enum):
     """A step failed and some compensations were skipped (for example by ``CIRCUIT_BREAKER``)."""
 
 
-class StepStatus(str, enum.Enum):
+class StepStatus(enum.StrEnum):
     """How one step ended."""
 
     NOT_RUN = "NOT_RUN"

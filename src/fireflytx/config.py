@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["CompensationPolicy", "FireflyTxSettings", "JarsConfig", "JvmConfig", "LogConfig"]
 
 
-class CompensationPolicy(str, enum.Enum):
+class CompensationPolicy(enum.StrEnum):
     """How the engine undoes completed steps after a failure (the engine's five policies).
 
     - ``STRICT_SEQUENTIAL``: one at a time, in reverse completion order (default).
