@@ -118,10 +118,12 @@ def definition_of(cls: Any) -> SagaSpec:
     target = cls if isinstance(cls, type) else type(cls)
     spec = target.__dict__.get(SPEC_ATTRIBUTE)
     if not isinstance(spec, SagaSpec):
-        raise DefinitionError(
-            getattr(target, "__qualname__", repr(target)),
-            ["is not a saga: decorate the class with @saga('name') (subclasses must be decorated again)"],
+        hint = (
+            "is a TCC, not a saga: run it with TccEngine"
+            if spec is not None
+            else "is not a saga: decorate the class with @saga('name') (subclasses must be decorated again)"
         )
+        raise DefinitionError(getattr(target, "__qualname__", repr(target)), [hint])
     return spec
 
 

@@ -220,3 +220,23 @@ def test_saga_without_arguments_uses_the_class_name() -> None:
         def a(self) -> None: ...
 
     assert definition_of(Plain).name == "Plain"
+
+
+def test_a_tcc_given_where_a_saga_is_expected_names_the_right_engine() -> None:
+    from fireflytx import cancel_method, confirm_method, tcc, tcc_participant, try_method
+
+    @tcc("t")
+    class T:
+        @tcc_participant("p", order=1)
+        class P:
+            @try_method
+            def t(self) -> None: ...
+
+            @confirm_method
+            def c(self, _: object) -> None: ...
+
+            @cancel_method
+            def x(self, _: object) -> None: ...
+
+    with pytest.raises(DefinitionError, match="is a TCC, not a saga: run it with TccEngine"):
+        definition_of(T)
