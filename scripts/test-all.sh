@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v dot >/dev/null || need_apt+=(graphviz)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -19,6 +20,9 @@ fi
 # The Java adapter is compiled by the package build with a JDK 25 (see hatch_build.py).
 python -m pip install -q --upgrade pip
 python -m pip install -q -e '.[all]'
+
+# A real Mermaid parser for the tests that check generated diagrams.
+npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
 
 ruff check src tests benchmarks
 mypy

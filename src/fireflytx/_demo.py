@@ -108,7 +108,11 @@ class OrderFulfillmentSaga:
         payment: Annotated[dict[str, str], FromStep("charge-payment")],
     ) -> dict[str, str]:
         ctx.set_data("confirmation", f"CONF-{order.order_id}")
-        return {"order_id": order.order_id, "transaction_id": payment["transaction_id"], "status": "confirmed"}
+        return {
+            "order_id": order.order_id,
+            "transaction_id": payment["transaction_id"],
+            "status": "confirmed",
+        }
 
 
 class CardHolds:

@@ -165,14 +165,22 @@ def test_cli_jars_commands(command: list[str]) -> None:
 def test_cli_fetches_into_an_empty_cache_and_clears_it(tmp_path: Path) -> None:
     cache = tmp_path / "jars"
     cli = [sys.executable, "-c", "from fireflytx.cli import main; main()"]
-    fetched = subprocess.run([*cli, "jars", "fetch", "--cache-dir", str(cache)], capture_output=True, text=True)
+    fetched = subprocess.run(
+        [*cli, "jars", "fetch", "--cache-dir", str(cache)], capture_output=True, text=True
+    )
     assert fetched.returncode == 0, fetched.stderr
     assert "19 jars ready" in fetched.stdout and "19 downloaded" in fetched.stdout
-    verified = subprocess.run([*cli, "jars", "verify", "--cache-dir", str(cache)], capture_output=True, text=True)
+    verified = subprocess.run(
+        [*cli, "jars", "verify", "--cache-dir", str(cache)], capture_output=True, text=True
+    )
     assert verified.returncode == 0 and "all 19 jars present and verified" in verified.stdout
-    cleared = subprocess.run([*cli, "jars", "clear", "--cache-dir", str(cache)], capture_output=True, text=True)
+    cleared = subprocess.run(
+        [*cli, "jars", "clear", "--cache-dir", str(cache)], capture_output=True, text=True
+    )
     assert cleared.returncode == 0 and not cache.exists()
-    missing = subprocess.run([*cli, "jars", "verify", "--cache-dir", str(cache)], capture_output=True, text=True)
+    missing = subprocess.run(
+        [*cli, "jars", "verify", "--cache-dir", str(cache)], capture_output=True, text=True
+    )
     assert missing.returncode == 1 and "not cached" in missing.stderr
 
 

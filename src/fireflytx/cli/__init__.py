@@ -1,4 +1,4 @@
-"""The ``fireflytx`` command line: demo runs and engine jar management."""
+"""The ``fireflytx`` command line: see, check and run transactions; demo runs; engine jars; doctor."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import typer
 
 from .. import __version__
 from ._demo import demo
+from ._doctor import doctor
 from ._jars import jars_app
+from ._run import run
+from ._validate import validate
+from ._visualize import visualize
 
 app = typer.Typer(
     name="fireflytx",
@@ -14,6 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command()(visualize)
+app.command()(validate)
+app.command()(run)
+app.command()(doctor)
 app.add_typer(jars_app, name="jars")
 app.command()(demo)
 
@@ -26,7 +34,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     """SAGA transactions in Python, executed in-process by the Firefly transactional engine."""
 

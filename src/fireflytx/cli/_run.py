@@ -1,0 +1,211 @@
+"""``fireflytx run``: execute a transaction on the engine, watch it, and see what it did."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.spinner import Spinner
+
+from .._definition import SagaSpec
+from .._engine import SagaEngine
+from .._results import SagaResult
+from .._tcc_definition import TccSpec
+from .._tcc_engine import TccEngine
+from .._tcc_results import TccResult
+from ..config import CompensationPolicy
+from ..errors import FireflyTxError, GraphvizNotFoundError, RenderError
+from ..topology import Format, run_view
+from ..topology._api import spec_of
+from ..topology._svg import dot_program
+from ._common import EXIT_FAILURE, EXIT_USAGE, errors, fail, load_or_exit, write_out
+from ._progress import RunProgress
+from ._visualize import TARGET_HELP
+
+__all__ = ["run"]
+
+_TIMELINE_SUFFIXES = {".svg": "svg", ".html": "html", ".htm": "html", ".json": "json"}
+
+
+def _read_input(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    text = raw
+    if raw.startswith("@"):
+        source = raw[1:]
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except OSError as exc:
+                fail(f"cannot read the input file {source!r}: {exc.strerror or exc}", code=EXIT_USAGE)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"the file {raw[1:]!r}" if raw.startswith("@") else "--input"
+        fail(f"{where} is not valid JSON: {exc}", code=EXIT_USAGE)
+
+
+def _headers(pairs: list[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--header needs KEY=VALUE, got {pair!r}", code=EXIT_USAGE)
+        headers[key] = value
+    return headers
+
+
+def _check_correlation_id(value: str | None) -> None:
+    if value is not None and (not value.strip() or "|" in value):
+        fail("--correlation-id must be non-empty and must not contain '|'", code=EXIT_USAGE)
+
+
+async def _execute_saga(
+    instance: Any,
+    payload: Any,
+    policy: CompensationPolicy | None,
+    correlation_id: str | None,
+    headers: dict[str, str],
+) -> SagaResult:
+    async with SagaEngine() as engine:
+        return await engine.execute(
+            instance, payload, correlation_id=correlation_id, headers=headers, compensation_policy=policy
+        )
+
+
+def _run_saga(
+    spec: SagaSpec, payload: Any, policy: CompensationPolicy | None, cid: str | None, headers: dict[str, str]
+) -> SagaResult:
+    try:
+        instance = spec.cls()
+    except Exception as exc:
+        fail(
+            f"cannot create {spec.cls.__qualname__}(): {type(exc).__name__}: {exc}. "
+            "The CLI runs sagas whose class takes no constructor arguments."
+        )
+    progress = RunProgress(spec)
+    watched = progress.instrument(instance)
+    coroutine = _execute_saga(instance, payload, policy, cid, headers)
+    shown: Any = progress if watched else _Elapsed(spec.name)
+    with Live(shown, console=errors, refresh_per_second=12, transient=True):
+        return asyncio.run(coroutine)
+
+
+async def _execute_tcc(
+    cls: type, payload: Any, correlation_id: str | None, headers: dict[str, str]
+) -> TccResult:
+    async with TccEngine() as engine:
+        return await engine.execute(cls, payload, correlation_id=correlation_id, headers=headers)
+
+
+def _run_tcc(spec: TccSpec, payload: Any, cid: str | None, headers: dict[str, str]) -> TccResult:
+    # Each TCC run creates its own participant instances, so only the elapsed time can be shown.
+    with Live(_Elapsed(spec.name), console=errors, refresh_per_second=12, transient=True):
+        return asyncio.run(_execute_tcc(spec.cls, payload, cid, headers))
+
+
+class _Elapsed:
+    """A spinner with the time since the run started, for instances whose methods cannot be wrapped."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._began = time.monotonic()
+        self._spinner = Spinner("dots", style="cyan")
+
+    def __rich__(self) -> Spinner:
+        self._spinner.update(text=f"running {self._name} · {time.monotonic() - self._began:.1f}s elapsed")
+        return self._spinner
+
+
+def run(
+    target: Annotated[str, typer.Argument(help=TARGET_HELP, show_default=False)],
+    input_: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="The transaction's input as JSON, or @file.json, or @- to read stdin. Default: no input.",
+            show_default=False,
+        ),
+    ] = None,
+    policy: Annotated[
+        CompensationPolicy | None,
+        typer.Option(
+            "--policy",
+            case_sensitive=False,
+            help="Compensation policy for this run (default: the saga's, else the settings').",
+            show_default=False,
+        ),
+    ] = None,
+    correlation_id: Annotated[
+        str | None,
+        typer.Option("--correlation-id", help="Id of this run (default: a new UUID).", show_default=False),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="KEY=VALUE header for the run; repeatable.", show_default=False),
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="How to show the finished run.")
+    ] = Format.ASCII,
+    timeline_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--timeline",
+            help="Also write the run's timeline to this .svg, .html or .json file.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result's JSON (its to_json_dict()) instead.")
+    ] = False,
+) -> None:
+    """Execute a saga or TCC on the engine, show its progress live, then what each part did.
+
+    Starts the JVM in this process (and fetches the engine's jars once if
+    needed). A saga's steps are shown live as they run and finish; a TCC shows
+    the time elapsed. The live display goes to stderr, the result to stdout.
+
+    Exit codes: 0 the transaction succeeded; 1 it did not, or could not start;
+    2 a bad argument.
+    """
+    if timeline_file is not None and timeline_file.suffix.lower() not in _TIMELINE_SUFFIXES:
+        fail(f"--timeline must end in .svg, .html or .json, got {timeline_file.name!r}", code=EXIT_USAGE)
+    if fmt is Format.SVG and not as_json and dot_program() is None:
+        fail(str(GraphvizNotFoundError()))
+    payload = _read_input(input_)
+    headers = _headers(header or [])
+    _check_correlation_id(correlation_id)
+    cls = load_or_exit(target)
+    spec = spec_of(cls)
+    if isinstance(spec, TccSpec) and policy is not None:
+        fail("--policy chooses how a saga compensates; a TCC has no compensation policy", code=EXIT_USAGE)
+    result: SagaResult | TccResult
+    try:
+        if isinstance(spec, SagaSpec):
+            result = _run_saga(spec, payload, policy, correlation_id, headers)
+        else:
+            result = _run_tcc(spec, payload, correlation_id, headers)
+    except FireflyTxError as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+    view = run_view(result, cls)
+    if as_json:
+        write_out(json.dumps(result.to_json_dict(), indent=2), None, "result")
+    else:
+        try:
+            write_out(view.render(fmt), None, "run view")
+        except RenderError as exc:
+            fail(str(exc))
+    if timeline_file is not None:
+        kind = _TIMELINE_SUFFIXES[timeline_file.suffix.lower()]
+        write_out(view.timeline().render(kind), timeline_file, f"{kind} timeline")
+    if not result.is_success:
+        raise typer.Exit(EXIT_FAILURE)

@@ -1,0 +1,95 @@
+"""`python -m fireflytx` in a real process: every command a user sees in --help, on the examples."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import fireflytx
+
+ROOT = Path(__file__).parents[2]
+PAYMENT = f"{ROOT / 'examples' / 'payment_saga.py'}:PaymentSaga"
+ORDER = f"{ROOT / 'examples' / 'order_saga.py'}:OrderFulfillmentSaga"
+COMMANDS = ["visualize", "validate", "run", "doctor", "jars", "demo"]
+
+
+def fireflytx_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "fireflytx", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=ROOT,
+    )
+
+
+def test_help_lists_every_command_and_each_has_its_own_help() -> None:
+    top = fireflytx_cli("--help")
+    assert top.returncode == 0
+    assert "Usage: python -m fireflytx" in top.stdout
+    for command in COMMANDS:
+        assert f" {command} " in top.stdout
+        assert fireflytx_cli(command, "--help").returncode == 0
+    for sub in ("fetch", "info", "verify", "clear"):
+        assert fireflytx_cli("jars", sub, "--help").returncode == 0
+
+
+def test_version() -> None:
+    done = fireflytx_cli("--version")
+    assert (done.returncode, done.stdout) == (0, f"fireflytx {fireflytx.__version__}\n")
+
+
+def test_no_command_and_an_unknown_command() -> None:
+    assert fireflytx_cli().returncode == 2
+    unknown = fireflytx_cli("draw")
+    assert unknown.returncode == 2 and "No such command 'draw'" in unknown.stderr
+
+
+@pytest.mark.parametrize("target", [PAYMENT, ORDER])
+def test_visualize_pipes_into_graphviz(target: str, dot_svg: Callable[[str], str]) -> None:
+    done = fireflytx_cli("visualize", target, "--format", "dot")
+    assert done.returncode == 0 and done.stderr == ""
+    dot_svg(done.stdout)
+
+
+def test_validate_the_examples() -> None:
+    done = fireflytx_cli("validate", "examples/payment_saga.py", "examples/order_saga.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("is a valid saga") == 2
+
+
+def test_run_the_examples_with_exit_codes_scripts_can_trust() -> None:
+    ok = fireflytx_cli(
+        "run", ORDER, "--input", '{"order_id": "A-1", "items": ["book"], "total": 30}', "--json"
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "SUCCEEDED"
+    failed = fireflytx_cli("run", PAYMENT, "--input", '{"payment_id": "P-2", "amount": 25, "card": "0000"}')
+    assert failed.returncode == 1
+    assert "✗ process-payment · FAILED" in failed.stdout
+
+
+def test_run_without_java_fails_with_the_fix(tmp_path: Path) -> None:
+    done = fireflytx_cli("run", PAYMENT, "--input", "{}", env={"FIREFLYTX_JVM__JAVA_HOME": str(tmp_path)})
+    assert done.returncode == 1
+    assert "error: JavaNotFoundError" in done.stderr and "FIREFLYTX_JVM__JAVA_HOME" in done.stderr
+    assert done.stdout == ""
+
+
+def test_doctor_demo_and_jars_still_work() -> None:
+    doctor = fireflytx_cli("doctor", "--json")
+    assert doctor.returncode == 0, doctor.stdout
+    assert json.loads(doctor.stdout)["ok"] is True
+    info = fireflytx_cli("jars", "info")
+    assert info.returncode == 0 and "artifacts" in info.stdout
+    demo = fireflytx_cli("demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "failed step: charge-payment" in demo.stdout

@@ -1,0 +1,57 @@
+"""Checks that generated diagrams are accepted by the real tools that draw them.
+
+Both fail (never skip) when the tool is missing, so CI cannot pass without checking anything:
+Graphviz comes from `apt-get install graphviz`, the Mermaid parser from `npm ci --prefix tests/tools`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TOOLS = Path(__file__).parent / "tools"
+
+
+@pytest.fixture
+def dot_svg() -> Callable[[str], str]:
+    """Lay out DOT source with `dot -Tsvg`; fail the test if dot rejects it or is not installed."""
+    program = shutil.which("dot")
+    assert program is not None, "Graphviz `dot` is required for these tests: apt-get install graphviz"
+
+    def run(source: str) -> str:
+        done = subprocess.run([program, "-Tsvg"], input=source, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"dot rejected the diagram:\n{done.stderr}\n{source}"
+        assert "<svg" in done.stdout
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture
+def mermaid_parse() -> Callable[[list[str]], list[dict[str, str]]]:
+    """Parse Mermaid texts with Mermaid's own parser (under node); returns one result per text."""
+    node = shutil.which("node")
+    assert node is not None, "node is required for the Mermaid parser tests"
+    assert (TOOLS / "node_modules" / "mermaid").is_dir(), (
+        "the Mermaid parser is not installed: run `npm ci --prefix tests/tools`"
+    )
+
+    def run(texts: list[str]) -> list[dict[str, str]]:
+        done = subprocess.run(
+            [node, str(TOOLS / "mermaid-parse.mjs")],
+            input=json.dumps(texts),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode in (0, 1), f"the Mermaid parser itself failed:\n{done.stderr}"
+        results: list[dict[str, str]] = json.loads(done.stdout)
+        assert len(results) == len(texts)
+        return results
+
+    return run
