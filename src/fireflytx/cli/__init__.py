@@ -14,7 +14,7 @@ from ._visualize import visualize
 
 app = typer.Typer(
     name="fireflytx",
-    help="SAGA transactions in Python, executed in-process by the Firefly transactional engine.",
+    help="SAGA and TCC transactions in Python, executed in-process by the Firefly transactional engine.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -38,7 +38,7 @@ def _main(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    """SAGA transactions in Python, executed in-process by the Firefly transactional engine."""
+    """SAGA and TCC transactions in Python, executed in-process by the Firefly transactional engine."""
 
 
 def main() -> None:

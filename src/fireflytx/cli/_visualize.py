@@ -58,7 +58,7 @@ def visualize(
         Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
     ] = None,
 ) -> None:
-    """Draw a saga's steps, dependencies, execution layers, retries and compensations.
+    """Draw a saga's steps and layers, or a TCC's participants and phases, with their settings.
 
     Nothing runs and no JVM starts.
 
