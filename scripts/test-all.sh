@@ -27,5 +27,7 @@ npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
 ruff check src tests benchmarks
 mypy
 export JAVA_HOME="$(python hatch_build.py --print-java-home)"
+# Maven's own Guava warns about sun.misc.Unsafe on JDK 25.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 (cd java && mvn -q -B verify)
 python -m pytest
