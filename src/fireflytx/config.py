@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["CompensationPolicy", "FireflyTxSettings", "JarsConfig", "JvmConfig", "LogConfig"]
@@ -39,6 +39,13 @@ class CompensationPolicy(enum.StrEnum):
     BEST_EFFORT_PARALLEL = "BEST_EFFORT_PARALLEL"
 
 
+def heap_bytes(size: str) -> int:
+    """Bytes in a JVM size such as ``96m`` (k, m and g suffixes; none means bytes)."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    suffix = size[-1].lower()
+    return int(size[:-1]) * units[suffix] if suffix in units else int(size)
+
+
 class JvmConfig(BaseModel):
     """How the in-process JVM is found and started."""
 
@@ -50,11 +57,20 @@ class JvmConfig(BaseModel):
     )
     max_heap: str = Field(default="512m", pattern=r"^\d+[kKmMgG]?$", description="-Xmx of the JVM.")
     initial_heap: str = Field(
-        default="32m",
+        default="96m",
         pattern=r"^\d+[kKmMgG]?$",
         description=(
             "-Xms of the JVM. The engine keeps only a few MB live; Java's default (1/64 of RAM) would "
             "commit hundreds of MB that only ever hold short-lived garbage."
+        ),
+    )
+    young_heap: str = Field(
+        default="64m",
+        pattern=r"^\d+[kKmMgG]?$",
+        description=(
+            "-Xmn of the JVM (must fit in initial_heap). JPype answers every young-generation Java GC with "
+            "a full Python collection, so a larger young generation means fewer of those pauses; a "
+            "smaller one means less memory."
         ),
     )
     options: tuple[str, ...] = Field(default=(), description="Extra JVM options, e.g. -XX:+UseSerialGC.")
@@ -65,6 +81,16 @@ class JvmConfig(BaseModel):
             "Python's cyclic collector, whose full passes JPype triggers on Java collections."
         ),
     )
+    @model_validator(mode="after")
+    def _heaps_fit(self) -> JvmConfig:
+        young, initial, most = (heap_bytes(v) for v in (self.young_heap, self.initial_heap, self.max_heap))
+        if not young < initial <= most:
+            raise ValueError(
+                "heap sizes must satisfy young_heap < initial_heap <= max_heap, got "
+                f"young_heap={self.young_heap}, initial_heap={self.initial_heap}, max_heap={self.max_heap}"
+            )
+        return self
+
     worker_threads: int = Field(
         default=2,
         ge=1,

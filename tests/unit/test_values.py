@@ -41,3 +41,14 @@ def test_not_carriable(value: object) -> None:
 
 def test_to_jsonable() -> None:
     assert to_jsonable({"m": M(x=1), "d": [D(y="q")]}) == {"m": {"x": 1}, "d": [{"y": "q"}]}
+
+
+def test_jvm_heap_sizes_must_nest() -> None:
+    from fireflytx.config import JvmConfig, heap_bytes
+
+    assert heap_bytes("96m") == 96 << 20 and heap_bytes("1g") == 1 << 30 and heap_bytes("2048") == 2048
+    assert JvmConfig(initial_heap="256m", young_heap="128m").young_heap == "128m"
+    with pytest.raises(ValidationError, match="young_heap < initial_heap <= max_heap"):
+        JvmConfig(initial_heap="32m", young_heap="64m")
+    with pytest.raises(ValidationError, match="young_heap < initial_heap <= max_heap"):
+        JvmConfig(initial_heap="1g", max_heap="512m")

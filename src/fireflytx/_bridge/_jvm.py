@@ -36,6 +36,7 @@ class Jvm:
 def _options(settings: FireflyTxSettings) -> tuple[str, ...]:
     return (
         f"-Xms{settings.jvm.initial_heap}",
+        f"-Xmn{settings.jvm.young_heap}",
         f"-Xmx{settings.jvm.max_heap}",
         "-Xss1m",
         "-XX:+UseSerialGC",
