@@ -266,8 +266,10 @@ class SagaRun:
             awaitable: Any = method(*args, **kwargs)
         else:
             awaitable = self.loop.run_in_executor(self.executor, lambda: method(*args, **kwargs))
-        timeout = comp.timeout_ms / 1000 if comp.timeout_ms else None
-        await asyncio.wait_for(awaitable, timeout)
+        if comp.timeout_ms:
+            await asyncio.wait_for(awaitable, comp.timeout_ms / 1000)
+        else:
+            await awaitable  # wait_for without a timeout would still cost an extra task
 
     # -- result --------------------------------------------------------------------------------
 
