@@ -1,50 +1,128 @@
-"""fireflytx on the real engine: per-step overhead and diamond throughput."""
+"""fireflytx as a system under test: the shapes of ``_shapes`` on a real ``SagaEngine`` / ``TccEngine``."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from fireflytx import SagaEngine
 
-from ._shapes import DiamondSaga, chain_saga
-from ._stats import summary
+from . import _shapes
+from ._drivers import Gate, Runner
 
 
-async def per_step_overhead(engine: SagaEngine, length: int, use_async: bool, runs: int) -> dict[str, Any]:
-    """Median and p99 µs per step of a chain of no-op steps, one saga at a time."""
-    cls = chain_saga(length, use_async)
-    for _ in range(max(50, runs // 5)):
-        await engine.execute(cls)
-    per_step = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = await engine.execute(cls)
-        per_step.append((time.perf_counter() - start) * 1e6 / length)
-        assert result.is_success
-    return {"case": f"chain-{length}-{'async' if use_async else 'sync'}", "us_per_step": summary(per_step)}
+class FireflyTx:
+    """The Java engine over JPype; async steps on this loop, ``def`` steps on the engine's threads."""
+
+    name = "fireflytx"
+
+    def __init__(self) -> None:
+        self.engine = SagaEngine()
+        self.tcc_engine: Any = None
+        self.tcc_error: str | None = _shapes.TCC_UNAVAILABLE
+
+    async def start(self) -> None:
+        await self.engine.initialize()
+        if self.tcc_error is None:
+            try:
+                from fireflytx import TccEngine
+
+                self.tcc_engine = await TccEngine().initialize()
+            except Exception as exc:  # report it in the table instead of losing the whole run
+                self.tcc_error = f"not available: TccEngine failed to start: {exc!r}"
+
+    async def stop(self) -> None:
+        if self.tcc_engine is not None:
+            await self.tcc_engine.shutdown()
+        await self.engine.shutdown()
+
+    def chain(self, length: int, use_async: bool) -> Runner:
+        cls = _shapes.chain_saga(length, use_async)
+        execute = self.engine.execute
+
+        async def run() -> None:
+            result = await execute(cls)
+            if not result.is_success:
+                raise AssertionError(f"chain saga failed: {result!r}")
+
+        return run
+
+    def diamond(self, fail: bool) -> Runner:
+        cls = _shapes.DiamondSaga
+        execute = self.engine.execute
+
+        async def run() -> None:
+            result = await execute(cls, fail)
+            if result.is_success == fail:
+                raise AssertionError(f"diamond (fail={fail}) ended wrong: {result!r}")
+
+        return run
+
+    async def check_failing_diamond(self) -> None:
+        """The failure path really compensates A, B and C (checked once, outside the timing)."""
+        result = await self.engine.execute(_shapes.DiamondSaga, True)
+        if result.is_success or set(result.compensated_steps) != {"a", "b", "c"}:
+            raise AssertionError(f"the failing diamond did not compensate a, b and c: {result!r}")
+
+    def tcc(self, cancel: bool) -> Runner | str:
+        if self.tcc_error is not None:
+            return self.tcc_error
+        cls = _shapes.tcc_three()
+        execute = self.tcc_engine.execute
+
+        async def run() -> None:
+            result = await execute(cls, cancel)
+            if not (result.is_canceled if cancel else result.is_confirmed):
+                raise AssertionError(f"TCC (cancel={cancel}) ended {result.status}: {result!r}")
+
+        return run
+
+    def held_diamond(self) -> tuple[Runner, Gate]:
+        gate = Gate()
+        cls = _shapes.held_diamond_saga(gate)
+        execute = self.engine.execute
+
+        async def run() -> None:
+            result = await execute(cls)
+            if not result.is_success:
+                raise AssertionError(f"held diamond failed: {result!r}")
+
+        return run, gate
+
+    def info(self) -> dict[str, Any]:
+        """The Java runtime the engine started (read from fireflytx's private JVM state)."""
+        try:
+            from fireflytx._bridge import _jvm
+
+            state = _jvm.running()
+        except ImportError:
+            return {}
+        if state is None:
+            return {}
+        return {
+            "java": state.java.version,
+            "java_home": str(state.java.home),
+            "jvm_options": list(state.options),
+        }
+
+    def collect(self) -> None:
+        """A full Java GC, which also runs Python's ``gc.collect`` (JPype couples the two)."""
+        self._runtime().gc()
+
+    def probe(self) -> dict[str, Any]:
+        """Java heap in use and committed, in MiB (read right after ``collect``, it is the live data)."""
+        runtime = self._runtime()
+        mb = 1024 * 1024
+        return {
+            "java_heap_used_mb": round((runtime.totalMemory() - runtime.freeMemory()) / mb, 1),
+            "java_heap_committed_mb": round(runtime.totalMemory() / mb, 1),
+        }
+
+    @staticmethod
+    def _runtime() -> Any:
+        from jpype import JClass  # noqa: TID251 - a read-only look at the JVM the engine started
+
+        return JClass("java.lang.Runtime").getRuntime()
 
 
-async def diamond_throughput(engine: SagaEngine, concurrency: int, total: int, fail: bool) -> dict[str, Any]:
-    """Sagas per second and latency with ``concurrency`` diamonds in flight."""
-    latencies: list[float] = []
-    queue = iter(range(total))
-
-    async def worker() -> None:
-        for _ in queue:
-            start = time.perf_counter()
-            result = await engine.execute(DiamondSaga, fail)
-            latencies.append((time.perf_counter() - start) * 1e3)
-            assert result.is_success != fail
-
-    for _ in range(min(total, 200)):
-        await engine.execute(DiamondSaga, fail)
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    return {
-        "case": f"diamond{'-failing' if fail else ''}-c{concurrency}",
-        "sagas_per_s": total / elapsed,
-        "latency_ms": summary(latencies),
-    }
+def create() -> FireflyTx:
+    return FireflyTx()

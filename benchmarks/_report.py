@@ -1,0 +1,372 @@
+"""The Markdown report: machine, targets (computed from the numbers), and one table per case."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+PEERS = (("asyncio-floor", "asyncio floor"), ("dbos", "DBOS"))
+LEAK_TOLERANCE_MB = 5.0  # RSS noise allowed across 100,000 sagas (allocator and heap bookkeeping)
+
+
+def _find(rows: list[dict[str, Any]], system: str, name: str) -> dict[str, Any] | None:
+    for row in rows:
+        if row.get("system") == system and row.get("name") == name:
+            return row
+    return None
+
+
+def _failed(row: dict[str, Any] | None) -> str | None:
+    if row is None:
+        return "—"
+    if "error" in row:
+        return f"error: {row['error']}"
+    if "unavailable" in row:
+        return str(row["unavailable"])
+    return None
+
+
+def _num(value: float, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(ours: dict[str, Any] | None, peer: dict[str, Any] | None) -> str:
+    if _failed(ours) or _failed(peer):
+        return "—"
+    assert ours is not None and peer is not None
+    ratio = ours["sagas_per_s"] / peer["sagas_per_s"]
+    return f"{ratio:.2g}×" if ratio < 10 else f"{ratio:,.0f}×"
+
+
+def _rate(row: dict[str, Any] | None) -> str:
+    return _failed(row) or _num(row["sagas_per_s"])  # type: ignore[index]
+
+
+def _cpu(row: dict[str, Any] | None) -> str:
+    if _failed(row) or row is None or "cpu_us_per_saga" not in row:
+        return "—"
+    return f"{row['cpu_us_per_saga']:,.0f}"
+
+
+def _latency(row: dict[str, Any] | None) -> str:
+    if _failed(row):
+        return "—"
+    assert row is not None
+    lat = row["latency_ms"]
+    return f"{lat['median']:.2f} / {lat['p99']:.2f}"
+
+
+# -- targets ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    check: Callable[[list[dict[str, Any]]], tuple[str, bool | None]]
+
+
+def _per_step(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    row = _find(rows, "fireflytx", "chain-50-async")
+    if _failed(row):
+        return _failed(row) or "", None
+    assert row is not None
+    median = row["us_per_step"]["median"]
+    text = f"{median:.1f} µs/step (chain-50-async median, whole saga ÷ 50)"
+    marginal = _marginal(rows, "fireflytx", "async")
+    if marginal is not None:
+        text += f"; marginal {marginal:.1f} µs per added step"
+    return text, median <= 25
+
+
+def _marginal(rows: list[dict[str, Any]], system: str, kind: str) -> float | None:
+    """µs each added step costs: (median latency of chain-50 − chain-1) ÷ 49."""
+    short, long = _find(rows, system, f"chain-1-{kind}"), _find(rows, system, f"chain-50-{kind}")
+    if _failed(short) or _failed(long):
+        return None
+    assert short is not None and long is not None
+    return (long["latency_ms"]["median"] - short["latency_ms"]["median"]) * 1e3 / 49
+
+
+def _throughput(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    row = _find(rows, "fireflytx", "diamond-c100")
+    if _failed(row):
+        return _failed(row) or "", None
+    assert row is not None
+    return f"{row['sagas_per_s']:,.0f} diamond sagas/s at concurrency 100", row["sagas_per_s"] >= 10_000
+
+
+def _cold(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    row = _find(rows, "fireflytx", "cold-start")
+    if _failed(row):
+        return _failed(row) or "", None
+    assert row is not None
+    wall = row["wall_ms"]["median"]
+    return f"{wall / 1e3:.2f} s to the first saga result (median of {row['runs']})", wall <= 1500
+
+
+def _rss(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    row = _find(rows, "fireflytx", "memory")
+    if _failed(row):
+        return _failed(row) or "", None
+    assert row is not None
+    held = row["rss_mb"]["in_flight"]
+    return f"{held:.0f} MiB with {row['in_flight_count']:,} diamonds in flight", held <= 300
+
+
+def _leak(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    row = _find(rows, "fireflytx", "leak")
+    if _failed(row):
+        return _failed(row) or "", None
+    assert row is not None
+    text = (
+        f"{row['growth_mb']:+.1f} MiB over {row['sagas']:,} sagas ({row['bytes_per_saga']:,.0f} B/saga; "
+        f"tolerance {LEAK_TOLERANCE_MB:g} MiB)"
+    )
+    if row["sagas"] < 100_000:
+        return text + "; not judged: fewer than 100,000 sagas (--quick)", None
+    return text, row["growth_mb"] <= LEAK_TOLERANCE_MB
+
+
+TARGETS = (
+    Target("≤ 25 µs engine+bridge overhead per no-op async step", _per_step),
+    Target("≥ 10,000 diamond sagas/s in memory at concurrency 100", _throughput),
+    Target("cold start ≤ 1.5 s (fresh process, jars cached)", _cold),
+    Target("RSS ≤ 300 MB with 1,000 sagas in flight", _rss),
+    Target("no RSS growth across 100,000 sagas", _leak),
+)
+
+
+def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for target in TARGETS:
+        measured, met = target.check(rows)
+        out.append({"target": target.text, "measured": measured, "met": met})
+    return out
+
+
+# -- tables ----------------------------------------------------------------------------------------
+
+
+def _machine(report: dict[str, Any]) -> list[str]:
+    m = report["machine"]
+    load = lambda v: " / ".join(f"{x:.2f}" for x in v) if v else "?"  # noqa: E731
+    return [
+        f"- when: {m['started_at']} · suite took {m['suite_seconds']:.0f} s · mode: "
+        f"{'quick' if m['quick'] else 'default'} · cases: {', '.join(m['cases'])} · systems: "
+        f"{', '.join(m['systems'])}",
+        f"- python {m['python']} ({m['implementation']}) · {m['platform']} · {m['cpus']} CPUs · "
+        f"{m.get('memory_gib', '?')} GiB RAM",
+        f"- JPype {m['jpype']} · Java {m.get('java', '?')} · fireflytx {m['fireflytx']} · "
+        f"dbos {m.get('dbos') or 'not installed'}",
+        f"- git {m['git_commit']}",
+        "- peers: asyncio floor = a minimal asyncio orchestrator, no engine (`asyncio_floor.py`); DBOS = "
+        "DBOS Transact on SQLite, durable, async workflows, concurrency 1 and 10 only (`dbos_peer.py`)",
+        f"- load average (1/5/15 min) at start {load(m['loadavg_start'])}, at end {load(m['loadavg_end'])}",
+    ]
+
+
+def _peer_names(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(key, label) for key, label in PEERS if key in report["machine"]["systems"]]
+
+
+def _chain_table(rows: list[dict[str, Any]], peers: list[tuple[str, str]]) -> list[str]:
+    head = "| case | fireflytx µs/step (median / p99) | fireflytx sagas/s |"
+    rule = "|---|---|---|"
+    for _, label in peers:
+        head += f" {label} µs/step | {label} sagas/s | ×{label} |"
+        rule += "---|---|---|"
+    lines = [head, rule]
+    names = [f"chain-{n}-{k}" for n in (1, 10, 50) for k in ("async", "sync")]
+    for name in names:
+        ours = _find(rows, "fireflytx", name)
+        if ours is None and not any(_find(rows, key, name) for key, _ in peers):
+            continue
+        failed = _failed(ours)
+        line = f"| {name} | " + (
+            failed + " | |"
+            if failed
+            else f"{ours['us_per_step']['median']:.1f} / {ours['us_per_step']['p99']:.1f} | "  # type: ignore[index]
+            + _rate(ours)
+            + " |"
+        )
+        for key, _ in peers:
+            peer = _find(rows, key, name)
+            step = _failed(peer) or f"{peer['us_per_step']['median']:.1f}"  # type: ignore[index]
+            line += f" {step} | {_rate(peer)} | {_ratio(ours, peer)} |"
+        lines.append(line)
+    return lines
+
+
+def _load_table(
+    rows: list[dict[str, Any]], peers: list[tuple[str, str]], cases: tuple[str, ...]
+) -> list[str]:
+    head = "| case | fireflytx sagas/s | fireflytx latency ms (p50 / p99) | fireflytx CPU µs/saga |"
+    rule = "|---|---|---|---|"
+    for _, label in peers:
+        head += f" {label} sagas/s | {label} latency ms (p50 / p99) | ×{label} |"
+        rule += "---|---|---|"
+    lines = [head, rule]
+    names = {row["name"] for row in rows if row.get("case") in cases}
+    for name in sorted(names, key=_load_order):
+        ours = _find(rows, "fireflytx", name)
+        line = f"| {name} | {_rate(ours)} | {_latency(ours)} | {_cpu(ours)} |"
+        for key, _ in peers:
+            peer = _find(rows, key, name)
+            line += f" {_rate(peer)} | {_latency(peer)} | {_ratio(ours, peer)} |"
+        lines.append(line)
+    return lines
+
+
+def _load_order(name: str) -> tuple[int, int, str]:
+    """diamond, diamond-failing, tcc-confirmed, tcc-canceled; each by concurrency."""
+    head, _, concurrency = name.rpartition("-c")
+    order = ("diamond", "diamond-failing", "tcc-confirmed", "tcc-canceled")
+    rank = order.index(head) if head in order else len(order)
+    return rank, int(concurrency) if concurrency.isdigit() else 0, name
+
+
+def _systems(report: dict[str, Any]) -> list[str]:
+    return list(report["machine"]["systems"])
+
+
+def _cold_table(report: dict[str, Any]) -> list[str]:
+    rows = report["results"]
+    lines = [
+        "| system | to first result, ms: median (min – max) | import | JVM start | engine start / launch "
+        "| first saga |",
+        "|---|---|---|---|---|---|",
+    ]
+    for system in _systems(report):
+        row = _find(rows, system, "cold-start")
+        if row is None:
+            continue
+        failed = _failed(row)
+        if failed:
+            lines.append(f"| {system} | {failed} | | | | |")
+            continue
+        wall, phases = row["wall_ms"], row["phases_ms"]
+        keys = ("import", "jvm", "engine", "first_saga")
+        cells = [_num(phases[k], 0) if k in phases else "—" for k in keys]
+        spread = f"{wall['median']:,.0f} ({wall['min']:,.0f} – {wall['max']:,.0f})"
+        lines.append(f"| {system} | {spread} | " + " | ".join(cells) + " |")
+    baseline = report["machine"].get("interpreter_ms")
+    if baseline is not None:
+        lines.append("")
+        lines.append(f"`python -c pass` takes {baseline:.0f} ms here (part of every wall time above).")
+    return lines
+
+
+def _memory_table(report: dict[str, Any]) -> list[str]:
+    rows = report["results"]
+    lines = [
+        "| system | bare interpreter | after import | engine started (idle) | after warm-up (idle) "
+        "| 1,000 sagas in flight | after their release |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for system in _systems(report):
+        row = _find(rows, system, "memory")
+        if row is None:
+            continue
+        failed = _failed(row)
+        if failed:
+            lines.append(f"| {system} | {failed} | | | | | |")
+            continue
+        rss = row["rss_mb"]
+        keys = ("bare", "imported", "started", "idle_warm", "in_flight", "after_release")
+        lines.append(f"| {system} | " + " | ".join(_num(rss[k], 0) for k in keys) + " |")
+    return lines
+
+
+def _leak_table(report: dict[str, Any]) -> list[str]:
+    rows = report["results"]
+    lines = [
+        "| system | sagas | RSS before → after (MiB) | growth | per saga | late slope | Python blocks Δ | "
+        "Java heap used before → after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for system in _systems(report):
+        row = _find(rows, system, "leak")
+        if row is None:
+            continue
+        failed = _failed(row)
+        if failed:
+            lines.append(f"| {system} | {failed} | | | | | | |")
+            continue
+        before, after = row.get("extra_before") or {}, row.get("extra_after") or {}
+        heap = (
+            f"{before['java_heap_used_mb']:.0f} → {after['java_heap_used_mb']:.0f} MiB"
+            if "java_heap_used_mb" in before and "java_heap_used_mb" in after
+            else "—"
+        )
+        blocks = row["python_blocks_delta"]
+        lines.append(
+            f"| {system} | {row['sagas']:,} | {row['rss_before_mb']:.0f} → {row['rss_after_mb']:.0f} | "
+            f"{row['growth_mb']:+.1f} MiB | {row['bytes_per_saga']:,.0f} B | "
+            f"{row['late_bytes_per_saga']:,.0f} B | {blocks:+,} ({blocks / row['sagas']:.1f}/saga) | {heap} |"
+        )
+    return lines
+
+
+def markdown(report: dict[str, Any]) -> str:
+    rows = report["results"]
+    peers = _peer_names(report)
+    cases = report["machine"]["cases"]
+    out = ["# fireflytx benchmarks", "", *_machine(report), ""]
+    out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for t in report["targets"]:
+        mark = {True: "✅ met", False: "❌ not met", None: "— not measured"}[t["met"]]
+        out.append(f"| {t['target']} | {t['measured']} | {mark} |")
+    out.append("")
+    ratio_note = "×peer = fireflytx sagas/s ÷ peer sagas/s for the same case (above 1: fireflytx is faster)."
+    if "chain" in cases:
+        out += ["## Per-step overhead: chains of no-op steps, one saga at a time", ""]
+        out += _chain_table(rows, peers)
+        marginal = [
+            f"{kind} {value:.1f} µs"
+            for kind in ("async", "sync")
+            if (value := _marginal(rows, "fireflytx", kind)) is not None
+        ]
+        out += ["", "µs/step = saga latency ÷ steps. " + ratio_note]
+        if marginal:
+            out.append(
+                "fireflytx marginal cost per added step ((chain-50 − chain-1) ÷ 49): "
+                + ", ".join(marginal)
+                + "."
+            )
+        out.append("")
+    if {"throughput", "failure", "tcc"} & set(cases):
+        out += ["## Throughput: diamond (A → B ‖ C → D), its failure path, TCC with three participants", ""]
+        out += _load_table(rows, peers, ("throughput", "failure", "tcc"))
+        out += [
+            "",
+            "diamond-failing: D fails, A, B and C are compensated. tcc-canceled: the third try fails, all "
+            "three are canceled. sagas/s is the median of the rounds; latency percentiles pool every saga. "
+            "CPU µs/saga: user + system time of the whole process (JVM threads included) per saga, steadier "
+            "than wall-clock rates on a shared machine. " + ratio_note,
+            "",
+        ]
+    if "coldstart" in cases:
+        out += ["## Cold start: fresh process until the first saga result (jars cached)", ""]
+        out += [*_cold_table(report), ""]
+    if "memory" in cases:
+        out += ["## Memory: RSS in MiB (fresh process per system)", "", *_memory_table(report), ""]
+    if "leak" in cases:
+        out += ["## Leak check: RSS after warm-up versus after N more diamonds (concurrency 100)", ""]
+        out += _leak_table(report)
+        out += [
+            "",
+            "Both ends are measured after a full collection (a Java GC for fireflytx, then Python's). "
+            "late slope: RSS growth per saga over the second half of the run. Python blocks Δ: "
+            "`sys.getallocatedblocks()` after minus before.",
+            "",
+        ]
+    problems = [row for row in rows if "error" in row]
+    if problems:
+        out += ["## Problems", ""]
+        out += [f"- {row['system']} {row['name']}: {row['error']}" for row in problems]
+        out.append("")
+    return "\n".join(out)
