@@ -9,58 +9,19 @@ Python-owned timer threads. Nothing a step does blocks the loop unless the step 
 from __future__ import annotations
 
 import asyncio
-import threading
-import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import ValidationError
-
 from ._definition import SagaSpec, definition_of
+from ._lifecycle import EngineBase, check_headers, convert_inputs, correlation_id_or_new
 from ._results import SagaResult
 from ._runtime import SagaRun
-from ._values import convert_to, needs_conversion
 from .config import CompensationPolicy, FireflyTxSettings
-from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
 
 __all__ = ["SagaEngine"]
 
 
-class _LoopThread:
-    """A private event loop on a Python thread, for ``execute_sync``."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fireflytx-sync-loop", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
-
-
-def _check_correlation_id(value: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"correlation_id must be a non-empty str, got {value!r}")
-    if "|" in value:
-        raise ValueError(
-            f"correlation_id must not contain '|' (the engine's state stores split on it): {value!r}"
-        )
-    return value
-
-
-def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    if headers is None:
-        return {}
-    bad = [k for k, v in headers.items() if not isinstance(k, str) or not isinstance(v, str)]
-    if bad:
-        raise TypeError(f"headers must map str to str; fix the entries for {bad!r}")
-    return dict(headers)
-
-
-class SagaEngine:
+class SagaEngine(EngineBase):
     """Executes sagas; start it with ``async with SagaEngine() as engine`` (or ``initialize()``).
 
     One engine can run many sagas at once. The JVM it starts is shared by every engine of the
@@ -77,76 +38,15 @@ class SagaEngine:
         *,
         compensation_policy: CompensationPolicy | str | None = None,
     ) -> None:
-        self.settings = settings or FireflyTxSettings()
+        super().__init__(settings)
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
         )
-        self._bridge: Any = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._sync_loop: _LoopThread | None = None
-        self._in_flight = 0
-        self._idle: asyncio.Event | None = None
-        self._lock = threading.Lock()
 
-    # -- lifecycle -----------------------------------------------------------------------------
+    def _make_bridge(self) -> Any:
+        from ._bridge._saga import SagaBridge
 
-    @property
-    def is_running(self) -> bool:
-        """Whether the engine has been initialised and not shut down."""
-        return self._bridge is not None
-
-    def start(self) -> SagaEngine:
-        """Start the engine (and the JVM, the first time in this process); blocking."""
-        with self._lock:
-            if self._bridge is not None:
-                return self
-            from ._bridge import _jvm
-            from ._bridge._saga import SagaBridge
-
-            _jvm.ensure_started(self.settings)
-            self._executor = ThreadPoolExecutor(
-                max_workers=self.settings.sync_step_threads, thread_name_prefix="fireflytx-step"
-            )
-            self._bridge = SagaBridge(self.compensation_policy)
-        return self
-
-    async def initialize(self) -> SagaEngine:
-        """Start the engine; the first start in a process also starts the JVM (about half a second)."""
-        return self.start()
-
-    async def shutdown(self) -> None:
-        """Wait for runs in flight, then stop; the JVM stays for later engines.
-
-        Runs must be on the loop calling ``shutdown`` (runs of ``execute_sync`` finish before it
-        returns anyway).
-        """
-        while self._in_flight:
-            self._idle = asyncio.Event()
-            await self._idle.wait()
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop the engine now; runs still in flight are left to finish on their own."""
-        with self._lock:
-            self._bridge = None
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)
-                self._executor = None
-            if self._sync_loop is not None:
-                self._sync_loop.stop()
-                self._sync_loop = None
-
-    async def __aenter__(self) -> SagaEngine:
-        return await self.initialize()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.shutdown()
-
-    def __enter__(self) -> SagaEngine:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return SagaBridge(self.compensation_policy)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -158,17 +58,8 @@ class SagaEngine:
             EngineNotStartedError: the engine is not running.
         """
         spec = definition_of(saga)
-        self._running_bridge().register(spec)
+        self._running()[0].register(spec)
         return spec
-
-    def _running_bridge(self) -> Any:
-        bridge = self._bridge
-        if bridge is None:
-            raise EngineNotStartedError(
-                "the SagaEngine is not running: use `async with SagaEngine() as engine:` or call "
-                "`await engine.initialize()` first"
-            )
-        return bridge
 
     async def execute(
         self,
@@ -198,27 +89,19 @@ class SagaEngine:
             JavaExecutionError: the engine failed outside any step.
         """
         spec = definition_of(saga)
-        bridge = self._running_bridge()
-        executor = self._executor
-        assert executor is not None
+        bridge, executor = self._running()
         run = SagaRun(
             spec,
             saga() if isinstance(saga, type) else saga,
             input,
-            _convert_inputs(spec, input),
-            _check_correlation_id(correlation_id) if correlation_id is not None else str(uuid.uuid4()),
-            _check_headers(headers),
+            convert_inputs(spec.name, ((s.step_id, s.params.value_annotation) for s in spec.steps), input),
+            correlation_id_or_new(correlation_id),
+            check_headers(headers),
             asyncio.get_running_loop(),
             executor,
         )
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
-        self._in_flight += 1
-        try:
-            await bridge.run(run, policy)
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight and self._idle is not None:
-                self._idle.set()
+        await self._tracked(bridge.run(run, policy))
         return run.result()
 
     def execute_sync(
@@ -235,42 +118,9 @@ class SagaEngine:
         Raises:
             FireflyTxError: called from inside a running event loop (use ``await engine.execute``).
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise FireflyTxError(
-                "execute_sync() was called inside a running event loop, where it would block that loop; "
-                "use `await engine.execute(...)` instead"
+        policy = compensation_policy
+        return self._blocking(
+            lambda: self.execute(
+                saga, input, correlation_id=correlation_id, headers=headers, compensation_policy=policy
             )
-        self._running_bridge()
-        with self._lock:
-            if self._sync_loop is None:
-                self._sync_loop = _LoopThread()
-            loop = self._sync_loop.loop
-        coro = self.execute(
-            saga,
-            input,
-            correlation_id=correlation_id,
-            headers=headers,
-            compensation_policy=compensation_policy,
         )
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-
-def _convert_inputs(spec: SagaSpec, saga_input: Any) -> dict[str, Any]:
-    """Each step's input converted to its annotated model or dataclass, before anything runs."""
-    converted: dict[str, Any] = {}
-    by_type: dict[Any, Any] = {}
-    for step in spec.steps:
-        annotation = step.params.value_annotation
-        if not needs_conversion(annotation):
-            continue
-        if annotation not in by_type:
-            try:
-                by_type[annotation] = convert_to(annotation, saga_input)
-            except (ValidationError, TypeError, ValueError) as exc:
-                raise InputValidationError(spec.name, step.step_id, annotation.__name__, str(exc)) from exc
-        converted[step.step_id] = by_type[annotation]
-    return converted
