@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FromStep", "SagaContext"]
+__all__ = ["FromStep", "ContextBase", "SagaContext"]
 
 
 class FromStep:
@@ -33,38 +33,25 @@ class FromStep:
         return hash(("FromStep", self.step_id))
 
 
-class SagaContext:
-    """Data shared by the steps of one saga run.
+class ContextBase:
+    """What every fireflytx run context has: its correlation id, variables and headers.
 
-    A step receives it by declaring a parameter annotated ``SagaContext``. Steps of one layer run at
-    the same time, so two steps writing the same key race; each single call here is atomic.
-    Values stay the Python objects you put in; nothing is copied or converted.
+    Values stay the Python objects you put in; nothing is copied or converted, and nothing here
+    crosses into the engine. Each single call is atomic.
     """
 
-    __slots__ = ("_correlation_id", "_saga_name", "_headers", "_variables", "_results")
+    __slots__ = ("_correlation_id", "_name", "_headers", "_variables")
 
-    def __init__(
-        self,
-        correlation_id: str,
-        saga_name: str,
-        headers: Mapping[str, str] | None = None,
-        results: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, correlation_id: str, name: str, headers: Mapping[str, str] | None = None) -> None:
         self._correlation_id = correlation_id
-        self._saga_name = saga_name
+        self._name = name
         self._headers: dict[str, str] = dict(headers or {})
         self._variables: dict[str, Any] = {}
-        self._results: dict[str, Any] = results if results is not None else {}
 
     @property
     def correlation_id(self) -> str:
         """The run's correlation id (given to ``execute`` or generated)."""
         return self._correlation_id
-
-    @property
-    def saga_name(self) -> str:
-        """The name given to ``@saga``."""
-        return self._saga_name
 
     def set_data(self, key: str, value: Any) -> None:
         """Store a variable for later steps (and for the result's ``context``)."""
@@ -85,7 +72,7 @@ class SagaContext:
         self._headers[key] = value
 
     def get_header(self, key: str, default: str | None = None) -> str | None:
-        """Read a header given to ``execute(headers=...)`` or set by a step."""
+        """Read a header given to ``execute(headers=...)`` or set during the run."""
         return self._headers.get(key, default)
 
     @property
@@ -93,9 +80,34 @@ class SagaContext:
         """A copy of all headers."""
         return dict(self._headers)
 
+
+class SagaContext(ContextBase):
+    """Data shared by the steps of one saga run.
+
+    A step receives it by declaring a parameter annotated ``SagaContext``. Steps of one layer run at
+    the same time, so two steps writing the same key race; each single call here is atomic.
+    """
+
+    __slots__ = ("_results",)
+
+    def __init__(
+        self,
+        correlation_id: str,
+        saga_name: str,
+        headers: Mapping[str, str] | None = None,
+        results: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(correlation_id, saga_name, headers)
+        self._results: dict[str, Any] = results if results is not None else {}
+
+    @property
+    def saga_name(self) -> str:
+        """The name given to ``@saga``."""
+        return self._name
+
     def get_result(self, step_id: str, default: Any = None) -> Any:
         """The result of a step that has completed in this run."""
         return self._results.get(step_id, default)
 
     def __repr__(self) -> str:
-        return f"SagaContext(saga={self._saga_name!r}, correlation_id={self._correlation_id!r})"
+        return f"SagaContext(saga={self._name!r}, correlation_id={self._correlation_id!r})"
