@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
 from typing import Any
 
 from jpype import JClass, JImplements, JOverride
@@ -20,6 +19,7 @@ from .._definition import SagaSpec, StepSpec
 from .._runtime import Attempt, SagaRun
 from ..config import CompensationPolicy
 from ..errors import DefinitionError
+from ._calls import CancelListener, CompletionListener, fail
 from ._errors import map_java_errors, to_python
 
 _P = "org.fireflyframework.transactional."
@@ -60,11 +60,6 @@ def java() -> _Java:
     return _java
 
 
-def _fail(future: Any, error: BaseException, error_id: int) -> bool:
-    """Complete ``future`` with the Java carrier of a Python error (built on the Java side)."""
-    return bool(future.failWithPython(type(error).__name__, str(error) or type(error).__name__, error_id))
-
-
 class SagaBridge:
     """Runs sagas on the engine for one fireflytx ``SagaEngine``."""
 
@@ -76,8 +71,8 @@ class SagaBridge:
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
         self.runs: dict[str, tuple[SagaRun, asyncio.Future[Any]]] = {}
         self.attempts: dict[str, tuple[SagaRun, Attempt]] = {}
-        self._cancel_listener = _CancelListener(self)
-        self._completion_listener = _CompletionListener(self)
+        self._cancel_listener = CancelListener(self.attempts)
+        self._completion_listener = CompletionListener(self.runs)
         self._events = self._j.NoOpSagaEvents()
 
     def _engine(self, policy: CompensationPolicy) -> Any:
@@ -173,7 +168,7 @@ class _StepStarter:
             attempts.pop(attempt_id, None)
             if error is None:
                 return bool(future.complete(token))
-            return _fail(future, error, int(attempt_id))
+            return fail(future, error, int(attempt_id))
 
         attempt = run.new_attempt(self._step, complete)
         attempts[attempt_id] = (run, attempt)
@@ -187,45 +182,6 @@ class _StepStarter:
         def complete(error: BaseException | None) -> bool:
             if error is None:
                 return bool(future.complete(token))
-            return _fail(future, error, 0)
+            return fail(future, error, 0)
 
         run.start_compensation(self._step, complete)
-
-
-@JImplements("dev.fireflytx.bridge.CancelListener", deferred=True)
-class _CancelListener:
-    """Told by the engine's timeout that it gave up on an attempt."""
-
-    def __init__(self, bridge: SagaBridge) -> None:
-        self._bridge = bridge
-
-    @JOverride
-    def cancelled(self, attempt_key: Any) -> None:
-        entry = self._bridge.attempts.pop(str(attempt_key), None)
-        if entry is not None:
-            entry[0].cancel_attempt(entry[1])
-
-
-@JImplements("dev.fireflytx.bridge.Completions$Listener", deferred=True)
-class _CompletionListener:
-    """Told when an engine run has ended (with its SagaResult or an engine error)."""
-
-    def __init__(self, bridge: SagaBridge) -> None:
-        self._bridge = bridge
-
-    @JOverride
-    def completed(self, run_key: Any, _value: Any, error: Any) -> None:
-        entry = self._bridge.runs.get(str(run_key))
-        if entry is None:
-            return
-        run, done = entry
-        if threading.get_ident() == run.loop_thread:
-            if not done.done():
-                done.set_result(error)
-        else:
-            run.loop.call_soon_threadsafe(_settle, done, error)
-
-
-def _settle(done: asyncio.Future[Any], error: Any) -> None:
-    if not done.done():
-        done.set_result(error)

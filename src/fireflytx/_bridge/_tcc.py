@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 
 from jpype import JClass, JImplements, JOverride
 
+from fireflytx._bridge._calls import CancelListener, CompletionListener, fail
 from fireflytx._bridge._errors import map_java_errors, to_python
 from fireflytx._tcc_definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
 from fireflytx._tcc_runtime import PhaseAttempt, TccRun
@@ -93,14 +94,6 @@ def _limit(timeout_ms: int) -> int:
     return timeout_ms if timeout_ms > 0 else NO_LIMIT_MS
 
 
-def _fail(future: Any, error: BaseException, error_id: int) -> bool:
-    """Complete ``future`` with the Java carrier of a Python error, built on the Java side.
-
-    Java Throwables created from Python leak in JPype 1.7.1; strings and a long cross cleanly.
-    """
-    return bool(future.failWithPython(type(error).__name__, str(error) or type(error).__name__, error_id))
-
-
 class TccBridge:
     """Runs TCC transactions on one Java ``TccEngine`` for one fireflytx ``TccEngine``."""
 
@@ -112,8 +105,8 @@ class TccBridge:
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
         self.runs: dict[str, tuple[TccRun, asyncio.Future[Any]]] = {}
         self.attempts: dict[str, tuple[TccRun, PhaseAttempt]] = {}
-        self._cancel_listener = _CancelListener(self)
-        self._completion_listener = _CompletionListener(self)
+        self._cancel_listener = CancelListener(self.attempts)
+        self._completion_listener = CompletionListener(self.runs, _engine_error)
 
     def register(self, spec: TccSpec) -> Any:
         """Translate ``spec`` into an engine ``TccDefinition`` (cached by name, replaced on change)."""
@@ -218,7 +211,7 @@ class _Participant:
                 if error is None:
                     # Never null: the engine leaves a participant whose try completes empty in TRYING.
                     return bool(future.complete(self._j.TOKEN))
-                return _fail(future, error, attempt_number)
+                return fail(future, error, attempt_number)
 
             attempt = run.new_attempt(self._id, phase, complete)
             if listener is not None:
@@ -226,48 +219,17 @@ class _Participant:
             run.launch(attempt)
             return future.mono()
         except Exception as exc:  # never throw into the engine
-            _fail(future, exc, attempt_number)
+            fail(future, exc, attempt_number)
             return future.mono()
 
 
-@JImplements("dev.fireflytx.bridge.CancelListener", deferred=True)
-class _CancelListener:
-    """Told by the engine's timeout that it gave up on a confirm or cancel attempt."""
+def _engine_error(value: Any, error: Any) -> Any:
+    """The engine's own failure hidden in a result, if any.
 
-    def __init__(self, bridge: TccBridge) -> None:
-        self._bridge = bridge
-
-    @_override
-    def cancelled(self, attempt_key: Any) -> None:
-        entry = self._bridge.attempts.pop(str(attempt_key), None)
-        if entry is not None:
-            entry[0].cancel_attempt(entry[1])
-
-
-@JImplements("dev.fireflytx.bridge.Completions$Listener", deferred=True)
-class _CompletionListener:
-    """Told when an engine run has ended, with its TccResult or an engine error."""
-
-    def __init__(self, bridge: TccBridge) -> None:
-        self._bridge = bridge
-
-    @_override
-    def completed(self, run_key: Any, value: Any, error: Any) -> None:
-        entry = self._bridge.runs.get(str(run_key))
-        if entry is None:
-            return
-        if error is None and value is not None and not value.isSuccess():
-            # A cancelled run always names the participant whose try failed; without one, the engine
-            # itself failed (it then ran its cancel phase and reported the error as a result).
-            if value.getFailedParticipantId() is None:
-                error = value.getError()
-        run, done = entry
-        if threading.get_ident() == run.loop_thread:
-            _settle(done, error)
-        else:
-            run.loop.call_soon_threadsafe(_settle, done, error)
-
-
-def _settle(done: asyncio.Future[Any], error: Any) -> None:
-    if not done.done():
-        done.set_result(error)
+    A cancelled run always names the participant whose try failed; without one, the engine itself
+    failed (it then ran its cancel phase and reported the error as a result).
+    """
+    if error is None and value is not None and not value.isSuccess():
+        if value.getFailedParticipantId() is None:
+            return value.getError()
+    return error
