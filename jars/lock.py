@@ -6,8 +6,9 @@ records each artifact's coordinates, size and SHA-256 as found in the local Mave
 Usage:
     python jars/lock.py [--offline]
 
-The JDK is taken from FIREFLYTX_BUILD_JAVA_HOME, else JAVA_HOME if it is 25 or newer, else the first
-/usr/lib/jvm/* entry that is. Only the Python standard library is used.
+The JDK is the one the package build uses (hatch_build.find_build_jdk): FIREFLYTX_BUILD_JAVA_HOME, else
+JAVA_HOME if it is 25 or newer, else the first /usr/lib/jvm/* entry that is. Only the Python standard
+library is used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,45 +31,15 @@ JAVA_RELEASE = 25
 SCOPES = {"compile", "runtime", "provided", "system", "test", "import"}
 
 
-def java_major(home: Path) -> int | None:
-    """Major version from a JDK's `release` file, or None if it cannot be read."""
-    try:
-        text = (home / "release").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    match = re.search(r'^JAVA_VERSION="?([0-9][0-9._]*)', text, re.MULTILINE)
-    if not match:
-        return None
-    parts = match.group(1).split(".")
-    return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])
-
-
 def find_jdk() -> Path:
-    """The JDK to run Maven with (see the module docstring for the order)."""
-    seen: list[str] = []
-    explicit = os.environ.get("FIREFLYTX_BUILD_JAVA_HOME")
-    if explicit:
-        major = java_major(Path(explicit))
-        if major is None or major < JAVA_RELEASE:
-            raise SystemExit(
-                f"FIREFLYTX_BUILD_JAVA_HOME={explicit} is not a JDK {JAVA_RELEASE}+ (found: {major})"
-            )
-        return Path(explicit)
-    candidates = []
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]))
-    jvm_dir = Path("/usr/lib/jvm")
-    if jvm_dir.is_dir():
-        candidates.extend(sorted(p for p in jvm_dir.iterdir() if p.is_dir()))
-    for home in candidates:
-        major = java_major(home)
-        seen.append(f"{home} ({'Java ' + str(major) if major else 'no release file'})")
-        if major is not None and major >= JAVA_RELEASE:
-            return home
-    raise SystemExit(
-        f"No JDK {JAVA_RELEASE}+ found (looked at: {', '.join(seen) or 'nothing'}). "
-        f"Install a JDK {JAVA_RELEASE} and/or set FIREFLYTX_BUILD_JAVA_HOME to it."
-    )
+    """The JDK to run Maven with: the build hook's choice (see hatch_build.find_build_jdk)."""
+    sys.path.insert(0, str(ROOT))
+    from hatch_build import find_build_jdk
+
+    try:
+        return find_build_jdk()
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def parse_list(text: str) -> list[dict[str, object]]:
