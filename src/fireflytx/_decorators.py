@@ -78,7 +78,9 @@ def saga_step(
         timeout_ms: Limit of one attempt (0: none). A timed-out ``async def`` attempt is cancelled; a
             ``def`` attempt cannot be interrupted and finishes unseen, so steps must be safe to finish
             late.
-        idempotency_key: Key under which the engine skips the step if the run's context already has it.
+        idempotency_key: Passed to the engine, which records it in the run's context before the step
+            runs and skips a step whose key that context already holds. Every run starts with a fresh
+            context, so within fireflytx today it never causes a skip.
         compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
     """
     problems: list[str] = []
