@@ -40,9 +40,8 @@ class _Java:
         self.ArrayList = JClass("java.util.ArrayList")
         self.Mono = JClass("reactor.core.publisher.Mono")
         self.NoOpSagaEvents = JClass("dev.fireflytx.bridge.NoOpSagaEvents")
-        self.RunContext = JClass("dev.fireflytx.bridge.RunContext")
+        self.SagaRuns = JClass("dev.fireflytx.bridge.SagaRuns")
         self.PythonStepHandler = JClass("dev.fireflytx.bridge.PythonStepHandler")
-        self.Completions = JClass("dev.fireflytx.bridge.Completions")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
         self.EMPTY = self.Mono.empty()
         # An empty StepInputs has no resolvers to cache, so one instance serves every run.
@@ -134,9 +133,14 @@ class SagaBridge:
         self.runs[run_key] = (run, done)
         try:
             with map_java_errors():
-                context = self._j.RunContext(run.context.correlation_id, run.spec.name, run_key)
-                mono = engine.execute(definition, self._j.NO_INPUTS, context)
-                self._j.Completions.subscribe(mono, run_key, self._completion_listener)
+                self._j.SagaRuns.start(
+                    engine,
+                    definition,
+                    self._j.NO_INPUTS,
+                    run.context.correlation_id,
+                    run_key,
+                    self._completion_listener,
+                )
             error = await done
         finally:
             self.runs.pop(run_key, None)

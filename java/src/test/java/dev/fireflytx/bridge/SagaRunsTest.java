@@ -1,0 +1,53 @@
+package dev.fireflytx.bridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.fireflyframework.transactional.saga.core.SagaContext;
+import org.fireflyframework.transactional.saga.core.SagaResult;
+import org.fireflyframework.transactional.saga.engine.SagaEngine;
+import org.fireflyframework.transactional.saga.engine.StepInputs;
+import org.fireflyframework.transactional.saga.engine.step.StepHandler;
+import org.fireflyframework.transactional.saga.registry.SagaDefinition;
+import org.fireflyframework.transactional.saga.registry.StepDefinition;
+import org.junit.jupiter.api.Test;
+
+import reactor.core.publisher.Mono;
+
+class SagaRunsTest {
+
+    @Test
+    void runsTheSagaWithARunContextAndReportsItsEndUnderTheKey() throws Exception {
+        List<String> seen = new ArrayList<>();
+        StepHandler<Object, Object> handler = new StepHandler<>() {
+            @Override
+            public Mono<Object> execute(Object input, SagaContext ctx) {
+                RunContext run = (RunContext) ctx;
+                seen.add(run.runKey + "/" + run.correlationId() + "/" + run.sagaName());
+                return Mono.just("done");
+            }
+        };
+        SagaDefinition definition = new SagaDefinition("runs-test", null, null, 0);
+        StepDefinition step = new StepDefinition(
+                "a", null, List.of(), 0, Duration.ofMillis(10), Duration.ZERO, null, false, 0.5, false, null);
+        step.handler = handler;
+        definition.steps.put("a", step);
+
+        CompletableFuture<Object[]> ended = new CompletableFuture<>();
+        SagaRuns.start(new SagaEngine(null, new NoOpSagaEvents()), definition, StepInputs.empty(), "cid-9", "run-9",
+                (key, value, error) -> ended.complete(new Object[] {key, value, error}));
+
+        Object[] end = ended.get(5, TimeUnit.SECONDS);
+        assertEquals("run-9", end[0]);
+        assertTrue(((SagaResult) end[1]).isSuccess());
+        assertNull(end[2]);
+        assertEquals(List.of("run-9/cid-9/runs-test"), seen);
+    }
+}
