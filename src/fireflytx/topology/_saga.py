@@ -11,11 +11,9 @@ from .._definition import SagaSpec, StepSpec
 from ..config import CompensationPolicy
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
-from ._text import Tree, class_label, ms_setting
+from ._text import Tree, attempt_settings, class_label
 
 __all__ = ["CompensationNode", "SagaTopology", "StepNode", "saga_topology"]
-
-_DEFAULT_BACKOFF_MS = 100
 
 
 class CompensationNode(BaseModel):
@@ -32,13 +30,7 @@ class CompensationNode(BaseModel):
 
     def _settings(self) -> list[str]:
         """The settings that differ from the defaults, as ``name=value`` words."""
-        parts = []
-        if self.retry:
-            parts.append(f"retry={self.retry}")
-            if self.backoff_ms != _DEFAULT_BACKOFF_MS:
-                parts.append(f"backoff={ms_setting(self.backoff_ms)}")
-        if self.timeout_ms:
-            parts.append(f"timeout={ms_setting(self.timeout_ms)}")
+        parts = attempt_settings(self.retry, self.backoff_ms, self.timeout_ms)
         if self.critical:
             parts.append("critical")
         return parts
@@ -64,15 +56,8 @@ class StepNode(BaseModel):
 
     def _settings(self) -> list[str]:
         """Retry, backoff, jitter, timeout and idempotency settings that differ from the defaults."""
-        parts = []
-        if self.retry:
-            parts.append(f"retry={self.retry}")
-            if self.backoff_ms != _DEFAULT_BACKOFF_MS:
-                parts.append(f"backoff={ms_setting(self.backoff_ms)}")
-            if self.jitter:
-                parts.append(f"jitter=±{self.jitter_factor:.0%}")
-        if self.timeout_ms:
-            parts.append(f"timeout={ms_setting(self.timeout_ms)}")
+        jitter = self.jitter_factor if self.jitter else None
+        parts = attempt_settings(self.retry, self.backoff_ms, self.timeout_ms, jitter)
         if self.idempotency_key:
             parts.append(f"idempotency_key={self.idempotency_key!r}")
         return parts

@@ -10,11 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from .._tcc_definition import PhaseSpec, TccSpec
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
-from ._text import Tree, class_label, ms_setting
+from ._text import Tree, attempt_settings, class_label, ms_setting
 
 __all__ = ["ParticipantNode", "PhaseNode", "TccTopology", "tcc_topology"]
 
-_DEFAULT_BACKOFF_MS = 100
 Phase = Literal["try", "confirm", "cancel"]
 _PHASE: dict[str, Phase] = {"try": "try", "confirm": "confirm", "cancel": "cancel"}
 
@@ -33,14 +32,7 @@ class PhaseNode(BaseModel):
 
     def _settings(self) -> list[str]:
         """Timeout, retry and backoff settings that differ from the defaults."""
-        parts = []
-        if self.retry:
-            parts.append(f"retry={self.retry}")
-            if self.backoff_ms != _DEFAULT_BACKOFF_MS:
-                parts.append(f"backoff={ms_setting(self.backoff_ms)}")
-        if self.timeout_ms:
-            parts.append(f"timeout={ms_setting(self.timeout_ms)}")
-        return parts
+        return attempt_settings(self.retry, self.backoff_ms, self.timeout_ms)
 
     def _describe(self) -> str:
         """``try: reserve (retry=2, timeout=5s)``."""

@@ -51,6 +51,28 @@ def ms_setting(ms: int) -> str:
     return f"{ms}ms"
 
 
+DEFAULT_BACKOFF_MS = 100
+
+
+def attempt_settings(
+    retry: int, backoff_ms: int, timeout_ms: int, jitter_factor: float | None = None
+) -> list[str]:
+    """Retry, backoff, jitter and timeout words, only for what differs from the defaults.
+
+    Backoff and jitter matter only between attempts, so they are shown only with a retry.
+    """
+    parts = []
+    if retry:
+        parts.append(f"retry={retry}")
+        if backoff_ms != DEFAULT_BACKOFF_MS:
+            parts.append(f"backoff={ms_setting(backoff_ms)}")
+        if jitter_factor is not None:
+            parts.append(f"jitter=±{jitter_factor:.0%}")
+    if timeout_ms:
+        parts.append(f"timeout={ms_setting(timeout_ms)}")
+    return parts
+
+
 def ms_taken(ms: float) -> str:
     """A measured duration: ``0.4 ms``, ``12.3 ms``, ``1.25 s``."""
     if ms >= 1000:
