@@ -24,7 +24,6 @@ class ParamPlan:
 
     slots: tuple[tuple[str, str, str, bool], ...]
     value_annotation: Any = None
-    context_kind: str = "saga"
 
     @property
     def from_steps(self) -> tuple[str, ...]:
@@ -121,4 +120,4 @@ def plan_parameters(
             )
     if problems:
         return None, problems
-    return ParamPlan(tuple(slots), value_annotation, context_type.__name__), []
+    return ParamPlan(tuple(slots), value_annotation), []

@@ -38,12 +38,10 @@ class _Java:
         self.Policy = JClass(_P + "shared.engine.CompensationPolicy")
         self.Duration = JClass("java.time.Duration")
         self.ArrayList = JClass("java.util.ArrayList")
-        self.Mono = JClass("reactor.core.publisher.Mono")
         self.NoOpSagaEvents = JClass("dev.fireflytx.bridge.NoOpSagaEvents")
         self.SagaRuns = JClass("dev.fireflytx.bridge.SagaRuns")
         self.PythonStepHandler = JClass("dev.fireflytx.bridge.PythonStepHandler")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
-        self.EMPTY = self.Mono.empty()
         # An empty StepInputs has no resolvers to cache, so one instance serves every run.
         self.NO_INPUTS = self.StepInputs.empty()
 
