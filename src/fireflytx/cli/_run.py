@@ -15,6 +15,7 @@ from rich.spinner import Spinner
 
 from .._definition import SagaSpec
 from .._engine import SagaEngine
+from .._lifecycle import correlation_id_or_new
 from .._results import SagaResult
 from .._tcc_definition import TccSpec
 from .._tcc_engine import TccEngine
@@ -64,7 +65,12 @@ def _headers(pairs: list[str]) -> dict[str, str]:
 
 
 def _check_correlation_id(value: str | None) -> None:
-    if value is not None and (not value.strip() or "|" in value):
+    """Apply the engines' own rule now, so a bad id is a usage error before the JVM starts."""
+    if value is None:
+        return
+    try:
+        correlation_id_or_new(value)
+    except ValueError:
         fail("--correlation-id must be non-empty and must not contain '|'", code=EXIT_USAGE)
 
 
