@@ -9,13 +9,13 @@ Python-owned timer threads. Nothing a step does blocks the loop unless the step 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._definition import SagaSpec, definition_of
 from ._lifecycle import EngineBase, check_headers, convert_inputs, correlation_id_or_new
 from ._results import SagaResult
-from ._runtime import SagaRun
+from ._saga_run import SagaRun
 from .config import CompensationPolicy, FireflyTxSettings
 
 __all__ = ["SagaEngine"]
@@ -30,6 +30,8 @@ class SagaEngine(EngineBase):
     Args:
         settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
         compensation_policy: Overrides ``settings.compensation_policy`` for this engine.
+        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
+            added with ``add_listener``.
     """
 
     def __init__(
@@ -37,8 +39,9 @@ class SagaEngine(EngineBase):
         settings: FireflyTxSettings | None = None,
         *,
         compensation_policy: CompensationPolicy | str | None = None,
+        listeners: Iterable[Any] = (),
     ) -> None:
-        super().__init__(settings)
+        super().__init__(settings, listeners)
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
         )
@@ -89,7 +92,7 @@ class SagaEngine(EngineBase):
             JavaExecutionError: the engine failed outside any step.
         """
         spec = definition_of(saga)
-        bridge, executor = self._running()
+        bridge, workers = self._running()
         run = SagaRun(
             spec,
             saga() if isinstance(saga, type) else saga,
@@ -98,11 +101,12 @@ class SagaEngine(EngineBase):
             correlation_id_or_new(correlation_id),
             check_headers(headers),
             asyncio.get_running_loop(),
-            executor,
+            workers,
+            self._listeners,
         )
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
-        await self._tracked(bridge.run(run, policy))
-        return run.result()
+        result: SagaResult = await self._execute(run, lambda: bridge.start(run, policy), bridge)
+        return result
 
     def execute_sync(
         self,

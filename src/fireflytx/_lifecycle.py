@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +16,12 @@ from typing import Any, Self, TypeVar
 
 from pydantic import ValidationError
 
+from ._core._listeners import Listeners
+from ._core._run import RunBase
 from ._values import convert_to, needs_conversion
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
+from .listeners import TransactionFinished
 
 __all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
 
@@ -29,13 +33,23 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fireflytx-sync-loop", daemon=True)
+        self.thread = threading.Thread(target=self._serve, name="fireflytx-sync-loop", daemon=True)
         self.thread.start()
 
+    def _serve(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
+
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
+        """Stop the loop; from its own thread (the last run ending there) without waiting for it."""
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:  # already closed
+            return
+        if threading.current_thread() is not self.thread:
+            self.thread.join(timeout=5)
 
 
 def correlation_id_or_new(value: str | None) -> str:
@@ -87,17 +101,25 @@ def convert_inputs(
 
 
 class EngineBase:
-    """Lifecycle and run bookkeeping of an engine; subclasses make their bridge."""
+    """Lifecycle, listeners and run bookkeeping of an engine; subclasses make their bridge and runs.
+
+    Runs in flight are counted under a lock, because ``execute_sync`` runs live on a private loop
+    thread while ``shutdown`` may be awaited on another loop. Stopping closes the door first: a
+    run already in flight keeps the engine's worker threads and loop until it ends.
+    """
 
     _thread_prefix = "fireflytx-step"
 
-    def __init__(self, settings: FireflyTxSettings | None) -> None:
+    def __init__(self, settings: FireflyTxSettings | None, listeners: Iterable[Any] = ()) -> None:
         self.settings = settings or FireflyTxSettings()
+        self._listeners = Listeners(type(self).__name__)
+        self._listeners.add(listeners)
         self._bridge: Any = None
         self._executor: ThreadPoolExecutor | None = None
         self._sync_loop: _LoopThread | None = None
+        self._accepting = False
         self._in_flight = 0
-        self._idle: asyncio.Event | None = None
+        self._runs: set[RunBase] = set()
         self._lock = threading.Lock()
 
     def _make_bridge(self) -> Any:
@@ -105,13 +127,36 @@ class EngineBase:
 
     @property
     def is_running(self) -> bool:
-        """Whether the engine has been initialised and not shut down."""
-        return self._bridge is not None
+        """Whether the engine accepts new runs (started, and not stopped or shutting down)."""
+        return self._accepting
+
+    @property
+    def runs_in_flight(self) -> int:
+        """How many runs have started and not yet ended."""
+        return self._in_flight
+
+    def add_listener(self, listener: Any) -> None:
+        """Add an observer (``on_event``) or a journal (``async record``); see ``fireflytx.listeners``.
+
+        Raises:
+            TypeError: ``listener`` is neither.
+        """
+        self._listeners.add([listener])
+
+    @property
+    def listener_errors(self) -> int:
+        """How many times an observer raised (each was logged; no run was affected)."""
+        return self._listeners.observer_errors
+
+    def flush_listeners(self, timeout: float | None = None) -> bool:
+        """Wait until observers have received every event so far; False if ``timeout`` ran out."""
+        return self._listeners.flush(timeout)
 
     def start(self) -> Self:
         """Start the engine (and the JVM, the first time in this process); blocking."""
         with self._lock:
             if self._bridge is not None:
+                self._accepting = True
                 return self
             from ._bridge import _jvm
 
@@ -125,33 +170,64 @@ class EngineBase:
                 executor.shutdown(wait=False)
                 raise
             self._executor = executor
+            self._accepting = True
         return self
 
     async def initialize(self) -> Self:
         """Start the engine; the first start in a process also starts the JVM (about half a second)."""
         return self.start()
 
-    async def shutdown(self) -> None:
-        """Wait for runs in flight, then stop; the JVM stays for later engines.
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Stop accepting runs, wait for those in flight, then release the engine's threads.
 
-        Runs must be on the loop calling ``shutdown`` (runs of ``execute_sync`` finish before it
-        returns anyway).
+        Waits for runs started from any thread (``execute`` on any loop, ``execute_sync``). After
+        ``timeout`` seconds, runs still in flight are cancelled as if their callers had cancelled
+        them: they start no new steps and undo what completed; ``shutdown`` waits for that too,
+        then returns. The JVM stays up for later engines.
         """
+        with self._lock:
+            self._accepting = False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.001
         while self._in_flight:
-            self._idle = asyncio.Event()
-            await self._idle.wait()
-        self.stop()
+            if deadline is not None and time.monotonic() >= deadline:
+                self._cancel_in_flight()
+                deadline = None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        self._release_if_idle()
 
     def stop(self) -> None:
-        """Stop the engine now; runs still in flight are left to finish on their own."""
+        """Stop accepting runs now, without waiting.
+
+        Runs already in flight go on to their normal end, with the worker threads and loop they
+        need; the engine releases those when the last one ends.
+        """
         with self._lock:
+            self._accepting = False
+        self._release_if_idle()
+
+    def _cancel_in_flight(self) -> None:
+        with self._lock:
+            runs = list(self._runs)
+        for run in runs:
+            try:
+                run.loop.call_soon_threadsafe(run.cancel)
+            except RuntimeError:  # its loop is closed: the run cannot still be going
+                pass
+
+    def _release_if_idle(self) -> None:
+        with self._lock:
+            if self._accepting or self._in_flight or self._bridge is None:
+                return
             self._bridge = None
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)
-                self._executor = None
-            if self._sync_loop is not None:
-                self._sync_loop.stop()
-                self._sync_loop = None
+            executor, self._executor = self._executor, None
+            sync_loop, self._sync_loop = self._sync_loop, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+        if sync_loop is not None:
+            sync_loop.stop()
+        self._listeners.close(timeout=5.0)
 
     async def __aenter__(self) -> Self:
         return await self.initialize()
@@ -165,26 +241,76 @@ class EngineBase:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _running(self) -> tuple[Any, ThreadPoolExecutor]:
+    def _not_running(self) -> EngineNotStartedError:
+        name = type(self).__name__
+        return EngineNotStartedError(
+            f"the {name} is not running: use `async with {name}() as engine:` or "
+            f"`await engine.initialize()` in async code, `with {name}() as engine:` or "
+            "`engine.start()` in plain scripts"
+        )
+
+    def _running(self) -> tuple[Any, Any]:
         """The bridge and worker threads of the running engine."""
         bridge, executor = self._bridge, self._executor
-        if bridge is None or executor is None:
-            name = type(self).__name__
-            raise EngineNotStartedError(
-                f"the {name} is not running: use `async with {name}() as engine:` or call "
-                "`await engine.initialize()` first"
-            )
+        if not self._accepting or bridge is None or executor is None:
+            raise self._not_running()
         return bridge, executor
 
-    async def _tracked(self, run: Awaitable[T]) -> T:
-        """Await ``run`` counted as in flight, so ``shutdown`` waits for it."""
-        self._in_flight += 1
+    async def _execute(self, run: RunBase, start: Callable[[], asyncio.Future[Any]], bridge: Any) -> Any:
+        """Run ``run`` from start to result, counted as in flight; see ``_core._run`` on cancellation.
+
+        Raises:
+            asyncio.CancelledError: the caller was cancelled; raised once the run has undone its work.
+            JournalError: a journal refused the run's start (nothing ran) or its end.
+            JavaExecutionError: the engine failed outside any step.
+        """
+        with self._lock:
+            if not self._accepting:
+                raise self._not_running()
+            self._in_flight += 1
+            self._runs.add(run)
         try:
-            return await run
+            return await self._drive(run, start, bridge)
         finally:
-            self._in_flight -= 1
-            if not self._in_flight and self._idle is not None:
-                self._idle.set()
+            with self._lock:
+                self._in_flight -= 1
+                self._runs.discard(run)
+            if not self._in_flight and not self._accepting:
+                self._release_if_idle()
+
+    async def _drive(self, run: RunBase, start: Callable[[], asyncio.Future[Any]], bridge: Any) -> Any:
+        listeners = self._listeners
+        if listeners.journals:
+            await listeners.checkpoint(run.started_event())
+        elif listeners.active:
+            listeners.emit(run.started_event())
+        done = start()
+        cancelled = False
+        try:
+            error = await done
+        except asyncio.CancelledError:
+            cancelled = True
+            run.cancel()
+            error = await _outlast(done)
+        mapped = bridge.error_of(run, error)
+        if mapped is not None:
+            raise mapped
+        result = run.result()
+        if listeners.active:
+            finished = TransactionFinished(
+                kind=run.kind, name=run.name, correlation_id=run.correlation_id,
+                at=result.completed_at, status=str(result.status), duration_ms=result.duration_ms,
+                result=result,
+            )
+            if listeners.journals:
+                await listeners.checkpoint(finished)
+            else:
+                listeners.emit(finished)
+        if run.process_exit is not None:
+            raise run.process_exit
+        if cancelled:
+            raise asyncio.CancelledError()
+        return result
 
     def _blocking(self, make_run: Callable[[], Awaitable[T]]) -> T:
         """Run ``make_run()`` to its end on the engine's private loop (for ``execute_sync``).
@@ -211,3 +337,13 @@ class EngineBase:
             return await make_run()
 
         return asyncio.run_coroutine_threadsafe(run(), loop).result()
+
+
+async def _outlast(done: asyncio.Future[Any]) -> Any:
+    """Wait for ``done`` even if the waiting task is cancelled again: undoing must not be cut short."""
+    while True:
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            if done.done():
+                return done.result()

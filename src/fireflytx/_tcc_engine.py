@@ -9,13 +9,13 @@ loop. A ``SagaEngine`` and a ``TccEngine`` can run side by side: they share the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._lifecycle import EngineBase, check_headers, convert_inputs, correlation_id_or_new
 from ._tcc_definition import TccSpec, tcc_definition_of
 from ._tcc_results import TccResult
-from ._tcc_runtime import TccRun
+from ._tcc_run import TccRun
 from .config import FireflyTxSettings
 
 __all__ = ["TccEngine"]
@@ -36,12 +36,14 @@ class TccEngine(EngineBase):
 
     Args:
         settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
+        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
+            added with ``add_listener``.
     """
 
     _thread_prefix = "fireflytx-tcc"
 
-    def __init__(self, settings: FireflyTxSettings | None = None) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: FireflyTxSettings | None = None, *, listeners: Iterable[Any] = ()) -> None:
+        super().__init__(settings, listeners)
 
     def _make_bridge(self) -> Any:
         from ._bridge._tcc import TccBridge
@@ -90,7 +92,7 @@ class TccEngine(EngineBase):
         if not isinstance(tcc, type):
             raise TypeError(f"execute() takes the @tcc class itself, not {type(tcc).__name__!r}")
         spec = tcc_definition_of(tcc)
-        bridge, executor = self._running()
+        bridge, workers = self._running()
         tries = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
         run = TccRun(
             spec,
@@ -99,10 +101,11 @@ class TccEngine(EngineBase):
             correlation_id_or_new(correlation_id),
             check_headers(headers),
             asyncio.get_running_loop(),
-            executor,
+            workers,
+            self._listeners,
         )
-        await self._tracked(bridge.run(run))
-        return run.result()
+        result: TccResult = await self._execute(run, lambda: bridge.start(run), bridge)
+        return result
 
     def execute_sync(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-__all__ = ["convert_to", "is_carriable", "needs_conversion", "to_jsonable"]
+__all__ = ["carriable_problem", "convert_to", "is_carriable", "needs_conversion", "to_jsonable"]
 
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -46,15 +46,53 @@ def convert_to(annotation: Any, value: Any) -> Any:
     return _adapter(annotation).validate_python(value)
 
 
+MAX_DEPTH = 200
+"""How deeply lists and dicts may nest in a value a transaction carries (JSON tools recurse)."""
+
+
+def carriable_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be carried (a short description for the error), or None if it can.
+
+    Carriable: JSON-like values (str-keyed dicts, lists, tuples, scalars) nested at most
+    ``MAX_DEPTH`` deep without cycles, pydantic models and dataclasses. Iterative and total, so a
+    self-referencing or absurdly deep value gets an answer instead of a ``RecursionError``.
+    """
+    try:
+        stack: list[tuple[Any, int]] = [(value, 0)]
+        open_ids: set[int] = set()
+        exits: list[tuple[int, int]] = []  # (depth, id) of containers still being walked
+        while stack:
+            item, depth = stack.pop()
+            while exits and exits[-1][0] >= depth:
+                open_ids.discard(exits.pop()[1])
+            if isinstance(item, _SCALARS) or isinstance(item, BaseModel):
+                continue
+            if isinstance(item, dict | list | tuple):
+                if depth >= MAX_DEPTH:
+                    return f"value nested more than {MAX_DEPTH} levels deep"
+                if id(item) in open_ids:
+                    return f"{type(item).__name__} that contains itself"
+                open_ids.add(id(item))
+                exits.append((depth, id(item)))
+                if isinstance(item, dict):
+                    for key, child in item.items():
+                        if not isinstance(key, str):
+                            return f"dict with a {type(key).__name__} key"
+                        stack.append((child, depth + 1))
+                else:
+                    stack.extend((child, depth + 1) for child in item)
+                continue
+            if dataclasses.is_dataclass(item) and not isinstance(item, type):
+                continue
+            return type(item).__name__
+        return None
+    except Exception as exc:  # a value whose iteration or comparison itself fails
+        return f"{type(value).__name__} that could not be inspected ({type(exc).__name__})"
+
+
 def is_carriable(value: Any) -> bool:
     """True for JSON-like values (str-keyed dicts, lists, tuples, scalars), models and dataclasses."""
-    if isinstance(value, _SCALARS) or isinstance(value, BaseModel):
-        return True
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and is_carriable(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(is_carriable(v) for v in value)
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+    return carriable_problem(value) is None
 
 
 def to_jsonable(value: Any) -> Any:

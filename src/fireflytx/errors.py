@@ -18,7 +18,9 @@ FireflyTxError
     ├── UnsupportedResultError a step or try method returned a value fireflytx cannot carry
     ├── CompensationError      compensations failed (raised by SagaResult.raise_for_status())
     ├── TccConfirmError        TCC confirms failed: partly committed (raised by TccResult.raise_for_status())
-    └── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
+    ├── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
+    ├── JournalError           a journal did not accept a checkpoint (what it records failed instead)
+    └── TransactionCancelledError  the caller cancelled the run (recorded on the steps it stopped)
 ```
 
 Every error is a plain Python class: none needs the JVM to be imported, raised or pickled.
@@ -36,6 +38,7 @@ __all__ = [
     "FireflyTxError",
     "GraphvizNotFoundError",
     "InputValidationError",
+    "JournalError",
     "JarsError",
     "JavaExecutionError",
     "JavaNotFoundError",
@@ -45,6 +48,7 @@ __all__ = [
     "StepTimeoutError",
     "TccCancelError",
     "TccConfirmError",
+    "TransactionCancelledError",
     "TransactionError",
     "UnsupportedResultError",
 ]
@@ -270,3 +274,35 @@ class TccCancelError(TransactionError):
 
     def __reduce__(self) -> tuple[type[TccCancelError], tuple[str, str, dict[str, str]]]:
         return (type(self), (self.tcc_name, self.correlation_id, self.failures))
+
+
+class JournalError(TransactionError):
+    """A journal raised while recording a checkpoint; the step, compensation or phase it recorded failed.
+
+    ``event`` names the checkpoint (``AttemptFinished``, ``DecisionMade``...); the journal's own
+    exception is the ``__cause__``.
+    """
+
+    def __init__(self, event: str, journal: object, error: BaseException) -> None:
+        self.event = event
+        self.journal = repr(journal)
+        self.detail = f"{type(error).__name__}: {error}"
+        super().__init__(f"journal {self.journal} did not record {event}: {self.detail}")
+
+    def __reduce__(self) -> tuple[type[JournalError], tuple[str, str, BaseException]]:
+        return (type(self), (self.event, self.journal, RuntimeError(self.detail)))
+
+
+class TransactionCancelledError(TransactionError):
+    """The run was cancelled by its caller (the task awaiting ``execute`` was cancelled).
+
+    Recorded as the error of every step or try that the cancellation stopped, or that it kept
+    from starting; the caller itself gets ``asyncio.CancelledError`` once compensation has ended.
+    """
+
+    def __init__(self, unit_id: str) -> None:
+        self.unit_id = unit_id
+        super().__init__(f"{unit_id!r} was stopped: the run was cancelled by its caller")
+
+    def __reduce__(self) -> tuple[type[TransactionCancelledError], tuple[str]]:
+        return (type(self), (self.unit_id,))

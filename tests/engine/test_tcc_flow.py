@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import asyncio
 import json
 from collections.abc import AsyncIterator
@@ -30,7 +32,7 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
-from fireflytx._tcc_runtime import PhaseAttempt, TccRun
+from fireflytx._tcc_run import TccRun
 from fireflytx.errors import EngineNotStartedError, JavaExecutionError
 
 
@@ -344,9 +346,10 @@ async def test_engine_failure_outside_participants_raises_java_execution_error(
 async def test_engine_cancel_phase_crash_is_only_tolerated_after_fireflytx_cancelled(
     engine: TccEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def hand_over_without_cancelling(self: TccRun, part: object, attempt: PhaseAttempt) -> None:
-        assert attempt.complete is not None
-        attempt.complete(attempt.error)
+    async def hand_over_without_cancelling(
+        self: TccRun, part: object, error: BaseException | None, complete: Callable[[BaseException | None], bool]
+    ) -> None:
+        complete(error)
 
     monkeypatch.setattr(TccRun, "_after_last_try_failed", hand_over_without_cancelling)
     with pytest.raises(JavaExecutionError) as info:

@@ -1,47 +1,43 @@
-"""The Java-to-Python callbacks every bridge needs, and how Python errors reach Java.
+"""The Java-to-Python callbacks every bridge needs, and how Python outcomes reach Java.
 
-One listener of each kind serves all the runs of a bridge: keys (strings, since JPype 1.7.1
-leaks a Python int for every Java number passed to Python) find the run or attempt.
+One completion listener serves all the runs of a bridge: keys (strings, since JPype 1.7.1 leaks a
+Python int for every Java number passed to Python) find the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any, Protocol
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 from jpype import JImplements, JOverride
 
-
-class _Run(Protocol):
-    loop: asyncio.AbstractEventLoop
-    loop_thread: int
-
-    def cancel_attempt(self, attempt: Any) -> None: ...
+from .._core._attempt import safe_text
 
 
-def fail(future: Any, error: BaseException, error_id: int) -> bool:
+def fail(future: Any, error: BaseException) -> bool:
     """Complete ``future`` with the Java carrier of a Python error, built on the Java side.
 
-    A Java Throwable created from Python leaks about 200 bytes in JPype 1.7.1; strings and a
-    long cross cleanly. Returns whether the engine still wanted the outcome.
+    A Java Throwable created from Python leaks about 200 bytes in JPype 1.7.1; strings cross
+    cleanly. The Python error itself stays with the run's records: Java only logs this one.
+    Returns whether the engine still wanted the outcome; never raises.
     """
-    return bool(future.failWithPython(type(error).__name__, str(error) or type(error).__name__, error_id))
+    try:
+        return bool(future.failWithPython(type(error).__name__, safe_text(error) or type(error).__name__, 0))
+    except Exception:  # a JVM that refuses even this: fail without a message rather than hang the run
+        return bool(future.failWithPython("Error", "fireflytx could not describe this error", 0))
 
 
-@JImplements("dev.fireflytx.bridge.CancelListener", deferred=True)
-class CancelListener:
-    """Told by the engine's timeout that it gave up on an attempt; cancels the Python side."""
+def completer(future: Any, token: Any) -> Callable[[BaseException | None], bool]:
+    """The callback that hands one attempt's outcome to its engine future."""
 
-    def __init__(self, attempts: MutableMapping[str, tuple[Any, Any]]) -> None:
-        self._attempts = attempts
+    def complete(error: BaseException | None) -> bool:
+        if error is None:
+            return bool(future.complete(token))
+        return fail(future, error)
 
-    @JOverride
-    def cancelled(self, attempt_key: Any) -> None:
-        entry = self._attempts.pop(str(attempt_key), None)
-        if entry is not None:
-            entry[0].cancel_attempt(entry[1])
+    return complete
 
 
 @JImplements("dev.fireflytx.bridge.Completions$Listener", deferred=True)
@@ -54,7 +50,7 @@ class CompletionListener:
 
     def __init__(
         self,
-        runs: Mapping[str, tuple[_Run, asyncio.Future[Any]]],
+        runs: MutableMapping[str, tuple[Any, asyncio.Future[Any]]],
         engine_error: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         self._runs = runs
@@ -62,7 +58,7 @@ class CompletionListener:
 
     @JOverride
     def completed(self, run_key: Any, value: Any, error: Any) -> None:
-        entry = self._runs.get(str(run_key))
+        entry = self._runs.pop(str(run_key), None)
         if entry is None:
             return
         if self._engine_error is not None:
@@ -71,7 +67,10 @@ class CompletionListener:
         if threading.get_ident() == run.loop_thread:
             _settle(done, error)
         else:
-            run.loop.call_soon_threadsafe(_settle, done, error)
+            try:
+                run.loop.call_soon_threadsafe(_settle, done, error)
+            except RuntimeError:  # the run's loop is gone: nobody waits for it any more
+                pass
 
 
 def _settle(done: asyncio.Future[Any], error: Any) -> None:

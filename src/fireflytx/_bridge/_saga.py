@@ -16,10 +16,10 @@ from typing import Any
 from jpype import JClass, JImplements, JOverride
 
 from .._definition import SagaSpec, StepSpec
-from .._runtime import Attempt, SagaRun
+from .._saga_run import SagaRun
 from ..config import CompensationPolicy
 from ..errors import DefinitionError
-from ._calls import CancelListener, CompletionListener, fail
+from ._calls import CompletionListener, completer
 from ._errors import map_java_errors, to_python
 
 _P = "org.fireflyframework.transactional."
@@ -67,8 +67,6 @@ class SagaBridge:
         self._definitions: dict[str, tuple[SagaSpec, Any]] = {}
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
         self.runs: dict[str, tuple[SagaRun, asyncio.Future[Any]]] = {}
-        self.attempts: dict[str, tuple[SagaRun, Attempt]] = {}
-        self._cancel_listener = CancelListener(self.attempts)
         self._completion_listener = CompletionListener(self.runs)
         self._events = self._j.NoOpSagaEvents()
 
@@ -98,7 +96,9 @@ class SagaBridge:
                     deps,
                     step.retry,
                     j.Duration.ofMillis(step.backoff_ms),
-                    j.Duration.ofMillis(step.timeout_ms),
+                    # fireflytx times attempts itself, from when they start running (see _core._run):
+                    # the engine's timer would race a result arriving at the limit and drop it.
+                    j.Duration.ZERO,
                     step.idempotency_key,
                     step.jitter,
                     step.jitter_factor,
@@ -106,7 +106,7 @@ class SagaBridge:
                     None,
                 )
                 java_step.handler = self._j.PythonStepHandler(
-                    _StepStarter(self, step), step.compensation is not None, self._cancel_listener
+                    _StepStarter(self, step), step.compensation is not None, None
                 )
                 if step.compensation is not None:
                     # fireflytx retries and times compensations itself (the engine would retry a
@@ -122,8 +122,8 @@ class SagaBridge:
         self._definitions[spec.name] = (spec, definition)
         return definition
 
-    async def run(self, run: SagaRun, policy: CompensationPolicy | None) -> None:
-        """Execute ``run`` on the engine and wait until the engine's run has completed."""
+    def start(self, run: SagaRun, policy: CompensationPolicy | None) -> asyncio.Future[Any]:
+        """Start ``run`` on the engine; the future resolves to the engine's own error, or None."""
         definition = self.register(run.spec)
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
         run_key = str(next(_ids))
@@ -135,15 +135,18 @@ class SagaBridge:
                     engine,
                     definition,
                     self._j.NO_INPUTS,
-                    run.context.correlation_id,
+                    run.correlation_id,
                     run_key,
                     self._completion_listener,
                 )
-            error = await done
-        finally:
+        except BaseException:
             self.runs.pop(run_key, None)
-        if error is not None:
-            raise to_python(error) from error
+            raise
+        return done
+
+    def error_of(self, run: SagaRun, error: Any) -> BaseException | None:
+        """The fireflytx error for what the engine's run ended with (None: it ended normally)."""
+        return None if error is None else to_python(error)
 
 
 @JImplements("dev.fireflytx.bridge.PythonStepHandler$Starter", deferred=True)
@@ -161,29 +164,8 @@ class _StepStarter:
 
     @JOverride
     def start(self, run_key: Any, attempt_key: Any, future: Any) -> None:
-        run = self._bridge.runs[str(run_key)][0]
-        attempt_id = str(attempt_key)
-        attempts = self._bridge.attempts
-        token = self._token
-
-        def complete(error: BaseException | None) -> bool:
-            attempts.pop(attempt_id, None)
-            if error is None:
-                return bool(future.complete(token))
-            return fail(future, error, int(attempt_id))
-
-        attempt = run.new_attempt(self._step, complete)
-        attempts[attempt_id] = (run, attempt)
-        run.launch(attempt)
+        self._bridge.runs[str(run_key)][0].start_step(self._step, completer(future, self._token))
 
     @JOverride
     def compensate(self, run_key: Any, future: Any) -> None:
-        run = self._bridge.runs[str(run_key)][0]
-        token = self._token
-
-        def complete(error: BaseException | None) -> bool:
-            if error is None:
-                return bool(future.complete(token))
-            return fail(future, error, 0)
-
-        run.start_compensation(self._step, complete)
+        self._bridge.runs[str(run_key)][0].start_compensation(self._step, completer(future, self._token))

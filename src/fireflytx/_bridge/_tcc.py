@@ -8,7 +8,7 @@ What the engine needs and does not say (engine-facts.md §3): a non-null ``TccRe
 over an empty refreshed Spring context), non-null events, ``TccInputs.empty()`` rather than null,
 and a try that never completes empty. Its phase timeout cannot be switched off, so "no limit" is a
 century. Its cancel phase fails as soon as two participants need cancelling, so fireflytx runs
-cancels itself (``_tcc_runtime``) and expects that failure afterwards. A participant proxy finds
+cancels itself (``_tcc_run``) and expects that failure afterwards. A participant proxy finds
 its run's Python state through a variable on the ``TccContext`` the engine passes to every call.
 """
 
@@ -22,10 +22,10 @@ from typing import Any, TypeVar, cast
 
 from jpype import JClass, JImplements, JOverride
 
-from fireflytx._bridge._calls import CancelListener, CompletionListener, fail
+from fireflytx._bridge._calls import CompletionListener, completer, fail
 from fireflytx._bridge._errors import map_java_errors, to_python
 from fireflytx._tcc_definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
-from fireflytx._tcc_runtime import PhaseAttempt, TccRun
+from fireflytx._tcc_run import TccRun
 
 _P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
@@ -90,10 +90,6 @@ def java() -> _Java:
         return _java
 
 
-def _limit(timeout_ms: int) -> int:
-    return timeout_ms if timeout_ms > 0 else NO_LIMIT_MS
-
-
 class TccBridge:
     """Runs TCC transactions on one Java ``TccEngine`` for one fireflytx ``TccEngine``."""
 
@@ -104,8 +100,6 @@ class TccBridge:
         self._definitions: dict[str, tuple[TccSpec, Any]] = {}
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
         self.runs: dict[str, tuple[TccRun, asyncio.Future[Any]]] = {}
-        self.attempts: dict[str, tuple[TccRun, PhaseAttempt]] = {}
-        self._cancel_listener = CancelListener(self.attempts)
         self._completion_listener = CompletionListener(self.runs, _engine_error)
 
     def register(self, spec: TccSpec) -> Any:
@@ -125,7 +119,8 @@ class TccBridge:
     def _participant(self, p: ParticipantSpec) -> Any:
         proxy = _Participant(self, p)
         methods = self._j.methods
-        confirm, cancel = p.confirm_phase, p.cancel_phase
+        # fireflytx times every attempt itself, from when it starts running (see _core._run): the
+        # engine's timer would race a result arriving at the limit and drop it.
         return self._j.TccParticipantDefinition(
             p.participant_id,
             p.order,
@@ -134,41 +129,45 @@ class TccBridge:
             proxy,
             proxy,
             methods[TRY],
-            NO_LIMIT_MS,  # fireflytx times tries itself (see _tcc_runtime)
+            NO_LIMIT_MS,
             p.try_phase.retry,
             p.try_phase.backoff_ms,
             methods[CONFIRM],
-            _limit(confirm.timeout_ms),
-            confirm.retry,
-            confirm.backoff_ms,
-            methods[CANCEL],  # fireflytx runs cancels itself; these matter only if the engine calls it
-            _limit(cancel.timeout_ms),
-            cancel.retry,
-            cancel.backoff_ms,
+            NO_LIMIT_MS,
+            p.confirm_phase.retry,
+            p.confirm_phase.backoff_ms,
+            methods[CANCEL],  # fireflytx runs cancels itself and answers the engine's calls
+            NO_LIMIT_MS,
+            0,
+            0,
         )
 
-    async def run(self, run: TccRun) -> None:
-        """Execute ``run`` on the engine and wait until the engine's run has completed."""
+    def start(self, run: TccRun) -> asyncio.Future[Any]:
+        """Start ``run`` on the engine; the future resolves to the engine's own error, or None."""
         definition = self.register(run.spec)
         run_key = str(next(_ids))
         done: asyncio.Future[Any] = run.loop.create_future()
         self.runs[run_key] = (run, done)
         try:
             with map_java_errors():
-                context = self._j.TccContext(run.context.correlation_id)
+                context = self._j.TccContext(run.correlation_id)
                 context.setVariable(self._j.RUN_VARIABLE, run_key)
                 mono = self._engine.execute(definition, self._j.NO_INPUTS, context)
                 self._j.Completions.subscribe(mono, run_key, self._completion_listener)
-            error = await done
-        finally:
+        except BaseException:
             self.runs.pop(run_key, None)
+            raise
+        return done
+
+    def error_of(self, run: TccRun, error: Any) -> BaseException | None:
+        """The fireflytx error for what the engine's run ended with (None: it ended as recorded)."""
         if error is None:
-            return
+            return None
         if run.cancelled_by_fireflytx and isinstance(error, self._j.UnsupportedOperationException):
             # The engine's cancel phase throws this whenever two or more participants were tried;
             # fireflytx had already cancelled them all, so the run ended as recorded.
-            return
-        raise to_python(error) from error
+            return None
+        return to_python(error)
 
 
 @JImplements("dev.fireflytx.bridge.PyTccParticipant", deferred=True)
@@ -193,34 +192,16 @@ class _Participant:
         return self._call(CANCEL, ctx)
 
     def _call(self, phase: str, ctx: Any) -> Any:
-        attempt_number = next(_ids)
-        attempt_id = str(attempt_number)
-        future = self._j.StepFuture(attempt_id, None)
+        future = self._j.StepFuture("", None)
         try:
             run = self._bridge.runs[str(ctx.getVariable(self._j.RUN_VARIABLE))][0]
             if phase != TRY and run.is_settled(self._id):
                 return self._j.JUST_TOKEN
-            # fireflytx times tries itself: only confirm and cancel attempts can be cancelled by the engine.
-            listener = None if phase == TRY else self._bridge._cancel_listener
-            if listener is not None:
-                future = self._j.StepFuture(attempt_id, listener)
-            attempts = self._bridge.attempts
-
-            def complete(error: BaseException | None) -> bool:
-                attempts.pop(attempt_id, None)
-                if error is None:
-                    # Never null: the engine leaves a participant whose try completes empty in TRYING.
-                    return bool(future.complete(self._j.TOKEN))
-                return fail(future, error, attempt_number)
-
-            attempt = run.new_attempt(self._id, phase, complete)
-            if listener is not None:
-                attempts[attempt_id] = (run, attempt)
-            run.launch(attempt)
-            return future.mono()
+            # Never null: the engine leaves a participant whose try completes empty in TRYING.
+            run.start_phase(self._id, phase, completer(future, self._j.TOKEN))
         except Exception as exc:  # never throw into the engine
-            fail(future, exc, attempt_number)
-            return future.mono()
+            fail(future, exc)
+        return future.mono()
 
 
 def _engine_error(value: Any, error: Any) -> Any:

@@ -1,0 +1,160 @@
+"""Delivering run events to an engine's observers and journals.
+
+Observers are called on one daemon thread per engine, so a slow or raising observer never holds
+up a run: events wait in a bounded buffer (oldest dropped and counted when full). Journals are
+awaited on the run's loop at checkpoints. With no listeners, nothing here costs anything: runs
+test ``Listeners.active`` before building an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import JournalError
+from ..listeners import Journal, Observer, RunEvent
+
+__all__ = ["Listeners", "split_listeners"]
+
+_log = logging.getLogger("fireflytx.listeners")
+
+BUFFER = 100_000
+"""Events an engine keeps for slow observers before it drops the oldest."""
+
+
+def split_listeners(listeners: Iterable[Any]) -> tuple[list[Observer], list[Journal]]:
+    """Sort listeners into observers and journals; anything else is a usage error.
+
+    Raises:
+        TypeError: a listener has neither ``on_event`` nor ``record``.
+    """
+    observers: list[Observer] = []
+    journals: list[Journal] = []
+    for listener in listeners:
+        is_observer = callable(getattr(listener, "on_event", None))
+        is_journal = callable(getattr(listener, "record", None))
+        if not (is_observer or is_journal):
+            raise TypeError(
+                f"{listener!r} is not a listener: give it an `on_event(event)` method (an observer) "
+                "or an `async record(event)` method (a journal); see fireflytx.listeners"
+            )
+        if is_observer:
+            observers.append(listener)
+        if is_journal:
+            journals.append(listener)
+    return observers, journals
+
+
+class Listeners:
+    """One engine's observers and journals, and the thread that feeds the observers."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self.observers: tuple[Observer, ...] = ()
+        self.journals: tuple[Journal, ...] = ()
+        self.active = False
+        """Whether anyone listens; runs skip building events when not."""
+        self.observer_errors = 0
+        self.dropped = 0
+        self._pending: deque[RunEvent] = deque()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def add(self, listeners: Iterable[Any]) -> None:
+        """Add observers and journals (checked first, so a bad one adds nothing)."""
+        observers, journals = split_listeners(listeners)
+        with self._lock:
+            self.observers += tuple(observers)
+            self.journals += tuple(journals)
+            self.active = bool(self.observers or self.journals)
+
+    # -- observers -------------------------------------------------------------------------------
+
+    def emit(self, event: RunEvent) -> None:
+        """Queue ``event`` for the observers; returns at once, from any thread."""
+        if not self.observers:
+            return
+        if self._thread is None:
+            self._start()
+        pending = self._pending
+        if len(pending) >= BUFFER:
+            pending.popleft()
+            self.dropped += 1
+        pending.append(event)
+        self._idle.clear()
+        self._wake.set()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._closing = False
+                self._thread = threading.Thread(
+                    target=self._deliver_forever, name=f"fireflytx-observers-{self._name}", daemon=True
+                )
+                self._thread.start()
+
+    def _deliver_forever(self) -> None:
+        pending = self._pending
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while pending:
+                event = pending.popleft()
+                for observer in self.observers:
+                    try:
+                        observer.on_event(event)
+                    except BaseException as exc:  # an observer never stops delivery
+                        self.observer_errors += 1
+                        _log.error(
+                            "observer %r failed on %s; the run is unaffected", observer, type(event).__name__,
+                            exc_info=exc,
+                        )
+            self._idle.set()
+            if pending:  # an event arrived between the last delivery and set()
+                self._idle.clear()
+                self._wake.set()
+            elif self._closing:
+                return
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued event was delivered; False if ``timeout`` (seconds) ran out."""
+        if self._thread is None:
+            return True
+        return self._idle.wait(timeout)
+
+    def close(self, timeout: float) -> bool:
+        """Deliver what is queued (at most ``timeout`` seconds), then end the observer thread."""
+        delivered = self.flush(timeout)
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._closing = True
+        if thread is not None:
+            self._wake.set()
+            thread.join(timeout=0.5 if delivered else 0)
+        if not delivered:
+            _log.warning(
+                "%d run event(s) were not delivered to observers before shutdown", len(self._pending)
+            )
+        return delivered
+
+    # -- journals --------------------------------------------------------------------------------
+
+    async def checkpoint(self, event: RunEvent) -> None:
+        """Tell the observers, then have every journal record ``event``, in order.
+
+        Raises:
+            JournalError: a journal raised; the caller fails what the event records.
+        """
+        self.emit(event)
+        for journal in self.journals:
+            try:
+                await journal.record(event)
+            except Exception as exc:
+                raise JournalError(type(event).__name__, journal, exc) from exc

@@ -1,0 +1,48 @@
+"""Reading attempt records into the times and logs that SAGA and TCC outcomes both report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ._attempt import Attempt, safe_text
+
+__all__ = ["Clock", "attempt_log", "span"]
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """A run's start on both clocks: attempts are timed with ``perf_counter``, reported in UTC."""
+
+    wall_start: datetime
+    clock_start: float
+
+    def wall(self, clock: float) -> datetime:
+        """The wall-clock time of a ``perf_counter`` reading."""
+        return self.wall_start + timedelta(seconds=clock - self.clock_start)
+
+
+def span(
+    attempts: Sequence[Attempt], clock: Clock, now: float
+) -> tuple[datetime | None, datetime | None, float]:
+    """First start, last end (``now`` for one still running) and the duration in ms between them."""
+    if not attempts:
+        return None, None, 0.0
+    first = attempts[0].started or attempts[0].ended or now
+    last = attempts[-1].ended or now
+    return clock.wall(first), clock.wall(last), (last - first) * 1000
+
+
+def attempt_log(
+    attempts: Sequence[Attempt], clock: Clock, now: float
+) -> tuple[tuple[datetime, datetime, str | None], ...]:
+    """One (start, end, error text) entry per attempt."""
+    return tuple(
+        (
+            clock.wall(a.started or a.ended or now),
+            clock.wall(a.ended or now),
+            None if a.error is None else safe_text(a.error),
+        )
+        for a in attempts
+    )

@@ -1,0 +1,343 @@
+"""What every run does, SAGA or TCC: start attempts, time them, finish them once, tell listeners.
+
+Threads: ``async def`` methods run as tasks on the run's event loop, plain ``def`` methods on the
+engine's worker threads. An attempt's timeout is measured from the moment it starts running (not
+from when it was asked for, so a busy loop or busy workers do not eat into it), by a timer on the
+run's loop; when it fires the attempt is finished as timed out at once, a task is cancelled and a
+worker thread is abandoned (Python cannot stop a thread: it runs on unseen and its result is
+dropped). Finishing takes a lock, because a worker, the loop and a timer can race to finish one
+attempt; the first one wins.
+
+Cancellation: when the caller cancels the run, running ``async def`` steps and tries are
+cancelled, and new ones fail at once with ``TransactionCancelledError`` without calling user code;
+running ``def`` steps are left to finish (their effects are then undone like any other);
+compensations, confirms and cancels are never stopped. The engine then compensates (saga) or
+cancels (TCC) what completed, as it would after any failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from .._values import carriable_problem
+from ..errors import StepTimeoutError, TransactionCancelledError, UnsupportedResultError
+from ..listeners import (
+    AttemptFinished,
+    AttemptStarted,
+    Phase,
+    TransactionKind,
+    TransactionStarted,
+)
+from ._attempt import FORWARD, Attempt
+from ._listeners import Listeners
+from ._outcomes import Clock
+
+__all__ = ["Policy", "RunBase"]
+
+_log = logging.getLogger("fireflytx.run")
+
+
+class Policy(Protocol):
+    """What fireflytx's own retry loop reads of a compensation or cancel spec."""
+
+    @property
+    def retry(self) -> int: ...
+    @property
+    def backoff_ms(self) -> int: ...
+    @property
+    def timeout_ms(self) -> int: ...
+
+
+class Workers(Protocol):
+    """The engine's worker threads, as the kernel uses them."""
+
+    def submit(self, fn: Callable[[], None]) -> Any: ...
+
+
+def _abandon(job: Any) -> None:
+    abandon = getattr(job, "abandon", None)
+    if abandon is not None:
+        abandon()
+
+
+class RunBase:
+    """The kernel of one run; ``SagaRun`` and ``TccRun`` add what to attempt and how to report it."""
+
+    kind: ClassVar[TransactionKind]
+
+    def __init__(
+        self,
+        name: str,
+        correlation_id: str,
+        headers: dict[str, str],
+        tx_input: Any,
+        loop: asyncio.AbstractEventLoop,
+        workers: Workers,
+        listeners: Listeners,
+    ) -> None:
+        self.name = name
+        self.correlation_id = correlation_id
+        self.headers = headers
+        self.tx_input = tx_input
+        self.loop = loop
+        self.loop_thread = threading.get_ident()
+        self.workers = workers
+        self.listeners = listeners
+        self.wall_start = datetime.now(UTC)
+        self.clock_start = time.perf_counter()
+        self.clock = Clock(self.wall_start, self.clock_start)
+        self.cancelled = False
+        """The caller cancelled the run: forward attempts stop, undoing goes on."""
+        self.process_exit: BaseException | None = None
+        """The first KeyboardInterrupt or SystemExit a method raised; re-raised to the caller at the end."""
+        self.attempts: list[Attempt] = []
+        self._lock = threading.Lock()
+
+    # -- starting --------------------------------------------------------------------------------
+
+    def new_attempt(
+        self,
+        phase: Phase,
+        unit_id: str,
+        number: int,
+        method: Callable[[], Any],
+        is_async: bool,
+        timeout_ms: int,
+        last: bool,
+        on_done: Callable[[Attempt], None],
+        sink: Any = None,
+    ) -> Attempt:
+        """Record an attempt; ``launch`` starts it."""
+        attempt = Attempt(phase, unit_id, number, is_async, timeout_ms, last, method, on_done, sink)
+        self.attempts.append(attempt)
+        return attempt
+
+    def launch(self, attempt: Attempt) -> None:
+        """Start ``attempt`` on the loop or a worker; returns at once, from any thread."""
+        if self.cancelled and attempt.phase in FORWARD:
+            self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
+        elif attempt.is_async:
+            if threading.get_ident() == self.loop_thread:
+                self._start_task(attempt)
+            else:
+                self._on_loop(self._start_task, attempt)
+        else:
+            try:
+                attempt.job = self.workers.submit(lambda: self._run_sync(attempt))
+            except Exception as exc:  # workers stopped: the attempt cannot run
+                self.finish(attempt, None, exc)
+
+    def _start_task(self, attempt: Attempt) -> None:
+        if not attempt.done:
+            attempt.task = self.loop.create_task(self._drive(attempt))
+
+    async def _drive(self, attempt: Attempt) -> None:
+        """Run an ``async def`` method and finish its attempt in the same task step."""
+        attempt.started = time.perf_counter()
+        if attempt.timeout_ms:
+            attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
+        if self.listeners.active:
+            self._tell_started(attempt)
+        try:
+            method = attempt.method
+            assert method is not None
+            value = await method()
+        except asyncio.CancelledError as exc:
+            # Ours (timeout: already finished; caller cancelled the run) or the method's own.
+            self.finish(attempt, None, TransactionCancelledError(attempt.unit_id) if self.cancelled else exc)
+        except BaseException as exc:  # noqa: BLE001 - every error ends the attempt, none escapes the loop
+            self.finish(attempt, None, exc)
+        else:
+            self.finish(attempt, value, None)
+
+    def _run_sync(self, attempt: Attempt) -> None:
+        """Run a ``def`` method on a worker thread."""
+        attempt.started = time.perf_counter()
+        if attempt.done:
+            return
+        if attempt.timeout_ms:
+            self._on_loop(self._arm, attempt)
+        if self.listeners.active:
+            self._tell_started(attempt)
+        try:
+            method = attempt.method
+            assert method is not None
+            value = method()
+        except BaseException as exc:  # noqa: BLE001 - every error ends the attempt
+            self.finish(attempt, None, exc)
+        else:
+            self.finish(attempt, value, None)
+
+    def _arm(self, attempt: Attempt) -> None:
+        """Start the timer of a worker attempt, counting from when the worker started it."""
+        if not attempt.done:
+            left = attempt.timeout_ms / 1000 - (time.perf_counter() - attempt.started)
+            attempt.timer = self.loop.call_later(max(left, 0.0), self._expire, attempt)
+
+    def _expire(self, attempt: Attempt) -> None:
+        attempt.timer = None
+        task, job = attempt.task, attempt.job
+        if self.finish(attempt, None, StepTimeoutError(attempt.unit_id, attempt.timeout_ms)):
+            if task is not None:
+                task.cancel()
+            elif job is not None:
+                _abandon(job)
+
+    def stop_attempt(self, attempt: Attempt, error: BaseException) -> None:
+        """Finish ``attempt`` with ``error`` now (the engine gave up on it); from any thread."""
+        task, job = attempt.task, attempt.job
+        if self.finish(attempt, None, error):
+            if task is not None:
+                self._on_loop(task.cancel)
+            elif job is not None:
+                _abandon(job)
+
+    def _on_loop(self, callback: Callable[..., Any], *args: Any) -> None:
+        if threading.get_ident() == self.loop_thread:
+            callback(*args)
+            return
+        try:
+            self.loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: nothing is left to tell
+            pass
+
+    # -- finishing -------------------------------------------------------------------------------
+
+    def finish(self, attempt: Attempt, value: Any, error: BaseException | None) -> bool:
+        """End ``attempt`` with a value or an error, unless it already ended; from any thread.
+
+        Returns whether this call ended it. Cannot fail: every error it meets is recorded instead.
+        """
+        with self._lock:
+            if attempt.done:
+                return False
+            attempt.done = True
+        attempt.ended = time.perf_counter()
+        timer = attempt.timer
+        if timer is not None:
+            self._on_loop(timer.cancel)
+        if error is None:
+            problem = carriable_problem(value)
+            if problem is not None:
+                value, error = None, UnsupportedResultError(attempt.unit_id, problem)
+        elif isinstance(error, KeyboardInterrupt | SystemExit) and self.process_exit is None:
+            self.process_exit = error
+        attempt.value = value
+        attempt.error = error
+        attempt.method = attempt.task = attempt.job = attempt.timer = None
+        if self.listeners.active:
+            event = self._finished_event(attempt)
+            if self.listeners.journals and attempt.final:
+                self._on_loop(self._spawn_journal, attempt, event)
+                return True
+            self.listeners.emit(event)
+        self._done(attempt)
+        return True
+
+    def _spawn_journal(self, attempt: Attempt, event: AttemptFinished) -> None:
+        self.loop.create_task(self._journal_then_done(attempt, event))
+
+    async def _journal_then_done(self, attempt: Attempt, event: AttemptFinished) -> None:
+        try:
+            await self.listeners.checkpoint(event)
+        except Exception as exc:  # the journal's failure fails what it did not record
+            if attempt.error is None:
+                attempt.value, attempt.error = None, exc
+        finally:
+            self._done(attempt)
+
+    def _done(self, attempt: Attempt) -> None:
+        on_done, attempt.on_done = attempt.on_done, None
+        if on_done is None:
+            return
+        try:
+            on_done(attempt)
+        except BaseException:  # noqa: BLE001 - logged: a broken hand-off must not kill a thread
+            _log.exception(
+                "fireflytx could not hand on the end of %s attempt %d", attempt.unit_id, attempt.number
+            )
+
+    # -- fireflytx's own retries (compensations, TCC cancels) --------------------------------------
+
+    async def attempt_with_retries(
+        self,
+        phase: Phase,
+        unit_id: str,
+        policy: Policy,
+        method: Callable[[], Any],
+        is_async: bool,
+        records: list[Attempt],
+    ) -> Attempt:
+        """Attempt ``method`` until it succeeds or its retries are spent; the last attempt.
+
+        Pauses between attempts are ``policy.backoff_ms`` exactly (no jitter), for compensations and
+        TCC cancels alike.
+        """
+        number = 0
+        while True:
+            number += 1
+            done: asyncio.Future[None] = self.loop.create_future()
+            attempt = self.new_attempt(
+                phase, unit_id, number, method, is_async, policy.timeout_ms,
+                number > policy.retry, self._resolve, done,
+            )
+            records.append(attempt)
+            self.launch(attempt)
+            await done
+            if attempt.error is None or attempt.last:
+                return attempt
+            if policy.backoff_ms:
+                await asyncio.sleep(policy.backoff_ms / 1000)
+
+    def _resolve(self, attempt: Attempt) -> None:
+        self._on_loop(_set_done, attempt.sink)
+
+    def result(self) -> Any:
+        """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""
+        raise NotImplementedError
+
+    # -- cancellation ----------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """The caller cancelled: stop forward attempts (on the loop); the engine undoes the rest."""
+        self.cancelled = True
+        for attempt in self.attempts:
+            if not attempt.done and attempt.phase in FORWARD and attempt.task is not None:
+                attempt.task.cancel()
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def started_event(self) -> TransactionStarted:
+        """The event that opens this run."""
+        return TransactionStarted(
+            kind=self.kind, name=self.name, correlation_id=self.correlation_id, at=self.wall_start,
+            input=self.tx_input, headers=dict(self.headers),
+        )
+
+    def _tell_started(self, attempt: Attempt) -> None:
+        self.listeners.emit(
+            AttemptStarted(
+                kind=self.kind, name=self.name, correlation_id=self.correlation_id,
+                at=self.clock.wall(attempt.started), phase=attempt.phase, unit_id=attempt.unit_id,
+                attempt=attempt.number,
+            )
+        )
+
+    def _finished_event(self, attempt: Attempt) -> AttemptFinished:
+        return AttemptFinished(
+            kind=self.kind, name=self.name, correlation_id=self.correlation_id,
+            at=self.clock.wall(attempt.ended), phase=attempt.phase, unit_id=attempt.unit_id,
+            attempt=attempt.number, duration_ms=(attempt.ended - (attempt.started or attempt.ended)) * 1000,
+            error=attempt.error, result=attempt.value, final=attempt.final,
+        )
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,253 @@
+"""One saga run: which attempts the engine asked for, and the result read from their records.
+
+The engine decides what runs when (layers, retries, backoff, compensation order); the kernel
+(``_core._run``) carries out each attempt. What is saga-specific lives here: a step's arguments
+(the saga input, the context, other steps' results), the results published before the engine
+hears of a success (it may start dependent steps inside that call), ``layer_concurrency``, and
+compensations, which fireflytx retries and times itself under every policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ._context import SagaContext
+from ._core._attempt import Attempt
+from ._core._listeners import Listeners
+from ._core._outcomes import Clock, attempt_log, span
+from ._core._run import RunBase, Workers
+from ._definition import SagaSpec, StepSpec
+from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus, fast_model
+from ._values import convert_to
+from .listeners import Phase, TransactionKind
+
+__all__ = ["SagaRun"]
+
+Complete = Callable[[BaseException | None], bool]
+
+
+@dataclass(slots=True)
+class _StepRecord:
+    attempts: list[Attempt] = field(default_factory=list)
+    compensations: list[Attempt] = field(default_factory=list)
+    succeeded: bool = False
+
+
+class SagaRun(RunBase):
+    """The Python side of one saga run."""
+
+    kind: ClassVar[TransactionKind] = TransactionKind.SAGA
+
+    def __init__(
+        self,
+        spec: SagaSpec,
+        instance: Any,
+        saga_input: Any,
+        converted_inputs: dict[str, Any],
+        correlation_id: str,
+        headers: dict[str, str],
+        loop: asyncio.AbstractEventLoop,
+        workers: Workers,
+        listeners: Listeners,
+    ) -> None:
+        super().__init__(spec.name, correlation_id, headers, saga_input, loop, workers, listeners)
+        self.spec = spec
+        self.instance = instance
+        self.converted_inputs = converted_inputs
+        self.results: dict[str, Any] = {}
+        self.context = SagaContext(correlation_id, spec.name, headers, self.results)
+        self.records: dict[str, _StepRecord] = {s.step_id: _StepRecord() for s in spec.steps}
+        self._limit = spec.layer_concurrency
+        self._active = 0
+        self._waiting: deque[Attempt] = deque()
+        self._gate = threading.Lock()
+
+    # -- steps (the engine retries them) ---------------------------------------------------------
+
+    def start_step(self, step: StepSpec, complete: Complete) -> None:
+        """Start the next attempt of ``step``; ``complete`` tells the engine how it ended."""
+        record = self.records[step.step_id]
+        number = len(record.attempts) + 1
+        attempt = self.new_attempt(
+            Phase.STEP, step.step_id, number, lambda: self._call_step(step), step.is_async,
+            step.timeout_ms, number > step.retry, self._step_done, complete,
+        )
+        record.attempts.append(attempt)
+        if not self._limit:
+            self.launch(attempt)
+            return
+        with self._gate:
+            if self._active >= self._limit:
+                self._waiting.append(attempt)
+                return
+            self._active += 1
+        self.launch(attempt)
+
+    def _call_step(self, step: StepSpec) -> Any:
+        value = self.converted_inputs.get(step.step_id, self.tx_input)
+        args, kwargs = step.params.arguments(value, self.context, self.results, convert_to)
+        return getattr(self.instance, step.method_name)(*args, **kwargs)
+
+    def _step_done(self, attempt: Attempt) -> None:
+        record = self.records[attempt.unit_id]
+        complete: Complete = attempt.sink
+        attempt.sink = None
+        if attempt.error is None:
+            # Publish before completing: the engine may start dependent steps inside complete().
+            self.results[attempt.unit_id] = attempt.value
+            record.succeeded = True
+        if not complete(attempt.error) and attempt.error is None:
+            # The engine no longer wanted it (it gave up on the attempt): the success is void.
+            record.succeeded = False
+            self.results.pop(attempt.unit_id, None)
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        if not self._limit:
+            return
+        with self._gate:
+            if not self._waiting:
+                self._active -= 1
+                return
+            nxt = self._waiting.popleft()
+        self.launch(nxt)
+
+    # -- compensations (fireflytx retries and times them) ----------------------------------------
+
+    def start_compensation(self, step: StepSpec, complete: Complete) -> None:
+        """Undo ``step`` (it has a compensation) with its own retries; returns at once."""
+        self._on_loop(lambda: self.loop.create_task(self._compensate(step, complete)))
+
+    async def _compensate(self, step: StepSpec, complete: Complete) -> None:
+        comp = step.compensation
+        assert comp is not None
+        error: BaseException | None = None
+        try:
+            last = await self.attempt_with_retries(
+                Phase.COMPENSATION, step.step_id, comp, lambda: self._call_compensation(step),
+                comp.is_async, self.records[step.step_id].compensations,
+            )
+            error = last.error
+        except BaseException as exc:  # noqa: BLE001 - the engine must always hear back
+            error = exc
+            raise
+        finally:
+            complete(error)
+
+    def _call_compensation(self, step: StepSpec) -> Any:
+        comp = step.compensation
+        assert comp is not None
+        value = self.results.get(step.step_id)
+        if comp.params.value_annotation is not None:
+            value = convert_to(comp.params.value_annotation, value)
+        args, kwargs = comp.params.arguments(value, self.context, self.results, convert_to)
+        return getattr(self.instance, comp.method_name)(*args, **kwargs)
+
+    # -- result ----------------------------------------------------------------------------------
+
+    def result(self) -> SagaResult:
+        """The run's result; per-step outcomes are built when first read, from a snapshot."""
+        ended = time.perf_counter()
+        failed: list[tuple[float, str]] = []
+        compensated: list[tuple[float, str]] = []
+        compensation_failed = skipped = False
+        for step in self.spec.steps:
+            record = self.records[step.step_id]
+            if not record.attempts:
+                continue
+            comp = record.compensations[-1] if record.compensations else None
+            if not record.succeeded:
+                failed.append((record.attempts[-1].ended or ended, step.step_id))
+            elif comp is not None and not comp.succeeded:
+                compensation_failed = True
+            elif comp is not None:
+                compensated.append((comp.ended, step.step_id))
+            elif step.compensation is not None:
+                skipped = True
+        if not failed:
+            status = SagaStatus.SUCCEEDED
+        elif compensation_failed:
+            status = SagaStatus.COMPENSATION_FAILED
+        elif skipped:
+            status = SagaStatus.FAILED
+        else:
+            status = SagaStatus.COMPENSATED
+        failed.sort()
+        compensated.sort()
+        values = {
+            "saga_name": self.spec.name,
+            "correlation_id": self.correlation_id,
+            "status": status,
+            "started_at": self.wall_start,
+            "completed_at": self.clock.wall(ended),
+            "duration_ms": (ended - self.clock_start) * 1000,
+            "failed_steps": tuple(step_id for _, step_id in failed),
+            "compensated_steps": tuple(step_id for _, step_id in compensated),
+            "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
+        }
+        snapshot = _Snapshot(self.spec, self.records, dict(self.results), self.clock, ended)
+        return SagaResult.deferred(values, snapshot.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """What a result needs to build its step outcomes later: no instance, loop or workers."""
+
+    spec: SagaSpec
+    records: dict[str, _StepRecord]
+    results: dict[str, Any]
+    clock: Clock
+    ended: float
+
+    def outcomes(self) -> dict[str, StepOutcome]:
+        return {s.step_id: self._outcome(s) for s in self.spec.steps}
+
+    def _outcome(self, step: StepSpec) -> StepOutcome:
+        record = self.records[step.step_id]
+        attempts = record.attempts
+        has_compensation = step.compensation is not None
+        if not attempts:
+            return StepOutcome(
+                step_id=step.step_id, status=StepStatus.NOT_RUN, has_compensation=has_compensation
+            )
+        last = attempts[-1]
+        comps = record.compensations
+        comp = comps[-1] if comps else None
+        if not record.succeeded:
+            status = StepStatus.FAILED
+        elif comp is None:
+            status = StepStatus.SUCCEEDED
+        else:
+            status = StepStatus.COMPENSATED if comp.succeeded else StepStatus.COMPENSATION_FAILED
+        started, completed, duration = span(attempts, self.clock, self.ended)
+        comp_started, comp_completed, _ = span(comps, self.clock, self.ended)
+        return fast_model(
+            StepOutcome,
+            dict(
+                step_id=step.step_id,
+                status=status,
+                attempts=len(attempts),
+                duration_ms=duration,
+                started_at=started,
+                completed_at=completed,
+                result=self.results.get(step.step_id),
+                error=None
+                if record.succeeded or last.error is None
+                else StepError.from_exception(last.error),
+                has_compensation=has_compensation,
+                compensated=comp is not None and comp.succeeded,
+                compensation_attempts=len(comps),
+                compensation_error=None
+                if comp is None or comp.error is None
+                else StepError.from_exception(comp.error),
+                compensation_started_at=comp_started,
+                compensation_completed_at=comp_completed,
+                attempt_log=attempt_log(attempts, self.clock, self.ended),
+            ),
+        )

@@ -1,0 +1,327 @@
+"""One TCC run: which attempts the engine asked for, what fireflytx runs itself, and the result.
+
+The engine runs the tries one after another in ``order`` with their retries, decides, and runs
+every confirm with its retries; the kernel (``_core._run``) carries out and times each attempt.
+What the engine does not, or cannot, do is done here:
+
+- after a try's last attempt fails, fireflytx runs the cancel phase itself before handing the
+  failure on: that participant's cancel (with ``None``; the engine would never cancel it), then
+  the cancel of every participant tried before it, in reverse order, each with its own retries,
+  backoff and timeout. The engine's cancel phase cannot be used: it throws
+  ``UnsupportedOperationException`` (``Collections.reverse`` on an immutable list) as soon as two
+  participants need cancelling;
+- for an ``optional`` participant whose try failed it runs only that participant's cancel and
+  hands the engine a success, so the run goes on;
+- it takes the decision visible to listeners: ``CONFIRM`` when the last try ended well (before the
+  engine hears of it, since the engine starts the confirms inside that call), ``CANCEL`` before
+  the cancel phase. A journal that refuses ``CONFIRM`` turns it into ``CANCEL``.
+
+Participants fireflytx has cancelled are "settled": the engine's later confirm or cancel calls for
+them are answered without running anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ._core._attempt import Attempt
+from ._core._listeners import Listeners
+from ._core._outcomes import Clock, attempt_log, span
+from ._core._run import RunBase, Workers
+from ._results import StepError, fast_model
+from ._tcc_context import TccContext
+from ._tcc_definition import CANCEL, CONFIRM, PHASES, TRY, ParticipantSpec, PhaseSpec, TccSpec
+from ._tcc_results import (
+    TccParticipantOutcome,
+    TccParticipantStatus,
+    TccPhaseOutcome,
+    TccPhaseStatus,
+    TccResult,
+    TccStatus,
+)
+from ._values import convert_to
+from .errors import JournalError
+from .listeners import Decision, DecisionMade, Phase, TransactionKind
+
+__all__ = ["TccRun"]
+
+Complete = Callable[[BaseException | None], bool]
+
+_PHASE = {TRY: Phase.TRY, CONFIRM: Phase.CONFIRM, CANCEL: Phase.CANCEL}
+_NOT_RUN = TccPhaseOutcome()
+
+
+@dataclass(slots=True)
+class _Participant:
+    spec: ParticipantSpec
+    instance: Any
+    attempts: dict[str, list[Attempt]] = field(default_factory=lambda: {p: [] for p in PHASES})
+    try_result: Any = None
+    tried: bool = False
+    settled: bool = False
+
+
+class TccRun(RunBase):
+    """The Python side of one TCC run."""
+
+    kind: ClassVar[TransactionKind] = TransactionKind.TCC
+
+    def __init__(
+        self,
+        spec: TccSpec,
+        tcc_input: Any,
+        converted_inputs: dict[str, Any],
+        correlation_id: str,
+        headers: dict[str, str],
+        loop: asyncio.AbstractEventLoop,
+        workers: Workers,
+        listeners: Listeners,
+    ) -> None:
+        super().__init__(spec.name, correlation_id, headers, tcc_input, loop, workers, listeners)
+        self.spec = spec
+        self.converted_inputs = converted_inputs
+        self.try_results: dict[str, Any] = {}
+        self.context = TccContext(correlation_id, spec.name, headers, self.try_results)
+        self.participants = {p.participant_id: _Participant(p, p.cls()) for p in spec.participants}
+        self._last_id = spec.participants[-1].participant_id
+        self._background: set[asyncio.Task[Any]] = set()
+        self.decision: Decision | None = None
+        self.cancelled_by_fireflytx = False
+
+    # -- engine-driven calls ---------------------------------------------------------------------
+
+    def is_settled(self, participant_id: str) -> bool:
+        """Whether fireflytx already cancelled this participant itself (the engine's calls are void)."""
+        return self.participants[participant_id].settled
+
+    def start_phase(self, participant_id: str, phase: str, complete: Complete) -> None:
+        """Start the next attempt of a phase the engine asked for; ``complete`` tells it the outcome."""
+        part = self.participants[participant_id]
+        if phase == CANCEL:
+            # Only after an engine failure outside any try: cancel like fireflytx always does.
+            self._spawn(self._engine_cancel(part, complete))
+            return
+        spec = part.spec.phase(phase)
+        records = part.attempts[phase]
+        number = len(records) + 1
+        attempt = self.new_attempt(
+            _PHASE[phase], participant_id, number, lambda: self._call(part, spec), spec.is_async,
+            spec.timeout_ms, number > spec.retry,
+            self._try_done if phase == TRY else self._confirm_done, complete,
+        )
+        records.append(attempt)
+        self.launch(attempt)
+
+    def _call(self, part: _Participant, phase: PhaseSpec) -> Any:
+        if phase.phase == TRY:
+            value = self.converted_inputs.get(part.spec.participant_id, self.tx_input)
+        else:
+            value = part.try_result
+            if value is not None and phase.params.value_annotation is not None:
+                value = convert_to(phase.params.value_annotation, value)
+        args, kwargs = phase.params.arguments(value, self.context, {}, convert_to)
+        return getattr(part.instance, phase.method_name)(*args, **kwargs)
+
+    def _confirm_done(self, attempt: Attempt) -> None:
+        complete: Complete = attempt.sink
+        attempt.sink = None
+        if not complete(attempt.error) and attempt.error is None:
+            attempt.error = RuntimeError("the engine no longer waited for this confirm")
+
+    def _try_done(self, attempt: Attempt) -> None:
+        part = self.participants[attempt.unit_id]
+        complete: Complete = attempt.sink
+        attempt.sink = None
+        if attempt.error is None:
+            # Publish before completing: the engine starts the next try (or the confirms) inside complete().
+            self.try_results[attempt.unit_id] = attempt.value
+            part.try_result = attempt.value
+            part.tried = True
+            if attempt.unit_id == self._last_id:
+                self._decide_confirm(part, complete)
+            else:
+                complete(None)
+        elif not attempt.last:
+            complete(attempt.error)  # the engine retries it
+        else:
+            self._spawn(self._after_last_try_failed(part, attempt.error, complete))
+
+    def _decide_confirm(self, last: _Participant, complete: Complete) -> None:
+        if not self.listeners.journals:
+            self.decision = Decision.CONFIRM
+            if self.listeners.active:
+                self.listeners.emit(self._decision_event(Decision.CONFIRM))
+            complete(None)
+            return
+        self._spawn(self._journal_confirm(last, complete))
+
+    async def _journal_confirm(self, last: _Participant, complete: Complete) -> None:
+        try:
+            await self.listeners.checkpoint(self._decision_event(Decision.CONFIRM))
+        except JournalError as exc:
+            # Nothing is confirmed yet: cancelling everyone tried is still possible, and safe.
+            await self._cancel_all(exc)
+            complete(exc)
+            return
+        self.decision = Decision.CONFIRM
+        complete(None)
+
+    async def _after_last_try_failed(
+        self, part: _Participant, error: BaseException | None, complete: Complete
+    ) -> None:
+        try:
+            await self._own_cancel(part)
+            if not part.spec.optional:
+                await self._cancel_all(None)
+        finally:
+            # An optional participant leaves the transaction: the engine sees a success and goes on.
+            if part.spec.optional and part.spec.participant_id == self._last_id:
+                self._decide_confirm(part, complete)
+            else:
+                complete(None if part.spec.optional else error)
+
+    async def _cancel_all(self, journal_error: JournalError | None) -> None:
+        """Decide CANCEL, then cancel every participant tried and not settled, in reverse order."""
+        self.decision = Decision.CANCEL
+        self.cancelled_by_fireflytx = True
+        if self.listeners.active:
+            try:
+                await self.listeners.checkpoint(self._decision_event(Decision.CANCEL))
+            except JournalError:
+                pass  # cancelling goes on regardless: it is the safe way out
+        for earlier in reversed(self.participants.values()):
+            if earlier.tried and not earlier.settled:
+                await self._own_cancel(earlier)
+
+    async def _engine_cancel(self, part: _Participant, complete: Complete) -> None:
+        error: BaseException | None = None
+        try:
+            if not part.settled:
+                last = await self._own_cancel(part)
+                error = None if last is None else last.error
+        finally:
+            complete(error)
+
+    async def _own_cancel(self, part: _Participant) -> Attempt | None:
+        """Cancel one participant with its try result (``None`` if its try failed) and its cancel policy."""
+        if part.settled:
+            return None
+        part.settled = True
+        phase = part.spec.cancel_phase
+        return await self.attempt_with_retries(
+            Phase.CANCEL, part.spec.participant_id, phase, lambda: self._call(part, phase),
+            phase.is_async, part.attempts[CANCEL],
+        )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        def create() -> None:
+            task = self.loop.create_task(coro)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        self._on_loop(create)
+
+    def _decision_event(self, decision: Decision) -> DecisionMade:
+        return DecisionMade(
+            kind=self.kind, name=self.name, correlation_id=self.correlation_id,
+            at=self.clock.wall(time.perf_counter()), decision=decision,
+        )
+
+    # -- result ----------------------------------------------------------------------------------
+
+    def result(self) -> TccResult:
+        """Build the run's result from the records."""
+        ended = time.perf_counter()
+        outcomes = {pid: _outcome(part, self.clock, ended) for pid, part in self.participants.items()}
+        failed_tries = [
+            o.participant_id
+            for o in outcomes.values()
+            if not o.optional and o.try_phase.status is TccPhaseStatus.FAILED
+        ]
+
+        def having(*statuses: TccParticipantStatus) -> list[str]:
+            return [pid for pid, o in outcomes.items() if o.status in statuses]
+
+        # A participant left TRIED was neither confirmed nor cancelled: never report that as clean.
+        unconfirmed = having(TccParticipantStatus.CONFIRM_FAILED, TccParticipantStatus.TRIED)
+        uncancelled = having(TccParticipantStatus.CANCEL_FAILED)
+        failed: str | None
+        if failed_tries or self.decision is Decision.CANCEL:
+            failed = failed_tries[0] if failed_tries else None
+            unsettled = having(TccParticipantStatus.CANCEL_FAILED, TccParticipantStatus.TRIED)
+            status = TccStatus.CANCEL_FAILED if unsettled else TccStatus.CANCELED
+        elif unconfirmed:
+            status, failed = TccStatus.CONFIRM_FAILED, unconfirmed[0]
+        elif uncancelled:  # an optional participant that left could not be cancelled
+            status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
+        else:
+            status, failed = TccStatus.CONFIRMED, None
+        return fast_model(
+            TccResult,
+            dict(
+                tcc_name=self.spec.name,
+                correlation_id=self.correlation_id,
+                status=status,
+                started_at=self.wall_start,
+                completed_at=self.clock.wall(ended),
+                duration_ms=(ended - self.clock_start) * 1000,
+                participants=outcomes,
+                failed_participant=failed,
+                context={"variables": self.context.get_all_data(), "headers": self.context.headers},
+            ),
+        )
+
+
+def _phase_outcome(attempts: list[Attempt], clock: Clock, now: float) -> TccPhaseOutcome:
+    if not attempts:
+        return _NOT_RUN
+    last = attempts[-1]
+    succeeded = last.succeeded
+    started, completed, duration = span(attempts, clock, now)
+    # Built from values this module produced itself: validation would only cost time.
+    return fast_model(
+        TccPhaseOutcome,
+        dict(
+            status=TccPhaseStatus.SUCCEEDED if succeeded else TccPhaseStatus.FAILED,
+            attempts=len(attempts),
+            duration_ms=duration,
+            started_at=started,
+            completed_at=completed,
+            error=None if succeeded or last.error is None else StepError.from_exception(last.error),
+            attempt_log=attempt_log(attempts, clock, now),
+        ),
+    )
+
+
+def _outcome(part: _Participant, clock: Clock, now: float) -> TccParticipantOutcome:
+    phases = {p: _phase_outcome(part.attempts[p], clock, now) for p in PHASES}
+    if phases[TRY].status is TccPhaseStatus.NOT_RUN:
+        status = TccParticipantStatus.SKIPPED
+    elif phases[CANCEL].status is not TccPhaseStatus.NOT_RUN:
+        ok = phases[CANCEL].status is TccPhaseStatus.SUCCEEDED
+        status = TccParticipantStatus.CANCELED if ok else TccParticipantStatus.CANCEL_FAILED
+    elif phases[CONFIRM].status is not TccPhaseStatus.NOT_RUN:
+        ok = phases[CONFIRM].status is TccPhaseStatus.SUCCEEDED
+        status = TccParticipantStatus.CONFIRMED if ok else TccParticipantStatus.CONFIRM_FAILED
+    else:
+        status = TccParticipantStatus.TRIED
+    ran = [o for o in phases.values() if o.started_at is not None]
+    return fast_model(
+        TccParticipantOutcome,
+        dict(
+            participant_id=part.spec.participant_id,
+            order=part.spec.order,
+            optional=part.spec.optional,
+            status=status,
+            try_result=part.try_result,
+            try_phase=phases[TRY],
+            confirm_phase=phases[CONFIRM],
+            cancel_phase=phases[CANCEL],
+            started_at=min((o.started_at for o in ran if o.started_at), default=None),
+            completed_at=max((o.completed_at for o in ran if o.completed_at), default=None),
+        ),
+    )
