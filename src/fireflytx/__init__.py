@@ -33,10 +33,12 @@ from .errors import (
     FireflyTxError,
     InputValidationError,
     JavaExecutionError,
+    JournalError,
     StepFailedError,
     StepTimeoutError,
     TccCancelError,
     TccConfirmError,
+    TransactionCancelledError,
     UnsupportedResultError,
 )
 
@@ -54,6 +56,7 @@ __all__ = [
     "FromStep",
     "InputValidationError",
     "JavaExecutionError",
+    "JournalError",
     "SagaContext",
     "SagaEngine",
     "SagaResult",
@@ -75,6 +78,7 @@ __all__ = [
     "TccPhaseStatus",
     "TccResult",
     "TccStatus",
+    "TransactionCancelledError",
     "UnsupportedResultError",
     "__version__",
     "cancel_method",

@@ -333,10 +333,18 @@ class EngineBase:
                 self._sync_loop = _LoopThread()
             loop = self._sync_loop.loop
 
-        async def run() -> T:
-            return await make_run()
+        async def run() -> tuple[T | None, BaseException | None]:
+            # KeyboardInterrupt or SystemExit raised by a step must reach this caller, not escape
+            # the private loop's thread (which would stop the loop and leave this call waiting).
+            try:
+                return await make_run(), None
+            except (KeyboardInterrupt, SystemExit) as exc:
+                return None, exc
 
-        return asyncio.run_coroutine_threadsafe(run(), loop).result()
+        value, exit_error = asyncio.run_coroutine_threadsafe(run(), loop).result()
+        if exit_error is not None:
+            raise exit_error
+        return value  # type: ignore[return-value]
 
 
 async def _outlast(done: asyncio.Future[Any]) -> Any:

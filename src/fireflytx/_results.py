@@ -90,7 +90,9 @@ class StepError(BaseModel):
     @classmethod
     def from_exception(cls, exc: BaseException) -> StepError:
         """Keep the exception itself, its type name and its message."""
-        return fast_model(cls, {"type": type(exc).__name__, "message": str(exc), "exception": exc})
+        from ._core._attempt import safe_text
+
+        return fast_model(cls, {"type": type(exc).__name__, "message": safe_text(exc), "exception": exc})
 
     def __str__(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type

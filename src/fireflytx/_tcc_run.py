@@ -164,7 +164,7 @@ class TccRun(RunBase):
             await self.listeners.checkpoint(self._decision_event(Decision.CONFIRM))
         except JournalError as exc:
             # Nothing is confirmed yet: cancelling everyone tried is still possible, and safe.
-            await self._cancel_all(exc)
+            await self._cancel_all()
             complete(exc)
             return
         self.decision = Decision.CONFIRM
@@ -174,9 +174,10 @@ class TccRun(RunBase):
         self, part: _Participant, error: BaseException | None, complete: Complete
     ) -> None:
         try:
-            await self._own_cancel(part)
-            if not part.spec.optional:
-                await self._cancel_all(None)
+            if part.spec.optional:
+                await self._own_cancel(part)
+            else:
+                await self._cancel_all(first=part)
         finally:
             # An optional participant leaves the transaction: the engine sees a success and goes on.
             if part.spec.optional and part.spec.participant_id == self._last_id:
@@ -184,8 +185,8 @@ class TccRun(RunBase):
             else:
                 complete(None if part.spec.optional else error)
 
-    async def _cancel_all(self, journal_error: JournalError | None) -> None:
-        """Decide CANCEL, then cancel every participant tried and not settled, in reverse order."""
+    async def _cancel_all(self, first: _Participant | None = None) -> None:
+        """Decide CANCEL, cancel ``first`` (whose try failed), then everyone tried, in reverse order."""
         self.decision = Decision.CANCEL
         self.cancelled_by_fireflytx = True
         if self.listeners.active:
@@ -193,6 +194,8 @@ class TccRun(RunBase):
                 await self.listeners.checkpoint(self._decision_event(Decision.CANCEL))
             except JournalError:
                 pass  # cancelling goes on regardless: it is the safe way out
+        if first is not None:
+            await self._own_cancel(first)
         for earlier in reversed(self.participants.values()):
             if earlier.tried and not earlier.settled:
                 await self._own_cancel(earlier)

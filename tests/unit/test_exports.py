@@ -11,7 +11,17 @@ EXPECTED = {
     "TccCancelError", "TccConfirmError", "TccContext", "TccEngine", "TccParticipantOutcome",
     "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccStatus",
     "cancel_method", "confirm_method", "tcc", "tcc_participant", "try_method",
+    "JournalError", "TransactionCancelledError",
 }
+
+
+def test_listeners_module_is_public() -> None:
+    import fireflytx.listeners as listeners
+
+    assert set(listeners.__all__) == {
+        "AttemptFinished", "AttemptStarted", "Decision", "DecisionMade", "Journal", "Observer", "Phase",
+        "RunEvent", "TransactionFinished", "TransactionKind", "TransactionStarted",
+    }
 
 
 def test_public_names_are_pinned() -> None:
