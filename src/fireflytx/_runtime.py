@@ -10,6 +10,7 @@ wanted it (False once the engine has timed the attempt out).
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections import deque
@@ -21,7 +22,8 @@ from typing import Any
 
 from ._context import SagaContext
 from ._definition import CompensationSpec, SagaSpec, StepSpec
-from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus, fast_model
+from ._outcomes import AttemptRecord, StepError
+from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._values import convert_to, is_carriable
 from .errors import StepTimeoutError, UnsupportedResultError
 
@@ -33,23 +35,6 @@ Complete = Callable[[BaseException | None], bool]
 def _released(_: BaseException | None) -> bool:
     """Stands in for an attempt's completion once used, so its Java future can be collected."""
     return False
-
-
-_NOT_RUN: dict[str, Any] = {
-    "status": StepStatus.NOT_RUN,
-    "attempts": 0,
-    "duration_ms": 0.0,
-    "started_at": None,
-    "completed_at": None,
-    "result": None,
-    "error": None,
-    "compensated": False,
-    "compensation_attempts": 0,
-    "compensation_error": None,
-    "compensation_started_at": None,
-    "compensation_completed_at": None,
-    "attempt_log": (),
-}
 
 
 @dataclass(slots=True)
@@ -273,59 +258,6 @@ class SagaRun:
 
     # -- result --------------------------------------------------------------------------------
 
-    def _wall(self, clock: float) -> datetime:
-        return self.wall_start + timedelta(seconds=clock - self.clock_start)
-
-    def _outcome(self, step: StepSpec) -> StepOutcome:
-        record = self.records[step.step_id]
-        attempts = record.attempts
-        if not attempts:
-            return fast_model(
-                StepOutcome,
-                {**_NOT_RUN, "step_id": step.step_id, "has_compensation": step.compensation is not None},
-            )
-        last = attempts[-1]
-        if record.succeeded:
-            status = StepStatus.SUCCEEDED
-            if record.comp_error is not None:
-                status = StepStatus.COMPENSATION_FAILED
-            elif record.compensated:
-                status = StepStatus.COMPENSATED
-        else:
-            status = StepStatus.FAILED
-        ended = last.ended or time.perf_counter()
-        return fast_model(
-            StepOutcome,
-            dict(
-                step_id=step.step_id,
-                status=status,
-                attempts=len(attempts),
-                duration_ms=(ended - attempts[0].started) * 1000,
-                started_at=self._wall(attempts[0].started),
-                completed_at=self._wall(ended),
-                result=self.results.get(step.step_id),
-                error=None
-                if record.succeeded or last.error is None
-                else StepError.from_exception(last.error),
-                has_compensation=step.compensation is not None,
-                compensated=record.compensated,
-                compensation_attempts=record.comp_attempts,
-                compensation_error=None
-                if record.comp_error is None
-                else StepError.from_exception(record.comp_error),
-                compensation_started_at=self._wall(record.comp_started) if record.comp_started else None,
-                compensation_completed_at=self._wall(record.comp_ended) if record.comp_ended else None,
-                attempt_log=tuple(
-                    (
-                        self._wall(a.started),
-                        self._wall(a.ended or ended),
-                        None if a.error is None else str(a.error),
-                    )
-                    for a in attempts
-                ),
-            ),
-        )
-
     def result(self) -> SagaResult:
         """The run's result; per-step outcomes are built when first read."""
         ended = time.perf_counter()
@@ -359,13 +291,75 @@ class SagaRun:
             "correlation_id": self.context.correlation_id,
             "status": status,
             "started_at": self.wall_start,
-            "completed_at": self._wall(ended),
+            "completed_at": _wall(self.wall_start, self.clock_start, ended),
             "duration_ms": (ended - self.clock_start) * 1000,
             "failed_steps": tuple(step_id for _, step_id in failed),
             "compensated_steps": tuple(step_id for _, step_id in compensated),
             "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
         }
-        return SagaResult.deferred(values, self._outcomes)
+        # The builder holds the records and results only: never the instance, loop or executor.
+        build = functools.partial(
+            _outcomes, self.spec, self.records, self.results, self.wall_start, self.clock_start
+        )
+        return SagaResult.deferred(values, build)
 
-    def _outcomes(self) -> dict[str, StepOutcome]:
-        return {s.step_id: self._outcome(s) for s in self.spec.steps}
+
+def _wall(wall_start: datetime, clock_start: float, clock: float) -> datetime:
+    return wall_start + timedelta(seconds=clock - clock_start)
+
+
+def _outcomes(
+    spec: SagaSpec,
+    records: dict[str, _StepRecord],
+    results: dict[str, Any],
+    wall_start: datetime,
+    clock_start: float,
+) -> dict[str, StepOutcome]:
+    wall = functools.partial(_wall, wall_start, clock_start)
+    return {s.step_id: _outcome(s, records[s.step_id], results, wall) for s in spec.steps}
+
+
+def _outcome(
+    step: StepSpec, record: _StepRecord, results: dict[str, Any], wall: Callable[[float], datetime]
+) -> StepOutcome:
+    attempts = record.attempts
+    if not attempts:
+        return StepOutcome(
+            step_id=step.step_id, status=StepStatus.NOT_RUN, has_compensation=step.compensation is not None
+        )
+    last = attempts[-1]
+    if record.succeeded:
+        status = StepStatus.SUCCEEDED
+        if record.comp_error is not None:
+            status = StepStatus.COMPENSATION_FAILED
+        elif record.compensated:
+            status = StepStatus.COMPENSATED
+    else:
+        status = StepStatus.FAILED
+    ended = last.ended or time.perf_counter()
+    log = tuple(
+        AttemptRecord(
+            number,
+            wall(a.started),
+            wall(a.ended or ended),
+            None if a.error is None else StepError.from_exception(a.error),
+        )
+        for number, a in enumerate(attempts, 1)
+    )
+    return StepOutcome(
+        step_id=step.step_id,
+        status=status,
+        attempts=len(attempts),
+        duration_ms=(ended - attempts[0].started) * 1000,
+        started_at=log[0].started_at,
+        completed_at=wall(ended),
+        result=results.get(step.step_id),
+        error=None if record.succeeded else log[-1].error,
+        has_compensation=step.compensation is not None,
+        compensated=record.compensated,
+        compensation_attempts=record.comp_attempts,
+        compensation_error=None if record.comp_error is None else StepError.from_exception(record.comp_error),
+        compensation_started_at=wall(record.comp_started) if record.comp_started else None,
+        compensation_completed_at=wall(record.comp_ended) if record.comp_ended else None,
+        attempt_log=log,
+    )

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._results import StepError, fast_model
+from ._outcomes import AttemptRecord, StepError
 from ._tcc_context import TccContext
 from ._tcc_definition import CANCEL, CONFIRM, PHASES, TRY, ParticipantSpec, PhaseSpec, TccSpec
 from ._tcc_results import (
@@ -328,25 +328,23 @@ class TccRun:
         last = attempts[-1]
         succeeded = last.done and last.error is None
         ended = last.ended or now
-        # Built from values this module produced itself: validation would only cost time.
-        return fast_model(
-            TccPhaseOutcome,
-            dict(
-                status=TccPhaseStatus.SUCCEEDED if succeeded else TccPhaseStatus.FAILED,
-                attempts=len(attempts),
-                duration_ms=(ended - attempts[0].started) * 1000,
-                started_at=self._wall(attempts[0].started),
-                completed_at=self._wall(ended),
-                error=None if succeeded or last.error is None else StepError.from_exception(last.error),
-                attempt_log=tuple(
-                    (
-                        self._wall(a.started),
-                        self._wall(a.ended or now),
-                        None if a.error is None else str(a.error),
-                    )
-                    for a in attempts
-                ),
-            ),
+        log = tuple(
+            AttemptRecord(
+                number,
+                self._wall(a.started),
+                self._wall(a.ended or now),
+                None if a.error is None else StepError.from_exception(a.error),
+            )
+            for number, a in enumerate(attempts, 1)
+        )
+        return TccPhaseOutcome(
+            status=TccPhaseStatus.SUCCEEDED if succeeded else TccPhaseStatus.FAILED,
+            attempts=len(attempts),
+            duration_ms=(ended - attempts[0].started) * 1000,
+            started_at=log[0].started_at,
+            completed_at=self._wall(ended),
+            error=None if succeeded else log[-1].error,
+            attempt_log=log,
         )
 
     def _outcome(self, part: _Participant, now: float) -> TccParticipantOutcome:
@@ -362,20 +360,17 @@ class TccRun:
         else:
             status = TccParticipantStatus.TRIED
         ran = [o for o in phases.values() if o.started_at is not None]
-        return fast_model(
-            TccParticipantOutcome,
-            dict(
-                participant_id=part.spec.participant_id,
-                order=part.spec.order,
-                optional=part.spec.optional,
-                status=status,
-                try_result=part.try_result,
-                try_phase=phases[TRY],
-                confirm_phase=phases[CONFIRM],
-                cancel_phase=phases[CANCEL],
-                started_at=min((o.started_at for o in ran if o.started_at), default=None),
-                completed_at=max((o.completed_at for o in ran if o.completed_at), default=None),
-            ),
+        return TccParticipantOutcome(
+            participant_id=part.spec.participant_id,
+            order=part.spec.order,
+            optional=part.spec.optional,
+            status=status,
+            try_result=part.try_result,
+            try_phase=phases[TRY],
+            confirm_phase=phases[CONFIRM],
+            cancel_phase=phases[CANCEL],
+            started_at=min((o.started_at for o in ran if o.started_at), default=None),
+            completed_at=max((o.completed_at for o in ran if o.completed_at), default=None),
         )
 
     def result(self) -> TccResult:
@@ -405,17 +400,14 @@ class TccRun:
             status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
         else:
             status, failed = TccStatus.CONFIRMED, None
-        return fast_model(
-            TccResult,
-            dict(
-                tcc_name=self.spec.name,
-                correlation_id=self.context.correlation_id,
-                status=status,
-                started_at=self.wall_start,
-                completed_at=self._wall(ended),
-                duration_ms=(ended - self.clock_start) * 1000,
-                participants=outcomes,
-                failed_participant=failed,
-                context={"variables": self.context.get_all_data(), "headers": self.context.headers},
-            ),
+        return TccResult(
+            tcc_name=self.spec.name,
+            correlation_id=self.context.correlation_id,
+            status=status,
+            started_at=self.wall_start,
+            completed_at=self._wall(ended),
+            duration_ms=(ended - self.clock_start) * 1000,
+            participants=outcomes,
+            failed_participant=failed,
+            context={"variables": self.context.get_all_data(), "headers": self.context.headers},
         )

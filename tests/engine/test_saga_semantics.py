@@ -131,7 +131,8 @@ async def test_retry_counts_attempts_with_constant_backoff(engine: SagaEngine) -
     never = result.steps["never"]
     assert never.status is StepStatus.FAILED and never.attempts == 3
     assert never.error is not None and never.error.type == "ConnectionError"
-    assert [err for _, _, err in never.attempt_log] == ["always down"] * 3
+    assert [a.number for a in never.attempt_log] == [1, 2, 3]
+    assert [a.error.message if a.error else None for a in never.attempt_log] == ["always down"] * 3
 
 
 async def test_jitter_keeps_pauses_within_the_factor(engine: SagaEngine) -> None:
