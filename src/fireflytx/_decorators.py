@@ -53,7 +53,9 @@ def saga_step(
             late.
         idempotency_key: Passed to the engine, which records it in the run's context before the step
             runs and skips a step whose key that context already holds. Every run starts with a fresh
-            context, so within fireflytx today it never causes a skip.
+            context, so across runs it never causes a skip; within one saga each step needs its own
+            key, and ``@saga`` rejects a key used by two steps (the engine would skip the second and
+            the saga would still report ``SUCCEEDED``).
         compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
     """
     problems: list[str] = []

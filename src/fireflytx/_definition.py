@@ -224,6 +224,19 @@ def assemble_saga(
                 (marker.compensate, target, CompensationMarker(step_id, 0, marker.backoff_ms, 0, False))
             )
 
+    owners: dict[str, str] = {}
+    for step_id, (_, _, marker) in step_methods.items():
+        key = marker.idempotency_key
+        if not isinstance(key, str):
+            continue
+        if key in owners:
+            problems.append(
+                f"steps {owners[key]!r} and {step_id!r} share idempotency_key={key!r}: the engine would "
+                "run only the first to start and skip the other; give each step its own key"
+            )
+        else:
+            owners[key] = step_id
+
     comp_specs: dict[str, CompensationSpec] = {}
     for step_id, entries in compensations.items():
         if step_id not in step_methods:

@@ -386,3 +386,23 @@ async def test_context_is_fresh_per_run(engine: SagaEngine) -> None:
     second = await engine.execute(Fresh)
     assert first.result_of("a") == 0 and second.result_of("a") == 0
     assert second.steps["a"].attempts == 1
+
+
+async def test_steps_with_their_own_idempotency_keys_all_run(engine: SagaEngine) -> None:
+    ran: list[str] = []
+
+    @saga("keyed")
+    class Keyed:
+        @saga_step("charge", idempotency_key="order-1-charge")
+        async def charge(self) -> str:
+            ran.append("charge")
+            return "charged"
+
+        @saga_step("ship", idempotency_key="order-1-ship")
+        def ship(self) -> str:
+            ran.append("ship")
+            return "shipped"
+
+    result = await engine.execute(Keyed)
+    assert result.status is SagaStatus.SUCCEEDED and sorted(ran) == ["charge", "ship"]
+    assert [(s.status, s.attempts) for s in result.steps.values()] == [(StepStatus.SUCCEEDED, 1)] * 2
