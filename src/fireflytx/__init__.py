@@ -14,9 +14,11 @@ from ._context import FromStep, SagaContext
 from ._decorators import compensation_step, saga, saga_step
 from ._definition import SagaSpec, StepSpec, definition_of
 from ._engine import SagaEngine
-from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus
+from ._outcomes import StepError
+from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._tcc_context import TccContext
 from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
+from ._tcc_definition import TccSpec, tcc_definition_of
 from ._tcc_engine import TccEngine
 from ._tcc_results import (
     TccParticipantOutcome,
@@ -77,6 +79,7 @@ __all__ = [
     "TccPhaseOutcome",
     "TccPhaseStatus",
     "TccResult",
+    "TccSpec",
     "TccStatus",
     "TransactionCancelledError",
     "UnsupportedResultError",
@@ -88,6 +91,7 @@ __all__ = [
     "saga",
     "saga_step",
     "tcc",
+    "tcc_definition_of",
     "tcc_participant",
     "try_method",
 ]

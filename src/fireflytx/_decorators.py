@@ -5,45 +5,18 @@ No decorator touches the JVM; a module full of sagas imports with no Java instal
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
-from ._definition import (
-    MARKER_ATTRIBUTE,
-    SPEC_ATTRIBUTE,
-    CompensationMarker,
-    StepMarker,
-    assemble_saga,
-)
+from ._definition import CompensationMarker, StepMarker, assemble_saga
+from ._spec import SPEC_ATTRIBUTE, check_callable, mark, non_negative
 from .config import CompensationPolicy
 
 __all__ = ["compensation_step", "saga", "saga_step"]
 
 C = TypeVar("C", bound=type)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _check_callable(func: Any, decorator: str) -> list[str]:
-    target = func.__func__ if isinstance(func, staticmethod | classmethod) else func
-    if not (inspect.isfunction(target) or inspect.iscoroutinefunction(target)):
-        return [f"@{decorator} must decorate a function defined in the class, not {type(func).__name__}"]
-    if inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target):
-        return [f"@{decorator} cannot decorate a generator; return the value instead"]
-    return []
-
-
-def _non_negative(value: Any, name: str) -> list[str]:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return [f"{name} must be an int >= 0, got {value!r}"]
-    return []
-
-
-def _mark(func: F, marker: Any) -> F:
-    target = func.__func__ if isinstance(func, staticmethod | classmethod) else func
-    setattr(target, MARKER_ATTRIBUTE, marker)
-    return func
 
 
 def saga_step(
@@ -80,7 +53,9 @@ def saga_step(
             late.
         idempotency_key: Passed to the engine, which records it in the run's context before the step
             runs and skips a step whose key that context already holds. Every run starts with a fresh
-            context, so within fireflytx today it never causes a skip.
+            context, so across runs it never causes a skip; within one saga each step needs its own
+            key, and ``@saga`` rejects a key used by two steps (the engine would skip the second and
+            the saga would still report ``SUCCEEDED``).
         compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
     """
     problems: list[str] = []
@@ -89,8 +64,8 @@ def saga_step(
     if isinstance(depends_on, str):
         problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
         depends_on = (depends_on,)
-    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
-    problems += _non_negative(timeout_ms, "timeout_ms")
+    problems += non_negative(retry, "retry") + non_negative(backoff_ms, "backoff_ms")
+    problems += non_negative(timeout_ms, "timeout_ms")
     if not isinstance(jitter_factor, int | float) or not 0 <= jitter_factor <= 1:
         problems.append(f"jitter_factor must be between 0 and 1, got {jitter_factor!r}")
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
@@ -109,9 +84,9 @@ def saga_step(
             timeout_ms=timeout_ms,
             idempotency_key=idempotency_key,
             compensate=compensate,
-            problems=tuple(problems + _check_callable(func, "saga_step")),
+            problems=tuple(problems + check_callable(func, "saga_step")),
         )
-        return _mark(func, marker)
+        return mark(func, marker)
 
     return decorate
 
@@ -140,8 +115,8 @@ def compensation_step(
     problems: list[str] = []
     if not isinstance(step_id, str) or not step_id.strip():
         problems.append(f"compensation_step needs the id of the step it undoes, got {step_id!r}")
-    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
-    problems += _non_negative(timeout_ms, "timeout_ms")
+    problems += non_negative(retry, "retry") + non_negative(backoff_ms, "backoff_ms")
+    problems += non_negative(timeout_ms, "timeout_ms")
 
     def decorate(func: F) -> F:
         marker = CompensationMarker(
@@ -150,9 +125,9 @@ def compensation_step(
             backoff_ms=backoff_ms,
             timeout_ms=timeout_ms,
             critical=bool(critical),
-            problems=tuple(problems + _check_callable(func, "compensation_step")),
+            problems=tuple(problems + check_callable(func, "compensation_step")),
         )
-        return _mark(func, marker)
+        return mark(func, marker)
 
     return decorate
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._signature import ParamPlan, plan_parameters
+from ._spec import MARKER_ATTRIBUTE, spec_of
 from .config import CompensationPolicy
 from .errors import DefinitionError
 
@@ -27,9 +28,6 @@ __all__ = [
     "definition_of",
     "execution_layers",
 ]
-
-SPEC_ATTRIBUTE = "__fireflytx_definition__"
-MARKER_ATTRIBUTE = "__fireflytx_marker__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +113,14 @@ def definition_of(cls: Any) -> SagaSpec:
     Raises:
         DefinitionError: the class was not decorated with ``@saga`` itself (subclasses must opt in).
     """
-    target = cls if isinstance(cls, type) else type(cls)
-    spec = target.__dict__.get(SPEC_ATTRIBUTE)
+    subject, spec = spec_of(cls)
     if not isinstance(spec, SagaSpec):
         hint = (
             "is a TCC, not a saga: run it with TccEngine"
             if spec is not None
             else "is not a saga: decorate the class with @saga('name') (subclasses must be decorated again)"
         )
-        raise DefinitionError(getattr(target, "__qualname__", repr(target)), [hint])
+        raise DefinitionError(subject, [hint])
     return spec
 
 
@@ -226,6 +223,19 @@ def assemble_saga(
             compensations.setdefault(step_id, []).append(
                 (marker.compensate, target, CompensationMarker(step_id, 0, marker.backoff_ms, 0, False))
             )
+
+    owners: dict[str, str] = {}
+    for step_id, (_, _, marker) in step_methods.items():
+        key = marker.idempotency_key
+        if not isinstance(key, str):
+            continue
+        if key in owners:
+            problems.append(
+                f"steps {owners[key]!r} and {step_id!r} share idempotency_key={key!r}: the engine would "
+                "run only the first to start and skip the other; give each step its own key"
+            )
+        else:
+            owners[key] = step_id
 
     comp_specs: dict[str, CompensationSpec] = {}
     for step_id, entries in compensations.items():

@@ -8,21 +8,17 @@ builds its result from its own record of every attempt and compensation instead.
 from __future__ import annotations
 
 import enum
-import functools
 import html
-import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field
-
+from ._outcomes import AttemptRecord, StepError, json_time
 from ._values import to_jsonable
 from .errors import CompensationError, StepFailedError
 
-__all__ = ["SagaResult", "SagaStatus", "StepError", "StepOutcome", "StepStatus", "fast_model"]
-
-M = TypeVar("M", bound=BaseModel)
+__all__ = ["SagaResult", "SagaStatus", "StepError", "StepOutcome", "StepStatus"]
 
 
 class SagaStatus(enum.StrEnum):
@@ -48,60 +44,9 @@ class StepStatus(enum.StrEnum):
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
 
 
-def fast_model(cls: type[M], values: dict[str, Any]) -> M:
-    """Build a model from values fireflytx produced itself, skipping validation (a hot path).
-
-    ``values`` must name every field: defaults are not filled in.
-    """
-    model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", values)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
-    return model
-
-
-class StepError(BaseModel):
-    """An error raised by a step or compensation, kept readable after the run.
-
-    ``exception`` is the very object that was raised; ``traceback`` is its formatted text, built on
-    first use because formatting costs more than the rest of a failed run's bookkeeping.
-    """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    type: str
-    message: str
-    exception: BaseException | None = Field(default=None, exclude=True, repr=False)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @functools.cached_property
-    def traceback(self) -> str:
-        """The traceback text of the exception, as Python prints it."""
-        exc = self.exception
-        if exc is None:
-            return ""
-        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-
-    def __getstate__(self) -> dict[Any, Any]:
-        self.traceback  # noqa: B018 - pickling drops __traceback__, so keep the text
-        return super().__getstate__()
-
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> StepError:
-        """Keep the exception itself, its type name and its message."""
-        from ._core._attempt import safe_text
-
-        return fast_model(cls, {"type": type(exc).__name__, "message": safe_text(exc), "exception": exc})
-
-    def __str__(self) -> str:
-        return f"{self.type}: {self.message}" if self.message else self.type
-
-
-class StepOutcome(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepOutcome:
     """One step's outcome; times are wall-clock, durations in milliseconds."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     step_id: str
     status: StepStatus
@@ -117,7 +62,31 @@ class StepOutcome(BaseModel):
     compensation_error: StepError | None = None
     compensation_started_at: datetime | None = None
     compensation_completed_at: datetime | None = None
-    attempt_log: tuple[tuple[datetime, datetime, str | None], ...] = Field(default=(), repr=False)
+    attempt_log: tuple[AttemptRecord, ...] = field(default=(), repr=False)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-compatible view: the result converted, errors as type, message and traceback.
+
+        The attempt log stays out: the attempts count and the step's error summarise it.
+        """
+        return {
+            "step_id": self.step_id,
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "duration_ms": float(self.duration_ms),
+            "started_at": json_time(self.started_at),
+            "completed_at": json_time(self.completed_at),
+            "error": None if self.error is None else self.error.to_json_dict(),
+            "has_compensation": self.has_compensation,
+            "compensated": self.compensated,
+            "compensation_attempts": self.compensation_attempts,
+            "compensation_error": None
+            if self.compensation_error is None
+            else self.compensation_error.to_json_dict(),
+            "compensation_started_at": json_time(self.compensation_started_at),
+            "compensation_completed_at": json_time(self.compensation_completed_at),
+            "result": to_jsonable(self.result),
+        }
 
 
 _STATUS_STYLE = {
@@ -129,15 +98,14 @@ _STATUS_STYLE = {
 }
 
 
-class SagaResult(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class SagaResult:
     """The outcome of one saga run.
 
     ``is_success`` is true only if every step succeeded. After a failure, ``status`` says whether the
     completed steps were undone (``COMPENSATED``), whether an undo failed (``COMPENSATION_FAILED``) or
     was skipped (``FAILED``).
     """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     saga_name: str
     correlation_id: str
@@ -147,33 +115,57 @@ class SagaResult(BaseModel):
     duration_ms: float
     failed_steps: tuple[str, ...] = ()
     compensated_steps: tuple[str, ...] = ()
-    context: dict[str, Any] = Field(default_factory=dict)
-    _outcomes: Callable[[], dict[str, StepOutcome]] | None = PrivateAttr(default=None)
+    context: dict[str, Any] = field(default_factory=dict)
+    _steps: dict[str, StepOutcome] | None = field(default=None, init=False, repr=False)
+    _build: Callable[[], dict[str, StepOutcome]] | None = field(default=None, init=False, repr=False)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @functools.cached_property
+    @classmethod
+    def deferred(cls, values: dict[str, Any], outcomes: Callable[[], dict[str, StepOutcome]]) -> SagaResult:
+        """A result whose ``steps`` are built by ``outcomes`` when first read.
+
+        Until then ``outcomes`` is all the result holds of the run, and it is dropped once called. It
+        must therefore not reference the run's saga instance, event loop or executor: a result
+        outlives its run and must not keep them alive.
+        """
+        result = cls(**values)
+        object.__setattr__(result, "_build", outcomes)
+        return result
+
+    @property
     def steps(self) -> dict[str, StepOutcome]:
         """Step id to outcome, in declaration order.
 
         Built on first access: a caller that only checks ``status`` never pays for it.
         """
-        build = self._outcomes
-        if build is None:
-            raise RuntimeError("this SagaResult has no step outcomes")
-        return build()
+        steps = self._steps
+        if steps is None:
+            build = self._build
+            if build is None:
+                raise RuntimeError("this SagaResult has no step outcomes: build it with SagaResult.deferred")
+            steps = build()
+            object.__setattr__(self, "_steps", steps)
+            object.__setattr__(self, "_build", None)
+        return steps
 
-    @classmethod
-    def deferred(cls, values: dict[str, Any], outcomes: Callable[[], dict[str, StepOutcome]]) -> SagaResult:
-        """A result whose ``steps`` are built by ``outcomes`` when first read."""
-        result = fast_model(cls, values)
-        object.__setattr__(result, "__pydantic_private__", {"_outcomes": outcomes})
-        return result
+    def _public(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self) if f.init)
 
-    def __getstate__(self) -> dict[Any, Any]:
-        self.steps  # noqa: B018 - materialise before the builder (which holds the run) is dropped
-        state = super().__getstate__()
-        state["__pydantic_private__"] = {"_outcomes": None}
-        return state
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SagaResult):
+            return NotImplemented
+        return self._public() == other._public() and self.steps == other.steps
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> tuple[tuple[Any, ...], dict[str, StepOutcome]]:
+        return self._public(), self.steps  # the builder never travels: it belongs to the run's process
+
+    def __setstate__(self, state: tuple[tuple[Any, ...], dict[str, StepOutcome]]) -> None:
+        values, steps = state
+        for f, value in zip((f for f in fields(self) if f.init), values, strict=True):
+            object.__setattr__(self, f.name, value)
+        object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "_build", None)
 
     @property
     def is_success(self) -> bool:
@@ -219,18 +211,20 @@ class SagaResult(BaseModel):
         return self
 
     def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-compatible view (results converted, exceptions as type and message)."""
-        data = self.model_dump(mode="json", exclude={"steps", "context"})
-        data["is_success"] = self.is_success
-        data["context"] = to_jsonable(self.context)
-        data["steps"] = {
-            k: {
-                **v.model_dump(mode="json", exclude={"result", "attempt_log"}),
-                "result": to_jsonable(v.result),
-            }
-            for k, v in self.steps.items()
+        """A JSON-compatible view (results converted, exceptions as type, message and traceback)."""
+        return {
+            "saga_name": self.saga_name,
+            "correlation_id": self.correlation_id,
+            "status": self.status.value,
+            "started_at": json_time(self.started_at),
+            "completed_at": json_time(self.completed_at),
+            "duration_ms": float(self.duration_ms),
+            "failed_steps": list(self.failed_steps),
+            "compensated_steps": list(self.compensated_steps),
+            "is_success": self.is_success,
+            "context": to_jsonable(self.context),
+            "steps": {k: v.to_json_dict() for k, v in self.steps.items()},
         }
-        return data
 
     def __repr__(self) -> str:
         failed = f", failed_step={self.failed_step!r}" if self.failed_steps else ""

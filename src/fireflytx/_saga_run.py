@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 from ._context import SagaContext
 from ._core._attempt import Attempt
 from ._core._listeners import Listeners
-from ._core._outcomes import Clock, attempt_log, span
+from ._core._records import Clock, attempt_log, error_of, span
 from ._core._run import RunBase, Workers
 from ._definition import SagaSpec, StepSpec
-from ._results import SagaResult, SagaStatus, StepError, StepOutcome, StepStatus, fast_model
+from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._values import convert_to
 from .listeners import Phase, TransactionKind
 
@@ -227,27 +227,20 @@ class _Snapshot:
             status = StepStatus.COMPENSATED if comp.succeeded else StepStatus.COMPENSATION_FAILED
         started, completed, duration = span(attempts, self.clock, self.ended)
         comp_started, comp_completed, _ = span(comps, self.clock, self.ended)
-        return fast_model(
-            StepOutcome,
-            dict(
-                step_id=step.step_id,
-                status=status,
-                attempts=len(attempts),
-                duration_ms=duration,
-                started_at=started,
-                completed_at=completed,
-                result=self.results.get(step.step_id),
-                error=None
-                if record.succeeded or last.error is None
-                else StepError.from_exception(last.error),
-                has_compensation=has_compensation,
-                compensated=comp is not None and comp.succeeded,
-                compensation_attempts=len(comps),
-                compensation_error=None
-                if comp is None or comp.error is None
-                else StepError.from_exception(comp.error),
-                compensation_started_at=comp_started,
-                compensation_completed_at=comp_completed,
-                attempt_log=attempt_log(attempts, self.clock, self.ended),
-            ),
+        return StepOutcome(
+            step_id=step.step_id,
+            status=status,
+            attempts=len(attempts),
+            duration_ms=duration,
+            started_at=started,
+            completed_at=completed,
+            result=self.results.get(step.step_id),
+            error=None if record.succeeded else error_of(last),
+            has_compensation=has_compensation,
+            compensated=comp is not None and comp.succeeded,
+            compensation_attempts=len(comps),
+            compensation_error=error_of(comp),
+            compensation_started_at=comp_started,
+            compensation_completed_at=comp_completed,
+            attempt_log=attempt_log(attempts, self.clock, self.ended),
         )

@@ -9,8 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ._decorators import _check_callable, _mark, _non_negative
-from ._definition import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE
+from ._spec import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE, check_callable, mark, non_negative
 from ._tcc_definition import (
     CANCEL,
     CONFIRM,
@@ -33,7 +32,7 @@ def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) 
     if func is not None and not callable(func):
         raise TypeError(f"@{decorator} takes keyword arguments only, e.g. @{decorator}(timeout_ms=5000)")
     problems = timeout_problems(timeout_ms, "timeout_ms")
-    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
+    problems += non_negative(retry, "retry") + non_negative(backoff_ms, "backoff_ms")
 
     def decorate(target: F) -> F:
         marker = PhaseMarker(
@@ -41,9 +40,9 @@ def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) 
             timeout_ms=timeout_ms,
             retry=retry,
             backoff_ms=backoff_ms,
-            problems=tuple(problems + _check_callable(target, decorator)),
+            problems=tuple(problems + check_callable(target, decorator)),
         )
-        return _mark(target, marker)
+        return mark(target, marker)
 
     return decorate(func) if func is not None else decorate
 

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._definition import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE, SagaSpec
+from ._definition import SagaSpec
 from ._signature import ParamPlan, plan_parameters
+from ._spec import MARKER_ATTRIBUTE, spec_of
 from ._tcc_context import TccContext
 from .errors import DefinitionError
 
@@ -117,15 +118,14 @@ def tcc_definition_of(cls: Any) -> TccSpec:
     Raises:
         DefinitionError: the class was not decorated with ``@tcc`` itself (subclasses must opt in).
     """
-    target = cls if isinstance(cls, type) else type(cls)
-    spec = target.__dict__.get(SPEC_ATTRIBUTE)
+    subject, spec = spec_of(cls)
     if isinstance(spec, TccSpec):
         return spec
     if isinstance(spec, SagaSpec):
         hint = "is a saga, not a TCC: run it with SagaEngine"
     else:
         hint = "is not a TCC: decorate the class with @tcc('name') (subclasses must be decorated again)"
-    raise DefinitionError(getattr(target, "__qualname__", repr(target)), [hint])
+    raise DefinitionError(subject, [hint])
 
 
 def _marker_of(value: Any) -> Any:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import enum
 import html
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ._results import StepError
+from ._outcomes import AttemptRecord, StepError, json_time
 from ._values import to_jsonable
 from .errors import StepFailedError, TccCancelError, TccConfirmError
 
@@ -62,10 +61,9 @@ class TccParticipantStatus(enum.StrEnum):
     """Its try ran but it was neither confirmed nor cancelled; the run then reports a failure."""
 
 
-class TccPhaseOutcome(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TccPhaseOutcome:
     """One phase of one participant; times are wall-clock, durations in milliseconds."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     status: TccPhaseStatus = TccPhaseStatus.NOT_RUN
     attempts: int = 0
@@ -73,24 +71,52 @@ class TccPhaseOutcome(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: StepError | None = None
-    attempt_log: tuple[tuple[datetime, datetime, str | None], ...] = Field(default=(), repr=False)
+    attempt_log: tuple[AttemptRecord, ...] = field(default=(), repr=False)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-compatible view; the attempt log stays out, as in the saga result's JSON."""
+        return {
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "duration_ms": float(self.duration_ms),
+            "started_at": json_time(self.started_at),
+            "completed_at": json_time(self.completed_at),
+            "error": None if self.error is None else self.error.to_json_dict(),
+        }
 
 
-class TccParticipantOutcome(BaseModel):
+_NOT_RUN = TccPhaseOutcome()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TccParticipantOutcome:
     """One participant's outcome: its try result and what each phase did."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     participant_id: str
     order: int
     optional: bool = False
     status: TccParticipantStatus
     try_result: Any = None
-    try_phase: TccPhaseOutcome = TccPhaseOutcome()
-    confirm_phase: TccPhaseOutcome = TccPhaseOutcome()
-    cancel_phase: TccPhaseOutcome = TccPhaseOutcome()
+    try_phase: TccPhaseOutcome = _NOT_RUN
+    confirm_phase: TccPhaseOutcome = _NOT_RUN
+    cancel_phase: TccPhaseOutcome = _NOT_RUN
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-compatible view (the try result converted)."""
+        return {
+            "participant_id": self.participant_id,
+            "order": self.order,
+            "optional": self.optional,
+            "status": self.status.value,
+            "try_phase": self.try_phase.to_json_dict(),
+            "confirm_phase": self.confirm_phase.to_json_dict(),
+            "cancel_phase": self.cancel_phase.to_json_dict(),
+            "started_at": json_time(self.started_at),
+            "completed_at": json_time(self.completed_at),
+            "try_result": to_jsonable(self.try_result),
+        }
 
     @property
     def error(self) -> StepError | None:
@@ -118,15 +144,14 @@ def _phase_text(phase: TccPhaseOutcome) -> str:
     return f"{mark} ×{phase.attempts} {phase.duration_ms:.1f} ms"
 
 
-class TccResult(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TccResult:
     """The outcome of one TCC run.
 
     ``is_success`` and ``is_confirmed`` are true only when every confirm succeeded (``CONFIRMED``);
     ``is_canceled`` only when a try failed and every cancel succeeded (``CANCELED``). The two
     ``*_FAILED`` statuses need attention: something may be half committed or still reserved.
     """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     tcc_name: str
     correlation_id: str
@@ -136,7 +161,7 @@ class TccResult(BaseModel):
     duration_ms: float
     participants: dict[str, TccParticipantOutcome]
     failed_participant: str | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_success(self) -> bool:
@@ -210,26 +235,19 @@ class TccResult(BaseModel):
         return self
 
     def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-compatible view (try results converted, exceptions as type and message)."""
-        data = self.model_dump(mode="json", exclude={"participants", "context"})
-        data["is_success"] = self.is_success
-        data["context"] = to_jsonable(self.context)
-        data["participants"] = {
-            k: {
-                **v.model_dump(
-                    mode="json",
-                    exclude={
-                        "try_result": True,
-                        "try_phase": {"attempt_log"},
-                        "confirm_phase": {"attempt_log"},
-                        "cancel_phase": {"attempt_log"},
-                    },
-                ),
-                "try_result": to_jsonable(v.try_result),
-            }
-            for k, v in self.participants.items()
+        """A JSON-compatible view (try results converted, exceptions as type, message and traceback)."""
+        return {
+            "tcc_name": self.tcc_name,
+            "correlation_id": self.correlation_id,
+            "status": self.status.value,
+            "started_at": json_time(self.started_at),
+            "completed_at": json_time(self.completed_at),
+            "duration_ms": float(self.duration_ms),
+            "failed_participant": self.failed_participant,
+            "is_success": self.is_success,
+            "context": to_jsonable(self.context),
+            "participants": {k: v.to_json_dict() for k, v in self.participants.items()},
         }
-        return data
 
     def __repr__(self) -> str:
         failed = f", failed_participant={self.failed_participant!r}" if self.failed_participant else ""

@@ -30,9 +30,8 @@ from typing import Any, ClassVar
 
 from ._core._attempt import Attempt
 from ._core._listeners import Listeners
-from ._core._outcomes import Clock, attempt_log, span
+from ._core._records import Clock, attempt_log, error_of, span
 from ._core._run import RunBase, Workers
-from ._results import StepError, fast_model
 from ._tcc_context import TccContext
 from ._tcc_definition import CANCEL, CONFIRM, PHASES, TRY, ParticipantSpec, PhaseSpec, TccSpec
 from ._tcc_results import (
@@ -263,19 +262,16 @@ class TccRun(RunBase):
             status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
         else:
             status, failed = TccStatus.CONFIRMED, None
-        return fast_model(
-            TccResult,
-            dict(
-                tcc_name=self.spec.name,
-                correlation_id=self.correlation_id,
-                status=status,
-                started_at=self.wall_start,
-                completed_at=self.clock.wall(ended),
-                duration_ms=(ended - self.clock_start) * 1000,
-                participants=outcomes,
-                failed_participant=failed,
-                context={"variables": self.context.get_all_data(), "headers": self.context.headers},
-            ),
+        return TccResult(
+            tcc_name=self.spec.name,
+            correlation_id=self.correlation_id,
+            status=status,
+            started_at=self.wall_start,
+            completed_at=self.clock.wall(ended),
+            duration_ms=(ended - self.clock_start) * 1000,
+            participants=outcomes,
+            failed_participant=failed,
+            context={"variables": self.context.get_all_data(), "headers": self.context.headers},
         )
 
 
@@ -285,18 +281,14 @@ def _phase_outcome(attempts: list[Attempt], clock: Clock, now: float) -> TccPhas
     last = attempts[-1]
     succeeded = last.succeeded
     started, completed, duration = span(attempts, clock, now)
-    # Built from values this module produced itself: validation would only cost time.
-    return fast_model(
-        TccPhaseOutcome,
-        dict(
-            status=TccPhaseStatus.SUCCEEDED if succeeded else TccPhaseStatus.FAILED,
-            attempts=len(attempts),
-            duration_ms=duration,
-            started_at=started,
-            completed_at=completed,
-            error=None if succeeded or last.error is None else StepError.from_exception(last.error),
-            attempt_log=attempt_log(attempts, clock, now),
-        ),
+    return TccPhaseOutcome(
+        status=TccPhaseStatus.SUCCEEDED if succeeded else TccPhaseStatus.FAILED,
+        attempts=len(attempts),
+        duration_ms=duration,
+        started_at=started,
+        completed_at=completed,
+        error=None if succeeded else error_of(last),
+        attempt_log=attempt_log(attempts, clock, now),
     )
 
 
@@ -313,18 +305,15 @@ def _outcome(part: _Participant, clock: Clock, now: float) -> TccParticipantOutc
     else:
         status = TccParticipantStatus.TRIED
     ran = [o for o in phases.values() if o.started_at is not None]
-    return fast_model(
-        TccParticipantOutcome,
-        dict(
-            participant_id=part.spec.participant_id,
-            order=part.spec.order,
-            optional=part.spec.optional,
-            status=status,
-            try_result=part.try_result,
-            try_phase=phases[TRY],
-            confirm_phase=phases[CONFIRM],
-            cancel_phase=phases[CANCEL],
-            started_at=min((o.started_at for o in ran if o.started_at), default=None),
-            completed_at=max((o.completed_at for o in ran if o.completed_at), default=None),
-        ),
+    return TccParticipantOutcome(
+        participant_id=part.spec.participant_id,
+        order=part.spec.order,
+        optional=part.spec.optional,
+        status=status,
+        try_result=part.try_result,
+        try_phase=phases[TRY],
+        confirm_phase=phases[CONFIRM],
+        cancel_phase=phases[CANCEL],
+        started_at=min((o.started_at for o in ran if o.started_at), default=None),
+        completed_at=max((o.completed_at for o in ran if o.completed_at), default=None),
     )

@@ -333,7 +333,9 @@ async def test_an_undo_raising_a_base_exception_is_retried_and_recorded_and_the_
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_undo_retries_pause_exactly_their_backoff_without_jitter(engines: dict[str, Any], kind: str) -> None:
+async def test_undo_retries_pause_exactly_their_backoff_without_jitter(
+    engines: dict[str, Any], kind: str
+) -> None:
     starts: list[float] = []
 
     async def body() -> None:

@@ -131,7 +131,8 @@ async def test_retry_counts_attempts_with_constant_backoff(engine: SagaEngine) -
     never = result.steps["never"]
     assert never.status is StepStatus.FAILED and never.attempts == 3
     assert never.error is not None and never.error.type == "ConnectionError"
-    assert [err for _, _, err in never.attempt_log] == ["always down"] * 3
+    assert [a.number for a in never.attempt_log] == [1, 2, 3]
+    assert [a.error.message if a.error else None for a in never.attempt_log] == ["always down"] * 3
 
 
 async def test_jitter_keeps_pauses_within_the_factor(engine: SagaEngine) -> None:
@@ -385,3 +386,23 @@ async def test_context_is_fresh_per_run(engine: SagaEngine) -> None:
     second = await engine.execute(Fresh)
     assert first.result_of("a") == 0 and second.result_of("a") == 0
     assert second.steps["a"].attempts == 1
+
+
+async def test_steps_with_their_own_idempotency_keys_all_run(engine: SagaEngine) -> None:
+    ran: list[str] = []
+
+    @saga("keyed")
+    class Keyed:
+        @saga_step("charge", idempotency_key="order-1-charge")
+        async def charge(self) -> str:
+            ran.append("charge")
+            return "charged"
+
+        @saga_step("ship", idempotency_key="order-1-ship")
+        def ship(self) -> str:
+            ran.append("ship")
+            return "shipped"
+
+    result = await engine.execute(Keyed)
+    assert result.status is SagaStatus.SUCCEEDED and sorted(ran) == ["charge", "ship"]
+    assert [(s.status, s.attempts) for s in result.steps.values()] == [(StepStatus.SUCCEEDED, 1)] * 2

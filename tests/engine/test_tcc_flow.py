@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -347,7 +345,10 @@ async def test_engine_cancel_phase_crash_is_only_tolerated_after_fireflytx_cance
     engine: TccEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def hand_over_without_cancelling(
-        self: TccRun, part: object, error: BaseException | None, complete: Callable[[BaseException | None], bool]
+        self: TccRun,
+        part: object,
+        error: BaseException | None,
+        complete: Callable[[BaseException | None], bool],
     ) -> None:
         complete(error)
 

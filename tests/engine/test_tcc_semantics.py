@@ -199,7 +199,8 @@ async def test_try_is_retried_by_the_engine_before_anything_is_cancelled(engine:
     assert result.participants["p"].try_phase.attempts == 3
     gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
     assert all(gap >= 0.075 for gap in gaps), gaps  # 100 ms with the engine's ±20 % jitter
-    assert [err for _, _, err in result.participants["p"].try_phase.attempt_log] == ["busy", "busy", None]
+    log = result.participants["p"].try_phase.attempt_log
+    assert [a.error.message if a.error else None for a in log] == ["busy", "busy", None]
 
 
 async def test_confirm_is_retried_by_the_engine_with_its_own_policy(engine: TccEngine) -> None:
@@ -466,7 +467,8 @@ async def test_confirm_and_cancel_timeouts_hold_for_async_and_sync_methods(
     confirm = result.participants["p"].confirm_phase
     assert result.status is TccStatus.CONFIRMED and confirm.attempts == 2
     assert (
-        confirm.attempt_log[0][2] is not None and "did not finish within 200 ms" in confirm.attempt_log[0][2]
+        confirm.attempt_log[0].error is not None
+        and "did not finish within 200 ms" in confirm.attempt_log[0].error.message
     )
     assert cancel_calls == []
 

@@ -140,6 +140,29 @@ def test_all_problems_are_reported_together() -> None:
     assert pickle.loads(pickle.dumps(info.value)).problems == info.value.problems
 
 
+def test_a_repeated_idempotency_key_is_rejected_with_the_other_problems() -> None:
+    with pytest.raises(DefinitionError) as info:
+
+        @saga("same-key")
+        class SameKey:
+            @saga_step("a", idempotency_key="charge")
+            def a(self) -> None: ...
+
+            @saga_step("b", idempotency_key="charge")
+            def b(self) -> None: ...
+
+            @saga_step("c", idempotency_key="ship")
+            def c(self) -> None: ...
+
+            @saga_step("d", depends_on=["ghost"])
+            def d(self) -> None: ...
+
+    problems = info.value.problems
+    assert len(problems) == 2 and "unknown step 'ghost'" in problems[1]
+    assert "steps 'a' and 'b' share idempotency_key='charge'" in problems[0]
+    assert "give each step its own key" in problems[0]
+
+
 def test_from_step_must_be_an_ancestor() -> None:
     with pytest.raises(DefinitionError, match="does not depend on it"):
 

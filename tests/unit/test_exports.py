@@ -9,8 +9,8 @@ EXPECTED = {
     "StepTimeoutError", "UnsupportedResultError", "__version__", "compensation_step", "definition_of",
     "saga", "saga_step",
     "TccCancelError", "TccConfirmError", "TccContext", "TccEngine", "TccParticipantOutcome",
-    "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccStatus",
-    "cancel_method", "confirm_method", "tcc", "tcc_participant", "try_method",
+    "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccSpec", "TccStatus",
+    "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "TransactionCancelledError",
 }
 

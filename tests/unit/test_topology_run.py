@@ -21,6 +21,7 @@ from fireflytx import (
     saga,
     saga_step,
 )
+from fireflytx._outcomes import AttemptRecord
 from fireflytx.topology import (
     BarOutcome,
     CompensationState,
@@ -79,7 +80,10 @@ def outcome(
         "status": status,
         "has_compensation": has_compensation,
         "attempts": len(attempts),
-        "attempt_log": tuple((at(a), at(b), err) for a, b, err in attempts),
+        "attempt_log": tuple(
+            AttemptRecord(n, at(a), at(b), None if err is None else StepError("RuntimeError", err))
+            for n, (a, b, err) in enumerate(attempts, 1)
+        ),
     }
     if attempts:
         values |= {

@@ -25,6 +25,7 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
+from fireflytx._outcomes import AttemptRecord
 from fireflytx._tcc_definition import tcc_definition_of
 from fireflytx.topology import BarOutcome, TccRunView, TccTopology, run_view, timeline, topology
 
@@ -158,7 +159,10 @@ def phase(
         started_at=at(attempts[0][0]),
         completed_at=at(attempts[-1][1]),
         error=None if error is None else StepError.from_exception(error),
-        attempt_log=tuple((at(a), at(b), e) for a, b, e in attempts),
+        attempt_log=tuple(
+            AttemptRecord(n, at(a), at(b), None if e is None else StepError("RuntimeError", e))
+            for n, (a, b, e) in enumerate(attempts, 1)
+        ),
     )
 
 

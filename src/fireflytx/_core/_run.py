@@ -36,7 +36,7 @@ from ..listeners import (
 )
 from ._attempt import FORWARD, Attempt
 from ._listeners import Listeners
-from ._outcomes import Clock
+from ._records import Clock
 
 __all__ = ["Policy", "RunBase"]
 
@@ -296,7 +296,8 @@ class RunBase:
                 await asyncio.sleep(policy.backoff_ms / 1000)
 
     def _resolve(self, attempt: Attempt) -> None:
-        self._on_loop(_set_done, attempt.sink)
+        sink, attempt.sink = attempt.sink, None
+        self._on_loop(_set_done, sink)
 
     def result(self) -> Any:
         """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""

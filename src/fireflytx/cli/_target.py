@@ -18,7 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from .._definition import SPEC_ATTRIBUTE, SagaSpec
+from .._definition import SagaSpec
+from .._spec import spec_of
 from .._tcc_definition import TccSpec
 from ..errors import DefinitionError
 
@@ -53,7 +54,7 @@ def kind_of(obj: object) -> Literal["saga", "tcc"] | None:
     """``saga`` or ``tcc`` for a class decorated with ``@saga`` or ``@tcc`` itself, else None."""
     if not isinstance(obj, type):
         return None
-    spec = obj.__dict__.get(SPEC_ATTRIBUTE)
+    _, spec = spec_of(obj)
     if isinstance(spec, SagaSpec):
         return "saga"
     if isinstance(spec, TccSpec):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, overload
 
-from .._definition import SPEC_ATTRIBUTE, SagaSpec
+from .._definition import SagaSpec
 from .._results import SagaResult
+from .._spec import spec_of as _own_spec
 from .._tcc_definition import TccSpec
 from .._tcc_results import TccResult
 from ..errors import DefinitionError
@@ -29,12 +30,11 @@ def spec_of(transaction: Any) -> SagaSpec | TccSpec:
     """
     if isinstance(transaction, SagaSpec | TccSpec):
         return transaction
-    target = transaction if isinstance(transaction, type) else type(transaction)
-    spec = target.__dict__.get(SPEC_ATTRIBUTE)
+    subject, spec = _own_spec(transaction)
     if isinstance(spec, SagaSpec | TccSpec):
         return spec
     raise DefinitionError(
-        getattr(target, "__qualname__", repr(target)),
+        subject,
         [
             "is not a saga or a TCC: decorate the class with @saga('name') or @tcc('name') "
             "(subclasses must be decorated again)"

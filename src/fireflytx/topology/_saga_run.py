@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .._outcomes import AttemptRecord
 from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
@@ -39,7 +40,7 @@ class CompensationState(enum.StrEnum):
 
 
 class AttemptRun(BaseModel):
-    """One attempt of a step; ``error`` is None for the attempt that succeeded."""
+    """An ``AttemptRecord`` placed on the run's time axis; ``error`` (its message) is None on success."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -47,6 +48,16 @@ class AttemptRun(BaseModel):
     start_ms: float
     end_ms: float
     error: str | None = None
+
+    @classmethod
+    def of(cls, record: AttemptRecord, run_start: datetime) -> AttemptRun:
+        """The record with its times as offsets from ``run_start``."""
+        return cls(
+            number=record.number,
+            start_ms=ms_between(run_start, record.started_at),
+            end_ms=ms_between(run_start, record.completed_at),
+            error=None if record.error is None else record.error.message,
+        )
 
 
 class CompensationRun(BaseModel):
@@ -350,10 +361,7 @@ def _step_run(
         start_ms=_offset(start, outcome.started_at),
         end_ms=_offset(start, outcome.completed_at),
         error=str(outcome.error) if outcome.error is not None else None,
-        attempt_log=tuple(
-            AttemptRun(number=n, start_ms=ms_between(start, a), end_ms=ms_between(start, b), error=err)
-            for n, (a, b, err) in enumerate(outcome.attempt_log, 1)
-        ),
+        attempt_log=tuple(AttemptRun.of(a, start) for a in outcome.attempt_log),
         compensation=_compensation(outcome, result, method, order),
         depends_on=node.depends_on if node is not None else (),
         layer=node.layer if node is not None else None,

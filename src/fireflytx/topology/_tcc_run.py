@@ -276,10 +276,7 @@ def _phase_run(phase: Phase, outcome: TccPhaseOutcome, start: datetime, method: 
         start_ms=None if outcome.started_at is None else ms_between(start, outcome.started_at),
         end_ms=None if outcome.completed_at is None else ms_between(start, outcome.completed_at),
         error=None if outcome.error is None else str(outcome.error),
-        attempt_log=tuple(
-            AttemptRun(number=n, start_ms=ms_between(start, a), end_ms=ms_between(start, b), error=err)
-            for n, (a, b, err) in enumerate(outcome.attempt_log, 1)
-        ),
+        attempt_log=tuple(AttemptRun.of(a, start) for a in outcome.attempt_log),
     )
 
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ._attempt import Attempt, safe_text
+from .._outcomes import AttemptRecord, StepError
+from ._attempt import Attempt
 
-__all__ = ["Clock", "attempt_log", "span"]
+__all__ = ["Clock", "attempt_log", "error_of", "span"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +35,18 @@ def span(
     return clock.wall(first), clock.wall(last), (last - first) * 1000
 
 
-def attempt_log(
-    attempts: Sequence[Attempt], clock: Clock, now: float
-) -> tuple[tuple[datetime, datetime, str | None], ...]:
-    """One (start, end, error text) entry per attempt."""
+def error_of(attempt: Attempt | None) -> StepError | None:
+    """The recorded error of an attempt (None when it succeeded or there is none)."""
+    if attempt is None or attempt.error is None:
+        return None
+    return StepError.from_exception(attempt.error)
+
+
+def attempt_log(attempts: Sequence[Attempt], clock: Clock, now: float) -> tuple[AttemptRecord, ...]:
+    """One record per attempt, in the order they ran."""
     return tuple(
-        (
-            clock.wall(a.started or a.ended or now),
-            clock.wall(a.ended or now),
-            None if a.error is None else safe_text(a.error),
+        AttemptRecord(
+            a.number, clock.wall(a.started or a.ended or now), clock.wall(a.ended or now), error_of(a)
         )
         for a in attempts
     )

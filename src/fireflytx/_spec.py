@@ -1,0 +1,53 @@
+"""Where the saga and TCC decorators leave their metadata, and how it is found again.
+
+Method decorators leave a marker on the function; class decorators leave the assembled spec on the
+class. Both kinds of transaction share these names and checks, so they live here rather than in
+either kind's modules.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["MARKER_ATTRIBUTE", "SPEC_ATTRIBUTE", "check_callable", "mark", "non_negative", "spec_of"]
+
+SPEC_ATTRIBUTE = "__fireflytx_definition__"
+MARKER_ATTRIBUTE = "__fireflytx_marker__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def spec_of(obj: Any) -> tuple[str, Any]:
+    """The name of ``obj``'s class and the spec that class carries itself (None if it has none).
+
+    ``obj`` is a decorated class or an instance of one. A subclass does not inherit its parent's
+    spec: it must be decorated again, so the lookup reads the class's own ``__dict__``.
+    """
+    target = obj if isinstance(obj, type) else type(obj)
+    return getattr(target, "__qualname__", repr(target)), target.__dict__.get(SPEC_ATTRIBUTE)
+
+
+def mark(func: F, marker: Any) -> F:
+    """Leave ``marker`` on ``func`` (on the function inside a static or class method)."""
+    target = func.__func__ if isinstance(func, staticmethod | classmethod) else func
+    setattr(target, MARKER_ATTRIBUTE, marker)
+    return func
+
+
+def check_callable(func: Any, decorator: str) -> list[str]:
+    """Why ``func`` cannot carry ``@decorator``, if it cannot."""
+    target = func.__func__ if isinstance(func, staticmethod | classmethod) else func
+    if not (inspect.isfunction(target) or inspect.iscoroutinefunction(target)):
+        return [f"@{decorator} must decorate a function defined in the class, not {type(func).__name__}"]
+    if inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target):
+        return [f"@{decorator} cannot decorate a generator; return the value instead"]
+    return []
+
+
+def non_negative(value: Any, name: str) -> list[str]:
+    """Why ``value`` is no valid count or duration, if it is not."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [f"{name} must be an int >= 0, got {value!r}"]
+    return []
