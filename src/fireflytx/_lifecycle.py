@@ -256,7 +256,7 @@ class EngineBase:
             raise self._not_running()
         return bridge, executor
 
-    async def _execute(self, run: RunBase, start: Callable[[], asyncio.Future[Any]], bridge: Any) -> Any:
+    async def _execute(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
         """Run ``run`` from start to result, counted as in flight; see ``_core._run`` on cancellation.
 
         Raises:
@@ -278,7 +278,7 @@ class EngineBase:
             if not self._in_flight and not self._accepting:
                 self._release_if_idle()
 
-    async def _drive(self, run: RunBase, start: Callable[[], asyncio.Future[Any]], bridge: Any) -> Any:
+    async def _drive(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
         listeners = self._listeners
         if listeners.journals:
             await listeners.checkpoint(run.started_event())
@@ -287,12 +287,12 @@ class EngineBase:
         done = start()
         cancelled = False
         try:
-            error = await done
+            await done
         except asyncio.CancelledError:
             cancelled = True
             run.cancel()
-            error = await _outlast(done)
-        mapped = bridge.error_of(run, error)
+            await _outlast(run)
+        mapped = bridge.error_of(run, run.engine_error)
         if mapped is not None:
             raise mapped
         result = run.result()
@@ -347,11 +347,13 @@ class EngineBase:
         return value  # type: ignore[return-value]
 
 
-async def _outlast(done: asyncio.Future[Any]) -> Any:
-    """Wait for ``done`` even if the waiting task is cancelled again: undoing must not be cut short."""
-    while True:
+async def _outlast(run: RunBase) -> None:
+    """Wait for the engine's end of ``run``, even if the waiting task is cancelled again.
+
+    Undoing what completed must not be cut short.
+    """
+    while not run.ended:
         try:
-            return await asyncio.shield(done)
+            await run.until_ended()
         except asyncio.CancelledError:
-            if done.done():
-                return done.result()
+            continue

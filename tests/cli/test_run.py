@@ -258,11 +258,10 @@ async def test_the_progress_table_follows_every_attempt_and_compensation(tmp_pat
     exec(compile(target.read_text(), str(target), "exec"), namespace)
     cls = namespace["Breaker"]
     progress = RunProgress(definition_of(cls))
-    instance = cls()  # type: ignore[operator]
     assert progress.states() == {"a": "waiting", "b": "waiting", "c": "waiting"}
-    assert progress.instrument(instance)
-    async with SagaEngine() as engine:
-        result = await engine.execute(instance, {"fail": True})
+    async with SagaEngine(listeners=[progress]) as engine:
+        result = await engine.execute(cls, {"fail": True})
+        assert engine.flush_listeners(5)
     assert not result.is_success
     assert progress.states() == {"a": "compensated", "b": "compensation failed", "c": "failed"}
     assert progress.attempts() == {"a": 1, "b": 1, "c": 1}
@@ -272,6 +271,54 @@ async def test_the_progress_table_follows_every_attempt_and_compensation(tmp_pat
     assert text.startswith("running breaker · ")
     assert re.search(r"c\s+failed\s+1\s+[\d.]+s\s+ValueError: c failed", text)
     assert re.search(r"b\s+compensation failed\s+1\s+[\d.]+s\s+RuntimeError: undo b failed", text)
+
+
+async def test_the_progress_table_follows_a_tcc_too() -> None:
+    from fireflytx import (
+        TccEngine,
+        cancel_method,
+        confirm_method,
+        tcc,
+        tcc_definition_of,
+        tcc_participant,
+        try_method,
+    )
+
+    @tcc("progress-tcc")
+    class Placement:
+        @tcc_participant("pay", order=1)
+        class Pay:
+            @try_method
+            async def t(self) -> str:
+                return "auth"
+
+            @confirm_method
+            async def c(self, _: str) -> None: ...
+
+            @cancel_method
+            async def x(self, _: str | None) -> None: ...
+
+        @tcc_participant("ship", order=2)
+        class Ship:
+            @try_method(retry=1, backoff_ms=1)
+            def t(self) -> None:
+                raise ValueError("no courier")
+
+            @confirm_method
+            def c(self, _: object) -> None: ...
+
+            @cancel_method
+            def x(self, _: object) -> None: ...
+
+    progress = RunProgress(tcc_definition_of(Placement))
+    async with TccEngine(listeners=[progress]) as engine:
+        await engine.execute(Placement)
+        assert engine.flush_listeners(5)
+    assert progress.states() == {"pay": "cancelled", "ship": "cancelled"}
+    assert progress.attempts() == {"pay": 1, "ship": 2}
+    console = Console(record=True, width=120, color_system=None)
+    console.print(progress)
+    assert re.search(r"ship\s+cancelled\s+2", console.export_text())
 
 
 def test_the_live_display_runs_in_a_terminal(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ Python int for every Java number passed to Python) find the run.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, MutableMapping
 from typing import Any
@@ -42,7 +41,7 @@ def completer(future: Any, token: Any) -> Callable[[BaseException | None], bool]
 
 @JImplements("dev.fireflytx.bridge.Completions$Listener", deferred=True)
 class CompletionListener:
-    """Told when an engine run has ended; resolves the run's future on the run's own loop.
+    """Told when an engine run has ended; records it on the run and wakes its caller, on the run's loop.
 
     ``engine_error(value, error)`` may turn a value the engine returned into the error it
     stands for (the TCC engine reports some of its own failures as results).
@@ -50,7 +49,7 @@ class CompletionListener:
 
     def __init__(
         self,
-        runs: MutableMapping[str, tuple[Any, asyncio.Future[Any]]],
+        runs: MutableMapping[str, Any],
         engine_error: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         self._runs = runs
@@ -58,21 +57,15 @@ class CompletionListener:
 
     @JOverride
     def completed(self, run_key: Any, value: Any, error: Any) -> None:
-        entry = self._runs.pop(str(run_key), None)
-        if entry is None:
+        run = self._runs.pop(str(run_key), None)
+        if run is None:
             return
         if self._engine_error is not None:
             error = self._engine_error(value, error)
-        run, done = entry
         if threading.get_ident() == run.loop_thread:
-            _settle(done, error)
+            run.engine_ended(error)
         else:
             try:
-                run.loop.call_soon_threadsafe(_settle, done, error)
+                run.loop.call_soon_threadsafe(run.engine_ended, error)
             except RuntimeError:  # the run's loop is gone: nobody waits for it any more
                 pass
-
-
-def _settle(done: asyncio.Future[Any], error: Any) -> None:
-    if not done.done():
-        done.set_result(error)

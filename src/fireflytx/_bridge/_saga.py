@@ -66,7 +66,7 @@ class SagaBridge:
         self._engines: dict[CompensationPolicy, Any] = {}
         self._definitions: dict[str, tuple[SagaSpec, Any]] = {}
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
-        self.runs: dict[str, tuple[SagaRun, asyncio.Future[Any]]] = {}
+        self.runs: dict[str, SagaRun] = {}
         self._completion_listener = CompletionListener(self.runs)
         self._events = self._j.NoOpSagaEvents()
 
@@ -122,13 +122,13 @@ class SagaBridge:
         self._definitions[spec.name] = (spec, definition)
         return definition
 
-    def start(self, run: SagaRun, policy: CompensationPolicy | None) -> asyncio.Future[Any]:
-        """Start ``run`` on the engine; the future resolves to the engine's own error, or None."""
+    def start(self, run: SagaRun, policy: CompensationPolicy | None) -> asyncio.Future[None]:
+        """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
         run_key = str(next(_ids))
-        done: asyncio.Future[Any] = run.loop.create_future()
-        self.runs[run_key] = (run, done)
+        done = run.until_ended()
+        self.runs[run_key] = run
         try:
             with map_java_errors():
                 self._j.SagaRuns.start(
@@ -164,8 +164,8 @@ class _StepStarter:
 
     @JOverride
     def start(self, run_key: Any, attempt_key: Any, future: Any) -> None:
-        self._bridge.runs[str(run_key)][0].start_step(self._step, completer(future, self._token))
+        self._bridge.runs[str(run_key)].start_step(self._step, completer(future, self._token))
 
     @JOverride
     def compensate(self, run_key: Any, future: Any) -> None:
-        self._bridge.runs[str(run_key)][0].start_compensation(self._step, completer(future, self._token))
+        self._bridge.runs[str(run_key)].start_compensation(self._step, completer(future, self._token))

@@ -99,7 +99,7 @@ class TccBridge:
             self._engine = self._j.TccEngine(self._j.registry, self._j.NoOpTccEvents())
         self._definitions: dict[str, tuple[TccSpec, Any]] = {}
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
-        self.runs: dict[str, tuple[TccRun, asyncio.Future[Any]]] = {}
+        self.runs: dict[str, TccRun] = {}
         self._completion_listener = CompletionListener(self.runs, _engine_error)
 
     def register(self, spec: TccSpec) -> Any:
@@ -142,12 +142,12 @@ class TccBridge:
             0,
         )
 
-    def start(self, run: TccRun) -> asyncio.Future[Any]:
-        """Start ``run`` on the engine; the future resolves to the engine's own error, or None."""
+    def start(self, run: TccRun) -> asyncio.Future[None]:
+        """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
         run_key = str(next(_ids))
-        done: asyncio.Future[Any] = run.loop.create_future()
-        self.runs[run_key] = (run, done)
+        done = run.until_ended()
+        self.runs[run_key] = run
         try:
             with map_java_errors():
                 context = self._j.TccContext(run.correlation_id)
@@ -194,7 +194,7 @@ class _Participant:
     def _call(self, phase: str, ctx: Any) -> Any:
         future = self._j.StepFuture("", None)
         try:
-            run = self._bridge.runs[str(ctx.getVariable(self._j.RUN_VARIABLE))][0]
+            run = self._bridge.runs[str(ctx.getVariable(self._j.RUN_VARIABLE))]
             if phase != TRY and run.is_settled(self._id):
                 return self._j.JUST_TOKEN
             # Never null: the engine leaves a participant whose try completes empty in TRYING.

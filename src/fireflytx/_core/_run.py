@@ -98,6 +98,10 @@ class RunBase:
         """The first KeyboardInterrupt or SystemExit a method raised; re-raised to the caller at the end."""
         self.attempts: list[Attempt] = []
         self._lock = threading.Lock()
+        self.ended = False
+        """The engine's run has ended (``engine_error`` then says how)."""
+        self.engine_error: Any = None
+        self._waiter: asyncio.Future[None] | None = None
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -302,6 +306,27 @@ class RunBase:
     def result(self) -> Any:
         """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""
         raise NotImplementedError
+
+    # -- the engine's end of the run -------------------------------------------------------------
+
+    def until_ended(self) -> asyncio.Future[None]:
+        """A future resolved when the engine's run ends.
+
+        A new one each call, so that a cancelled waiter (its caller was cancelled) can wait again
+        for the undoing to finish.
+        """
+        waiter = self._waiter = self.loop.create_future()
+        if self.ended:
+            waiter.set_result(None)
+        return waiter
+
+    def engine_ended(self, error: Any) -> None:
+        """The engine's run ended, with its own error or None; on the run's loop."""
+        self.ended = True
+        self.engine_error = error
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     # -- cancellation ----------------------------------------------------------------------------
 

@@ -1,26 +1,25 @@
-"""A live table of a run in progress, fed from inside the saga instance the engine calls.
+"""A live table of a run in progress: an observer of the run, for sagas and TCCs alike.
 
-The engine calls each step as ``getattr(instance, method_name)(...)``, so wrapping those methods
-on the one instance the CLI hands to the engine shows every attempt and compensation as it starts
-and ends, without any hook in the engine. Steps run on the event loop and on worker threads, so
-updates take a lock; rich's ``Live`` reads the table from its own refresh thread.
+Events arrive on the engine's observer thread while rich's ``Live`` reads the table from its own
+refresh thread, so updates take a lock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from .._core._attempt import safe_text
 from .._definition import SagaSpec
+from .._tcc_definition import TccSpec
+from ..listeners import AttemptFinished, AttemptStarted, Phase, RunEvent
 
 __all__ = ["RunProgress"]
 
@@ -29,16 +28,34 @@ _STYLE = {
     "running": "cyan",
     "retrying": "yellow",
     "succeeded": "green",
+    "tried": "green",
     "failed": "bold red",
     "compensating": "yellow",
     "compensated": "yellow",
     "compensation failed": "bold red",
+    "confirming": "cyan",
+    "confirmed": "green",
+    "confirm failed": "bold red",
+    "cancelling": "yellow",
+    "cancelled": "yellow",
+    "cancel failed": "bold red",
 }
+_BUSY = {"running", "retrying", "compensating", "confirming", "cancelling"}
+
+# Phase → (state while running, state when it succeeded, state when it failed for good)
+_STATES = {
+    Phase.STEP: ("running", "succeeded", "failed"),
+    Phase.TRY: ("running", "tried", "failed"),
+    Phase.COMPENSATION: ("compensating", "compensated", "compensation failed"),
+    Phase.CONFIRM: ("confirming", "confirmed", "confirm failed"),
+    Phase.CANCEL: ("cancelling", "cancelled", "cancel failed"),
+}
+_FORWARD = (Phase.STEP, Phase.TRY)
 
 
 @dataclass(slots=True)
-class _Step:
-    step_id: str
+class _Unit:
+    unit_id: str
     state: str = "waiting"
     attempts: int = 0
     started: float | None = None
@@ -47,127 +64,88 @@ class _Step:
 
 
 class RunProgress:
-    """What each step of one run is doing now; a rich renderable."""
+    """What each step (or participant) of one run is doing now; an observer and a rich renderable."""
 
-    def __init__(self, spec: SagaSpec, clock: Callable[[], float] = time.monotonic) -> None:
-        self._spec = spec
+    def __init__(self, spec: SagaSpec | TccSpec, clock: Callable[[], float] = time.monotonic) -> None:
+        self._name = spec.name
         self._clock = clock
         self._lock = threading.Lock()
         self._began = clock()
-        self._steps = {step_id: _Step(step_id) for layer in spec.layers for step_id in layer}
+        if isinstance(spec, SagaSpec):
+            ids = [step_id for layer in spec.layers for step_id in layer]
+            self._heading = "step"
+        else:
+            ids = [p.participant_id for p in spec.participants]
+            self._heading = "participant"
+        self._units = {unit_id: _Unit(unit_id) for unit_id in ids}
 
     def states(self) -> dict[str, str]:
-        """Step id to its current state, e.g. ``running``, ``failed``, ``compensated``."""
+        """Unit id to its current state, e.g. ``running``, ``failed``, ``compensated``, ``confirmed``."""
         with self._lock:
-            return {s.step_id: s.state for s in self._steps.values()}
+            return {u.unit_id: u.state for u in self._units.values()}
 
     def attempts(self) -> dict[str, int]:
-        """Step id to the attempts seen so far."""
+        """Unit id to the forward attempts (steps or tries) seen so far."""
         with self._lock:
-            return {s.step_id: s.attempts for s in self._steps.values()}
+            return {u.unit_id: u.attempts for u in self._units.values()}
 
-    def instrument(self, instance: Any) -> bool:
-        """Wrap the instance's step and compensation methods; False if the instance refuses attributes."""
-        wrappers: dict[str, Callable[..., Any]] = {}
-        for step in self._spec.steps:
-            wrappers[step.method_name] = self._wrap(
-                getattr(instance, step.method_name), step.is_async, step.step_id, compensation=False
-            )
-            comp = step.compensation
-            if comp is not None:
-                wrappers[comp.method_name] = self._wrap(
-                    getattr(instance, comp.method_name), comp.is_async, step.step_id, compensation=True
-                )
-        try:
-            for name, wrapper in wrappers.items():
-                setattr(instance, name, wrapper)
-        except (AttributeError, TypeError):
-            return False
-        return True
+    def on_event(self, event: RunEvent) -> None:
+        """Follow one run event (called on the engine's observer thread)."""
+        if isinstance(event, AttemptStarted):
+            self._started(event)
+        elif isinstance(event, AttemptFinished):
+            self._finished(event)
 
-    def _wrap(self, original: Callable[..., Any], is_async: bool, step_id: str, *, compensation: bool) -> Any:
-        begin, end = (
-            (self._undo_began, self._undo_ended) if compensation else (self._began_attempt, self._ended)
-        )
-        if is_async:
-
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                begin(step_id)
-                try:
-                    value = await original(*args, **kwargs)
-                except asyncio.CancelledError:
-                    end(step_id, "timed out")
-                    raise
-                except BaseException as exc:
-                    end(step_id, f"{type(exc).__name__}: {exc}")
-                    raise
-                end(step_id, None)
-                return value
-
-            return run_async
-
-        def run_sync(*args: Any, **kwargs: Any) -> Any:
-            begin(step_id)
-            try:
-                value = original(*args, **kwargs)
-            except BaseException as exc:
-                end(step_id, f"{type(exc).__name__}: {exc}")
-                raise
-            end(step_id, None)
-            return value
-
-        return run_sync
-
-    def _began_attempt(self, step_id: str) -> None:
+    def _started(self, event: AttemptStarted) -> None:
         with self._lock:
-            step = self._steps[step_id]
-            step.attempts += 1
-            step.state = "running" if step.attempts == 1 else "retrying"
-            if step.started is None:
-                step.started = self._clock()
-            step.ended = None
+            unit = self._units.get(event.unit_id)
+            if unit is None:
+                return
+            running = _STATES[event.phase][0]
+            if event.phase in _FORWARD:
+                unit.attempts = event.attempt
+                running = "running" if event.attempt == 1 else "retrying"
+                if unit.started is None:
+                    unit.started = self._clock()
+                unit.ended = None
+            unit.state = running
+            unit.note = ""
 
-    def _ended(self, step_id: str, error: str | None) -> None:
+    def _finished(self, event: AttemptFinished) -> None:
         with self._lock:
-            step = self._steps[step_id]
-            step.ended = self._clock()
-            step.state = "succeeded" if error is None else "failed"
-            step.note = error or ""
-
-    def _undo_began(self, step_id: str) -> None:
-        with self._lock:
-            step = self._steps[step_id]
-            step.state = "compensating"
-            step.note = ""
-
-    def _undo_ended(self, step_id: str, error: str | None) -> None:
-        with self._lock:
-            step = self._steps[step_id]
-            step.state = "compensated" if error is None else "compensation failed"
-            step.note = error or ""
+            unit = self._units.get(event.unit_id)
+            if unit is None:
+                return
+            _, succeeded, failed = _STATES[event.phase]
+            if event.phase in _FORWARD:
+                unit.ended = self._clock()
+            if event.error is None:
+                unit.state, unit.note = succeeded, ""
+            else:
+                unit.state = failed if event.final else "retrying"
+                unit.note = f"{type(event.error).__name__}: {safe_text(event.error)}"
 
     def __rich__(self) -> RenderableType:
         now = self._clock()
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-        for column in ("", "step", "state", "attempts", "time", ""):
+        for column in ("", self._heading, "state", "attempts", "time", ""):
             table.add_column(column)
         with self._lock:
             rows = [
-                (s.step_id, s.state, s.attempts, s.started, s.ended, s.note) for s in self._steps.values()
+                (u.unit_id, u.state, u.attempts, u.started, u.ended, u.note) for u in self._units.values()
             ]
-        for step_id, state, attempts, started, ended, note in rows:
-            busy = state in ("running", "retrying", "compensating")
-            mark: RenderableType = Spinner("dots", style="cyan") if busy else Text(" ")
+        for unit_id, state, attempts, started, ended, note in rows:
+            mark: RenderableType = Spinner("dots", style="cyan") if state in _BUSY else Text(" ")
             took = "" if started is None else f"{((ended or now) - started):.2f}s"
             table.add_row(
                 mark,
-                step_id,
+                unit_id,
                 Text(state, style=_STYLE[state]),
                 str(attempts or ""),
                 took,
                 Text(note[:80], style="dim"),
             )
         heading = Text.assemble(
-            ("running ", "bold"), (self._spec.name, "bold cyan"), f" · {now - self._began:.1f}s elapsed"
+            ("running ", "bold"), (self._name, "bold cyan"), f" · {now - self._began:.1f}s elapsed"
         )
         return Group(heading, table)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.live import Live
-from rich.spinner import Spinner
 
 from .._definition import SagaSpec
 from .._engine import SagaEngine
@@ -74,61 +72,41 @@ def _check_correlation_id(value: str | None) -> None:
         fail("--correlation-id must be non-empty and must not contain '|'", code=EXIT_USAGE)
 
 
-async def _execute_saga(
-    instance: Any,
+async def _execute(
+    spec: SagaSpec | TccSpec,
     payload: Any,
     policy: CompensationPolicy | None,
     correlation_id: str | None,
     headers: dict[str, str],
-) -> SagaResult:
-    async with SagaEngine() as engine:
-        return await engine.execute(
-            instance, payload, correlation_id=correlation_id, headers=headers, compensation_policy=policy
-        )
+    progress: RunProgress,
+) -> SagaResult | TccResult:
+    if isinstance(spec, SagaSpec):
+        try:
+            instance = spec.cls()
+        except Exception as exc:
+            fail(
+                f"cannot create {spec.cls.__qualname__}(): {type(exc).__name__}: {exc}. "
+                "The CLI runs sagas whose class takes no constructor arguments."
+            )
+        async with SagaEngine(listeners=[progress]) as saga_engine:
+            return await saga_engine.execute(
+                instance, payload, correlation_id=correlation_id, headers=headers, compensation_policy=policy
+            )
+    async with TccEngine(listeners=[progress]) as tcc_engine:
+        return await tcc_engine.execute(spec.cls, payload, correlation_id=correlation_id, headers=headers)
 
 
-def _run_saga(
-    spec: SagaSpec, payload: Any, policy: CompensationPolicy | None, cid: str | None, headers: dict[str, str]
-) -> SagaResult:
-    try:
-        instance = spec.cls()
-    except Exception as exc:
-        fail(
-            f"cannot create {spec.cls.__qualname__}(): {type(exc).__name__}: {exc}. "
-            "The CLI runs sagas whose class takes no constructor arguments."
-        )
+def _run_live(
+    spec: SagaSpec | TccSpec,
+    payload: Any,
+    policy: CompensationPolicy | None,
+    cid: str | None,
+    headers: dict[str, str],
+) -> SagaResult | TccResult:
+    """Run with the live table of steps or participants on stderr, fed by the engine's events."""
     progress = RunProgress(spec)
-    watched = progress.instrument(instance)
-    coroutine = _execute_saga(instance, payload, policy, cid, headers)
-    shown: Any = progress if watched else _Elapsed(spec.name)
-    with Live(shown, console=errors, refresh_per_second=12, transient=True):
-        return asyncio.run(coroutine)
-
-
-async def _execute_tcc(
-    cls: type, payload: Any, correlation_id: str | None, headers: dict[str, str]
-) -> TccResult:
-    async with TccEngine() as engine:
-        return await engine.execute(cls, payload, correlation_id=correlation_id, headers=headers)
-
-
-def _run_tcc(spec: TccSpec, payload: Any, cid: str | None, headers: dict[str, str]) -> TccResult:
-    # Each TCC run creates its own participant instances, so only the elapsed time can be shown.
-    with Live(_Elapsed(spec.name), console=errors, refresh_per_second=12, transient=True):
-        return asyncio.run(_execute_tcc(spec.cls, payload, cid, headers))
-
-
-class _Elapsed:
-    """A spinner with the time since the run started, for instances whose methods cannot be wrapped."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._began = time.monotonic()
-        self._spinner = Spinner("dots", style="cyan")
-
-    def __rich__(self) -> Spinner:
-        self._spinner.update(text=f"running {self._name} · {time.monotonic() - self._began:.1f}s elapsed")
-        return self._spinner
+    with Live(progress, console=errors, refresh_per_second=12, transient=True):
+        return asyncio.run(_execute(spec, payload, policy, cid, headers, progress))
 
 
 def run(
@@ -177,8 +155,8 @@ def run(
     """Execute a saga or TCC on the engine, show its progress live, then what each part did.
 
     Starts the JVM in this process (and fetches the engine's jars once if
-    needed). A saga's steps are shown live as they run and finish; a TCC shows
-    the time elapsed. The live display goes to stderr, the result to stdout.
+    needed). A saga's steps, or a TCC's participants, are shown live as they
+    run and finish. The live display goes to stderr, the result to stdout.
 
     Exit codes: 0 the transaction succeeded; 1 it did not, or could not start;
     2 a bad argument.
@@ -196,10 +174,7 @@ def run(
         fail("--policy chooses how a saga compensates; a TCC has no compensation policy", code=EXIT_USAGE)
     result: SagaResult | TccResult
     try:
-        if isinstance(spec, SagaSpec):
-            result = _run_saga(spec, payload, policy, correlation_id, headers)
-        else:
-            result = _run_tcc(spec, payload, correlation_id, headers)
+        result = _run_live(spec, payload, policy, correlation_id, headers)
     except FireflyTxError as exc:
         fail(f"{type(exc).__name__}: {exc}")
     view = run_view(result, cls)
