@@ -8,12 +8,11 @@ Python-owned timer threads. Nothing a step does blocks the loop unless the step 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._definition import SagaSpec, definition_of
-from ._lifecycle import EngineBase, check_headers, convert_inputs, correlation_id_or_new
+from ._lifecycle import EngineBase
 from ._results import SagaResult
 from ._saga_run import SagaRun
 from .config import CompensationPolicy, FireflyTxSettings
@@ -92,18 +91,9 @@ class SagaEngine(EngineBase):
             JavaExecutionError: the engine failed outside any step.
         """
         spec = definition_of(saga)
-        bridge, workers = self._running()
-        run = SagaRun(
-            spec,
-            saga() if isinstance(saga, type) else saga,
-            input,
-            convert_inputs(spec.name, ((s.step_id, s.params.value_annotation) for s in spec.steps), input),
-            correlation_id_or_new(correlation_id),
-            check_headers(headers),
-            asyncio.get_running_loop(),
-            workers,
-            self._listeners,
-        )
+        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps)
+        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga")
+        run = SagaRun(spec, saga() if isinstance(saga, type) else saga, start)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         result: SagaResult = await self._execute(run, lambda: bridge.start(run, policy), bridge)
         return result

@@ -17,7 +17,7 @@ from typing import Any, Self, TypeVar
 from pydantic import ValidationError
 
 from ._core._listeners import Listeners
-from ._core._run import RunBase
+from ._core._run import RunBase, RunStart
 from ._values import convert_to, needs_conversion
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
@@ -255,6 +255,31 @@ class EngineBase:
         if not self._accepting or bridge is None or executor is None:
             raise self._not_running()
         return bridge, executor
+
+    def _run_start(
+        self,
+        name: str,
+        targets: Iterable[tuple[str, Any]],
+        value: Any,
+        correlation_id: str | None,
+        headers: Mapping[str, str] | None,
+        kind: str,
+    ) -> tuple[Any, RunStart]:
+        """Check a run's arguments and gather what every run starts with; returns the bridge too.
+
+        ``targets`` pairs each step or participant id with its input parameter's annotation.
+        """
+        bridge, workers = self._running()
+        start = RunStart(
+            correlation_id_or_new(correlation_id),
+            check_headers(headers),
+            value,
+            convert_inputs(name, targets, value, kind=kind),
+            asyncio.get_running_loop(),
+            workers,
+            self._listeners,
+        )
+        return bridge, start
 
     async def _execute(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
         """Run ``run`` from start to result, counted as in flight; see ``_core._run`` on cancellation.

@@ -9,7 +9,6 @@ compensations, which fireflytx retries and times itself under every policy.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
@@ -19,9 +18,8 @@ from typing import Any, ClassVar
 
 from ._context import SagaContext
 from ._core._attempt import Attempt
-from ._core._listeners import Listeners
 from ._core._records import Clock, attempt_log, error_of, span
-from ._core._run import RunBase, Workers
+from ._core._run import RunBase, RunStart
 from ._definition import SagaSpec, StepSpec
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._values import convert_to
@@ -44,24 +42,12 @@ class SagaRun(RunBase):
 
     kind: ClassVar[TransactionKind] = TransactionKind.SAGA
 
-    def __init__(
-        self,
-        spec: SagaSpec,
-        instance: Any,
-        saga_input: Any,
-        converted_inputs: dict[str, Any],
-        correlation_id: str,
-        headers: dict[str, str],
-        loop: asyncio.AbstractEventLoop,
-        workers: Workers,
-        listeners: Listeners,
-    ) -> None:
-        super().__init__(spec.name, correlation_id, headers, saga_input, loop, workers, listeners)
+    def __init__(self, spec: SagaSpec, instance: Any, start: RunStart) -> None:
+        super().__init__(spec.name, start)
         self.spec = spec
         self.instance = instance
-        self.converted_inputs = converted_inputs
         self.results: dict[str, Any] = {}
-        self.context = SagaContext(correlation_id, spec.name, headers, self.results)
+        self.context = SagaContext(start.correlation_id, spec.name, start.headers, self.results)
         self.records: dict[str, _StepRecord] = {s.step_id: _StepRecord() for s in spec.steps}
         self._limit = spec.layer_concurrency
         self._active = 0

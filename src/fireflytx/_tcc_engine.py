@@ -8,11 +8,10 @@ loop. A ``SagaEngine`` and a ``TccEngine`` can run side by side: they share the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._lifecycle import EngineBase, check_headers, convert_inputs, correlation_id_or_new
+from ._lifecycle import EngineBase
 from ._tcc_definition import TccSpec, tcc_definition_of
 from ._tcc_results import TccResult
 from ._tcc_run import TccRun
@@ -92,18 +91,9 @@ class TccEngine(EngineBase):
         if not isinstance(tcc, type):
             raise TypeError(f"execute() takes the @tcc class itself, not {type(tcc).__name__!r}")
         spec = tcc_definition_of(tcc)
-        bridge, workers = self._running()
-        tries = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
-        run = TccRun(
-            spec,
-            input,
-            convert_inputs(spec.name, tries, input, kind="tcc"),
-            correlation_id_or_new(correlation_id),
-            check_headers(headers),
-            asyncio.get_running_loop(),
-            workers,
-            self._listeners,
-        )
+        targets = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
+        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "tcc")
+        run = TccRun(spec, start)
         result: TccResult = await self._execute(run, lambda: bridge.start(run), bridge)
         return result
 

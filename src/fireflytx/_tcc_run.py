@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ._core._attempt import Attempt
-from ._core._listeners import Listeners
 from ._core._records import Clock, attempt_log, error_of, span
-from ._core._run import RunBase, Workers
+from ._core._run import RunBase, RunStart
 from ._tcc_context import TccContext
 from ._tcc_definition import CANCEL, CONFIRM, PHASES, TRY, ParticipantSpec, PhaseSpec, TccSpec
 from ._tcc_results import (
@@ -69,22 +68,11 @@ class TccRun(RunBase):
 
     kind: ClassVar[TransactionKind] = TransactionKind.TCC
 
-    def __init__(
-        self,
-        spec: TccSpec,
-        tcc_input: Any,
-        converted_inputs: dict[str, Any],
-        correlation_id: str,
-        headers: dict[str, str],
-        loop: asyncio.AbstractEventLoop,
-        workers: Workers,
-        listeners: Listeners,
-    ) -> None:
-        super().__init__(spec.name, correlation_id, headers, tcc_input, loop, workers, listeners)
+    def __init__(self, spec: TccSpec, start: RunStart) -> None:
+        super().__init__(spec.name, start)
         self.spec = spec
-        self.converted_inputs = converted_inputs
         self.try_results: dict[str, Any] = {}
-        self.context = TccContext(correlation_id, spec.name, headers, self.try_results)
+        self.context = TccContext(start.correlation_id, spec.name, start.headers, self.try_results)
         self.participants = {p.participant_id: _Participant(p, p.cls()) for p in spec.participants}
         self._last_id = spec.participants[-1].participant_id
         self._background: set[asyncio.Task[Any]] = set()

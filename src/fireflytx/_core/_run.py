@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
@@ -38,7 +39,7 @@ from ._attempt import FORWARD, Attempt
 from ._listeners import Listeners
 from ._records import Clock
 
-__all__ = ["Policy", "RunBase"]
+__all__ = ["Policy", "RunBase", "RunStart", "Workers"]
 
 _log = logging.getLogger("fireflytx.run")
 
@@ -66,29 +67,35 @@ def _abandon(job: Any) -> None:
         abandon()
 
 
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """What an engine gives every run it starts, SAGA or TCC alike."""
+
+    correlation_id: str
+    headers: dict[str, str]
+    tx_input: Any
+    converted_inputs: dict[str, Any]
+    """The input converted per step or participant id whose parameter asks for a model or dataclass."""
+    loop: asyncio.AbstractEventLoop
+    workers: Workers
+    listeners: Listeners
+
+
 class RunBase:
     """The kernel of one run; ``SagaRun`` and ``TccRun`` add what to attempt and how to report it."""
 
     kind: ClassVar[TransactionKind]
 
-    def __init__(
-        self,
-        name: str,
-        correlation_id: str,
-        headers: dict[str, str],
-        tx_input: Any,
-        loop: asyncio.AbstractEventLoop,
-        workers: Workers,
-        listeners: Listeners,
-    ) -> None:
+    def __init__(self, name: str, start: RunStart) -> None:
         self.name = name
-        self.correlation_id = correlation_id
-        self.headers = headers
-        self.tx_input = tx_input
-        self.loop = loop
+        self.correlation_id = start.correlation_id
+        self.headers = start.headers
+        self.tx_input = start.tx_input
+        self.converted_inputs = start.converted_inputs
+        self.loop = start.loop
+        self.workers = start.workers
+        self.listeners = start.listeners
         self.loop_thread = threading.get_ident()
-        self.workers = workers
-        self.listeners = listeners
         self.wall_start = datetime.now(UTC)
         self.clock_start = time.perf_counter()
         self.clock = Clock(self.wall_start, self.clock_start)
