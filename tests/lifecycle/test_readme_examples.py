@@ -1,0 +1,28 @@
+"""The README's saga examples run as written, each in a fresh interpreter."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_the_saga_in_20_lines_and_its_plain_script_form_run() -> None:
+    first, plain_script = _python_blocks()[:2]
+    assert "asyncio.run(main())" in first and "execute_sync" in plain_script
+    done = subprocess.run(
+        [sys.executable, "-c", first + "\n" + plain_script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SUCCEEDED" in done.stdout
