@@ -384,3 +384,17 @@ def test_a_tcc_has_no_compensation_policy(tmp_path: Path) -> None:
     code, out, err = invoke(f"{target}:Booking", "--policy", "circuit_breaker")
     assert code == 2 and out == ""
     assert "a TCC has no compensation policy" in err
+
+
+def test_a_step_returning_a_value_that_contains_itself_fails_cleanly(tmp_path: Path) -> None:
+    target = tmp_path / "loops.py"
+    target.write_text(
+        "from fireflytx import saga, saga_step\n\n"
+        "@saga('loops')\nclass Loops:\n"
+        "    @saga_step('a')\n    def a(self):\n        value = []\n        value.append(value)\n"
+        "        return value\n"
+    )
+    for extra in ([], ["--json"]):
+        code, out, err = invoke(f"{target}:Loops", *extra)
+        assert code == 1, err
+        assert "contains itself" in out
