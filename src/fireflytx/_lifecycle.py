@@ -11,13 +11,16 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import ValidationError
 
 from ._values import convert_to, needs_conversion
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
+
+if TYPE_CHECKING:
+    from ._bridge._protocol import EngineBridge
 
 __all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
 
@@ -93,7 +96,7 @@ class EngineBase:
 
     def __init__(self, settings: FireflyTxSettings | None) -> None:
         self.settings = settings or FireflyTxSettings()
-        self._bridge: Any = None
+        self._bridge: EngineBridge | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._sync_loop: _LoopThread | None = None
         self._in_flight = 0
