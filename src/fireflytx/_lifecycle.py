@@ -10,12 +10,13 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import ValidationError
 
 from ._values import convert_to, needs_conversion
+from ._workers import EngineWorkers, LoopThread
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
 
@@ -25,20 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
 
 T = TypeVar("T")
-
-
-class _LoopThread:
-    """A private event loop on a Python thread, for ``execute_sync``."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fireflytx-sync-loop", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
 
 
 def correlation_id_or_new(value: str | None) -> str:
@@ -97,8 +84,8 @@ class EngineBase:
     def __init__(self, settings: FireflyTxSettings | None) -> None:
         self.settings = settings or FireflyTxSettings()
         self._bridge: EngineBridge | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._sync_loop: _LoopThread | None = None
+        self._executor: Executor | None = None
+        self._sync_loop: LoopThread | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
         self._lock = threading.Lock()
@@ -119,9 +106,7 @@ class EngineBase:
             from ._bridge import _jvm
 
             _jvm.ensure_started(self.settings)
-            executor = ThreadPoolExecutor(
-                max_workers=self.settings.sync_step_threads, thread_name_prefix=self._thread_prefix
-            )
+            executor = EngineWorkers(self.settings.sync_step_threads, self._thread_prefix)
             try:
                 self._bridge = self._make_bridge()
             except BaseException:
@@ -153,7 +138,7 @@ class EngineBase:
                 self._executor.shutdown(wait=False)
                 self._executor = None
             if self._sync_loop is not None:
-                self._sync_loop.stop()
+                self._sync_loop.release()
                 self._sync_loop = None
 
     async def __aenter__(self) -> Self:
@@ -168,7 +153,7 @@ class EngineBase:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _running(self) -> tuple[Any, ThreadPoolExecutor]:
+    def _running(self) -> tuple[Any, Executor]:
         """The bridge and worker threads of the running engine."""
         bridge, executor = self._bridge, self._executor
         if bridge is None or executor is None:
@@ -207,7 +192,7 @@ class EngineBase:
         self._running()
         with self._lock:
             if self._sync_loop is None:
-                self._sync_loop = _LoopThread()
+                self._sync_loop = LoopThread.acquire()
             loop = self._sync_loop.loop
 
         async def run() -> T:
