@@ -1,4 +1,4 @@
-"""javabuild's pieces: the shared jar cache, the sources digest, reproducible packing, checksums, trust store."""
+"""javabuild's pieces: the shared cache, the sources digest, reproducible packing, checksums, trust store."""
 
 from __future__ import annotations
 
