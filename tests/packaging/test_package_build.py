@@ -8,6 +8,7 @@ nothing, unless a source changed since.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -39,6 +40,8 @@ def checkout(dest: Path) -> Path:
 
 
 def build(project: Path, out: Path, target: str, **env: str) -> subprocess.CompletedProcess[str]:
+    for tool in ("build", "hatchling"):
+        assert importlib.util.find_spec(tool), f"{tool} is missing here: pip install -e '.[dev]'"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FIREFLYTX_BUILD_")}
     environment.update(env)
     return subprocess.run(
