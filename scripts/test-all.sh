@@ -58,6 +58,7 @@ done
 
 no_jdk python -m pip install -q --upgrade pip build
 # An sdist, then a wheel from the unpacked sdist: the sdist carries the compiled jar, so its wheel compiles nothing.
+# Compile here rather than reuse a jar an earlier build left in the checkout.
 rm -f src/fireflytx/_bridge/lib/fireflytx-bridge.jar src/fireflytx/_bridge/lib/bridge-build.json
 no_jdk python -m build --outdir "$work/dist" .
 wheel=("$work"/dist/fireflytx-*.whl)
