@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,8 +25,6 @@ from ._values import convert_to
 from .listeners import Phase, TransactionKind
 
 __all__ = ["SagaRun"]
-
-Complete = Callable[[BaseException | None], bool]
 
 
 @dataclass(slots=True)
@@ -56,13 +53,13 @@ class SagaRun(RunBase):
 
     # -- steps (the engine retries them) ---------------------------------------------------------
 
-    def start_step(self, step: StepSpec, complete: Complete) -> None:
-        """Start the next attempt of ``step``; ``complete`` tells the engine how it ended."""
+    def start_step(self, step: StepSpec, key: str) -> None:
+        """Start the next attempt of ``step``, the engine's request ``key``."""
         record = self.records[step.step_id]
         number = len(record.attempts) + 1
         attempt = self.new_attempt(
             Phase.STEP, step.step_id, number, lambda: self._call_step(step), step.is_async,
-            step.timeout_ms, number > step.retry, self._step_done, complete,
+            step.timeout_ms, number > step.retry, self._step_done, key,
         )
         record.attempts.append(attempt)
         if not self._limit:
@@ -82,16 +79,12 @@ class SagaRun(RunBase):
 
     def _step_done(self, attempt: Attempt) -> None:
         record = self.records[attempt.unit_id]
-        complete: Complete = attempt.sink
-        attempt.sink = None
+        key, attempt.sink = attempt.sink, None
         if attempt.error is None:
-            # Publish before completing: the engine may start dependent steps inside complete().
+            # Publish before answering: the engine may start dependent steps as soon as it hears.
             self.results[attempt.unit_id] = attempt.value
             record.succeeded = True
-        if not complete(attempt.error) and attempt.error is None:
-            # The engine no longer wanted it (it gave up on the attempt): the success is void.
-            record.succeeded = False
-            self.results.pop(attempt.unit_id, None)
+        self.reply(key, attempt.error)
         self._release_slot()
 
     def _release_slot(self) -> None:
@@ -106,11 +99,11 @@ class SagaRun(RunBase):
 
     # -- compensations (fireflytx retries and times them) ----------------------------------------
 
-    def start_compensation(self, step: StepSpec, complete: Complete) -> None:
-        """Undo ``step`` (it has a compensation) with its own retries; returns at once."""
-        self._on_loop(lambda: self.loop.create_task(self._compensate(step, complete)))
+    def start_compensation(self, step: StepSpec, key: str) -> None:
+        """Undo ``step`` (it has a compensation) with its own retries, the engine's request ``key``."""
+        self._on_loop(lambda: self.loop.create_task(self._compensate(step, key)))
 
-    async def _compensate(self, step: StepSpec, complete: Complete) -> None:
+    async def _compensate(self, step: StepSpec, key: str) -> None:
         comp = step.compensation
         assert comp is not None
         error: BaseException | None = None
@@ -124,7 +117,7 @@ class SagaRun(RunBase):
             error = exc
             raise
         finally:
-            complete(error)
+            self.reply(key, error)
 
     def _call_compensation(self, step: StepSpec) -> Any:
         comp = step.compensation

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -46,8 +46,6 @@ from .errors import JournalError
 from .listeners import Decision, DecisionMade, Phase, TransactionKind
 
 __all__ = ["TccRun"]
-
-Complete = Callable[[BaseException | None], bool]
 
 _PHASE = {TRY: Phase.TRY, CONFIRM: Phase.CONFIRM, CANCEL: Phase.CANCEL}
 _NOT_RUN = TccPhaseOutcome()
@@ -81,16 +79,15 @@ class TccRun(RunBase):
 
     # -- engine-driven calls ---------------------------------------------------------------------
 
-    def is_settled(self, participant_id: str) -> bool:
-        """Whether fireflytx already cancelled this participant itself (the engine's calls are void)."""
-        return self.participants[participant_id].settled
-
-    def start_phase(self, participant_id: str, phase: str, complete: Complete) -> None:
-        """Start the next attempt of a phase the engine asked for; ``complete`` tells it the outcome."""
+    def start_phase(self, participant_id: str, phase: str, key: str) -> None:
+        """Start the next attempt of a phase the engine asked for (its request ``key``)."""
         part = self.participants[participant_id]
+        if phase != TRY and part.settled:
+            self.reply(key, None)  # fireflytx cancelled it already: the engine's call is void
+            return
         if phase == CANCEL:
             # Only after an engine failure outside any try: cancel like fireflytx always does.
-            self._spawn(self._engine_cancel(part, complete))
+            self._spawn(self._engine_cancel(part, key))
             return
         spec = part.spec.phase(phase)
         records = part.attempts[phase]
@@ -98,7 +95,7 @@ class TccRun(RunBase):
         attempt = self.new_attempt(
             _PHASE[phase], participant_id, number, lambda: self._call(part, spec), spec.is_async,
             spec.timeout_ms, number > spec.retry,
-            self._try_done if phase == TRY else self._confirm_done, complete,
+            self._try_done if phase == TRY else self._confirm_done, key,
         )
         records.append(attempt)
         self.launch(attempt)
@@ -114,52 +111,47 @@ class TccRun(RunBase):
         return getattr(part.instance, phase.method_name)(*args, **kwargs)
 
     def _confirm_done(self, attempt: Attempt) -> None:
-        complete: Complete = attempt.sink
-        attempt.sink = None
-        if not complete(attempt.error) and attempt.error is None:
-            attempt.error = RuntimeError("the engine no longer waited for this confirm")
+        key, attempt.sink = attempt.sink, None
+        self.reply(key, attempt.error)
 
     def _try_done(self, attempt: Attempt) -> None:
         part = self.participants[attempt.unit_id]
-        complete: Complete = attempt.sink
-        attempt.sink = None
+        key, attempt.sink = attempt.sink, None
         if attempt.error is None:
-            # Publish before completing: the engine starts the next try (or the confirms) inside complete().
+            # Publish before answering: the engine starts the next try (or the confirms) as soon as it hears.
             self.try_results[attempt.unit_id] = attempt.value
             part.try_result = attempt.value
             part.tried = True
             if attempt.unit_id == self._last_id:
-                self._decide_confirm(part, complete)
+                self._decide_confirm(key)
             else:
-                complete(None)
+                self.reply(key, None)
         elif not attempt.last:
-            complete(attempt.error)  # the engine retries it
+            self.reply(key, attempt.error)  # the engine retries it
         else:
-            self._spawn(self._after_last_try_failed(part, attempt.error, complete))
+            self._spawn(self._after_last_try_failed(part, attempt.error, key))
 
-    def _decide_confirm(self, last: _Participant, complete: Complete) -> None:
+    def _decide_confirm(self, key: str) -> None:
         if not self.listeners.journals:
             self.decision = Decision.CONFIRM
             if self.listeners.active:
                 self.listeners.emit(self._decision_event(Decision.CONFIRM))
-            complete(None)
+            self.reply(key, None)
             return
-        self._spawn(self._journal_confirm(last, complete))
+        self._spawn(self._journal_confirm(key))
 
-    async def _journal_confirm(self, last: _Participant, complete: Complete) -> None:
+    async def _journal_confirm(self, key: str) -> None:
         try:
             await self.listeners.checkpoint(self._decision_event(Decision.CONFIRM))
         except JournalError as exc:
             # Nothing is confirmed yet: cancelling everyone tried is still possible, and safe.
             await self._cancel_all()
-            complete(exc)
+            self.reply(key, exc)
             return
         self.decision = Decision.CONFIRM
-        complete(None)
+        self.reply(key, None)
 
-    async def _after_last_try_failed(
-        self, part: _Participant, error: BaseException | None, complete: Complete
-    ) -> None:
+    async def _after_last_try_failed(self, part: _Participant, error: BaseException | None, key: str) -> None:
         try:
             if part.spec.optional:
                 await self._own_cancel(part)
@@ -168,9 +160,9 @@ class TccRun(RunBase):
         finally:
             # An optional participant leaves the transaction: the engine sees a success and goes on.
             if part.spec.optional and part.spec.participant_id == self._last_id:
-                self._decide_confirm(part, complete)
+                self._decide_confirm(key)
             else:
-                complete(None if part.spec.optional else error)
+                self.reply(key, None if part.spec.optional else error)
 
     async def _cancel_all(self, first: _Participant | None = None) -> None:
         """Decide CANCEL, cancel ``first`` (whose try failed), then everyone tried, in reverse order."""
@@ -187,14 +179,14 @@ class TccRun(RunBase):
             if earlier.tried and not earlier.settled:
                 await self._own_cancel(earlier)
 
-    async def _engine_cancel(self, part: _Participant, complete: Complete) -> None:
+    async def _engine_cancel(self, part: _Participant, key: str) -> None:
         error: BaseException | None = None
         try:
             if not part.settled:
                 last = await self._own_cancel(part)
                 error = None if last is None else last.error
         finally:
-            complete(error)
+            self.reply(key, error)
 
     async def _own_cancel(self, part: _Participant) -> Attempt | None:
         """Cancel one participant with its try result (``None`` if its try failed) and its cancel policy."""

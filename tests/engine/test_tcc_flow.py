@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -349,9 +349,9 @@ async def test_engine_cancel_phase_crash_is_only_tolerated_after_fireflytx_cance
         self: TccRun,
         part: object,
         error: BaseException | None,
-        complete: Callable[[BaseException | None], bool],
+        key: str,
     ) -> None:
-        complete(error)
+        self.reply(key, error)
 
     monkeypatch.setattr(TccRun, "_after_last_try_failed", hand_over_without_cancelling)
     with pytest.raises(JavaExecutionError) as info:

@@ -99,11 +99,10 @@ class EngineFacade(Protocol):
         compensation_name: str | None,
         compensation_backoff_ms: int,
         compensation_critical: bool,
-        starter: object,
-        cancel_listener: object,
+        unit_key: str,
         /,
     ) -> JavaObject:
-        """Add a Python step (its ``PythonStepHandler`` over ``starter``) to ``saga``."""
+        """Add a Python step to ``saga``; its handler queues the engine's requests under ``unit_key``."""
         ...
 
     def validate(self, saga: JavaObject, /) -> Sequence[str]:
@@ -142,5 +141,5 @@ class EngineFacade(Protocol):
         cancel_backoff_ms: int,
         /,
     ) -> JavaObject:
-        """Add a Python participant (a ``PyTccParticipant`` proxy) to ``tcc``."""
+        """Add a Python participant (a Java ``PumpParticipant``) to ``tcc``."""
         ...

@@ -1,29 +1,27 @@
-"""Sagas on the Firefly engine: translation, step proxies and the run itself.
+"""Sagas on the Firefly engine: translation and the run itself.
 
-Crossing costs shape this module (see bridge-facts.md): one proxy per step and one listener per
-engine, created once and reused; values never cross (the engine sees a token, Python keeps the
-real results); a step's continuation runs on the thread that completed it, so no thread hop is
-added; and each call into Python happens on a Python-owned thread (the event loop, a worker, or a
-timer thread started by ``_threads``).
+Crossing costs shape this module (see bridge-facts.md and ``_pump``): the engine's step handlers
+are Java objects that queue requests on the run's loop pump, so starting an attempt costs no
+crossing of its own; values never cross (Python keeps the real results; the engine sees a token);
+a run costs one call to start and one call per loop turn in which any of its steps succeeded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import weakref
 from typing import Any
 
-from jpype import JClass, JImplements, JOverride
+from jpype import JClass
 
 from .._definition import SagaSpec, StepSpec
 from .._saga_run import SagaRun
 from ..config import CompensationPolicy
 from ..errors import DefinitionError
-from ._calls import CompletionListener, completer
 from ._errors import map_java_errors, to_python
 from ._facade import facade
 from ._protocol import JavaObject
+from ._pump import PumpedBridge
 
 _P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
@@ -36,6 +34,7 @@ class _Java:
         self.facade = facade()
         self.StepInputs = JClass(_P + "saga.engine.StepInputs")
         self.SagaRuns = JClass("dev.fireflytx.bridge.SagaRuns")
+        self.RunPump = JClass("dev.fireflytx.bridge.RunPump")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
         # An empty StepInputs has no resolvers to cache, so one instance serves every run.
         self.NO_INPUTS = self.StepInputs.empty()
@@ -52,17 +51,16 @@ def java() -> _Java:
     return _java
 
 
-class SagaBridge:
+class SagaBridge(PumpedBridge):
     """Runs sagas on the engine for one fireflytx ``SagaEngine``."""
 
     def __init__(self, default_policy: CompensationPolicy) -> None:
         self._j = java()
+        super().__init__(self._j.RunPump)
         self._default_policy = default_policy
         self._engines: dict[CompensationPolicy, JavaObject] = {}
-        self._definitions: dict[str, tuple[SagaSpec, JavaObject]] = {}
-        # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
-        self.runs: dict[str, SagaRun] = {}
-        self._completion_listener = CompletionListener(self.runs)
+        self._definitions: dict[str, tuple[SagaSpec, JavaObject, list[str]]] = {}
+        self._units: dict[str, StepSpec] = {}
 
     def _engine(self, policy: CompensationPolicy) -> JavaObject:
         engine = self._engines.get(policy)
@@ -75,19 +73,16 @@ class SagaBridge:
     def register(self, spec: SagaSpec) -> JavaObject:
         """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change).
 
-        The step proxies the definition holds reach this bridge only through a weak reference:
-        Java keeps a proxy's Python object alive for as long as Java holds the proxy, so a strong
-        reference back would make a cycle across the two heaps that neither collector can see,
-        and every stopped engine would stay in memory with its definitions.
+        Each step gets a short unit key that the engine's requests name it by.
         """
         known = self._definitions.get(spec.name)
         if known is not None and known[0] is spec:
             return known[1]
         facade = self._j.facade
-        bridge = weakref.proxy(self)
+        keys = [str(next(_ids)) for _ in spec.steps]
         with map_java_errors():
             definition = facade.saga(spec.name, spec.layer_concurrency)
-            for step in spec.steps:
+            for key, step in zip(keys, spec.steps, strict=True):
                 compensation = step.compensation
                 facade.addStep(
                     definition,
@@ -104,59 +99,45 @@ class SagaBridge:
                     compensation.method_name if compensation else None,
                     compensation.backoff_ms if compensation else 0,
                     compensation.critical if compensation else False,
-                    _StepStarter(bridge, step),
-                    None,
+                    key,
                 )
             errors = [str(error) for error in facade.validate(definition)]
         if errors:
             raise DefinitionError(f"saga {spec.name!r}", errors)
-        self._definitions[spec.name] = (spec, definition)
+        if known is not None:
+            for key in known[2]:
+                self._units.pop(key, None)
+        self._units.update(zip(keys, spec.steps, strict=True))
+        self._definitions[spec.name] = (spec, definition, keys)
         return definition
 
     def start(self, run: SagaRun, policy: CompensationPolicy | None) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
+        pump = self.pump_for(run.loop)
+        run.reply = pump.reply
         run_key = str(next(_ids))
         done = run.until_ended()
         self.runs[run_key] = run
         try:
             with map_java_errors():
-                self._j.SagaRuns.start(
-                    engine,
-                    definition,
-                    self._j.NO_INPUTS,
-                    run.correlation_id,
-                    run_key,
-                    self._completion_listener,
+                lines = self._j.SagaRuns.start(
+                    engine, definition, self._j.NO_INPUTS, run.correlation_id, run_key, pump.java
                 )
         except BaseException:
             self.runs.pop(run_key, None)
             raise
+        pump.handle(str(lines))
         return done
+
+    def _request(self, run: SagaRun, kind: str, unit: str, key: str) -> None:
+        step = self._units[unit]
+        if kind == "S":
+            run.start_step(step, key)
+        else:
+            run.start_compensation(step, key)
 
     def error_of(self, run: SagaRun, error: Any) -> BaseException | None:
         """The fireflytx error for what the engine's run ended with (None: it ended normally)."""
         return None if error is None else to_python(error)
-
-
-@JImplements("dev.fireflytx.bridge.PythonStepHandler$Starter", deferred=True)
-class _StepStarter:
-    """Python's side of one step's engine handler; one per step, reused by every run.
-
-    The Java ``PythonStepHandler`` creates each attempt's future and reads the run id, so an
-    attempt costs one call into Python. Raising here is safe: the handler turns it into an error.
-    """
-
-    def __init__(self, bridge: SagaBridge, step: StepSpec) -> None:
-        self._bridge = bridge
-        self._step = step
-        self._token = bridge._j.TOKEN
-
-    @JOverride
-    def start(self, run_key: Any, attempt_key: Any, future: Any) -> None:
-        self._bridge.runs[str(run_key)].start_step(self._step, completer(future, self._token))
-
-    @JOverride
-    def compensate(self, run_key: Any, future: Any) -> None:
-        self._bridge.runs[str(run_key)].start_compensation(self._step, completer(future, self._token))

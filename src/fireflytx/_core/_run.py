@@ -109,6 +109,8 @@ class RunBase:
         """The engine's run has ended (``engine_error`` then says how)."""
         self.engine_error: Any = None
         self._waiter: asyncio.Future[None] | None = None
+        self.reply: Callable[[str, BaseException | None], None] = _unanswerable
+        """Answers the engine's request ``key`` with an outcome (set by the bridge that starts the run)."""
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -369,6 +371,10 @@ class RunBase:
             attempt=attempt.number, duration_ms=(attempt.ended - (attempt.started or attempt.ended)) * 1000,
             error=attempt.error, result=attempt.value, final=attempt.final,
         )
+
+
+def _unanswerable(key: str, error: BaseException | None) -> None:
+    raise RuntimeError("this run was not started on an engine: nothing waits for its answers")
 
 
 def _set_done(future: asyncio.Future[None]) -> None:

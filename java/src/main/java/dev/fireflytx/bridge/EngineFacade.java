@@ -58,7 +58,8 @@ public final class EngineFacade {
     }
 
     /**
-     * Adds one Python step to {@code saga}, handled by a {@link PythonStepHandler} over {@code starter}.
+     * Adds one Python step to {@code saga}, handled by a {@link PythonStepHandler} that queues its requests on
+     * each run's {@link RunPump} under {@code unitKey}.
      *
      * <p>A step with a compensation ({@code compensationName} not null) gets no engine retry and no engine
      * timeout for it: fireflytx retries and times compensations itself, and the engine would retry a handler's
@@ -69,7 +70,7 @@ public final class EngineFacade {
      * @param timeoutMs           the engine's timeout for one attempt; {@code 0} means none
      * @param idempotencyKey      may be null
      * @param compensationName    name of the compensation method, or null when the step has none
-     * @param cancelListener      told when the engine gives up on an attempt
+     * @param unitKey             Python's key for the step
      * @return the step, already in {@code saga.steps}
      */
     public static StepDefinition addStep(
@@ -85,8 +86,7 @@ public final class EngineFacade {
             String compensationName,
             long compensationBackoffMs,
             boolean compensationCritical,
-            PythonStepHandler.Starter starter,
-            CancelListener cancelListener) {
+            String unitKey) {
         StepDefinition step = new StepDefinition(
                 id,
                 compensationName,
@@ -100,7 +100,7 @@ public final class EngineFacade {
                 false,
                 null);
         boolean compensable = compensationName != null;
-        step.handler = new PythonStepHandler(starter, compensable, cancelListener);
+        step.handler = new PythonStepHandler(unitKey, compensable);
         if (compensable) {
             step.compensationRetry = 0;
             step.compensationTimeout = Duration.ZERO;

@@ -1,61 +1,39 @@
 package dev.fireflytx.bridge;
 
-import java.util.concurrent.atomic.AtomicLong;
-
 import org.fireflyframework.transactional.saga.core.SagaContext;
 import org.fireflyframework.transactional.saga.engine.step.StepHandler;
 
 import reactor.core.publisher.Mono;
 
 /**
- * The engine's handler for one Python step.
+ * The engine's handler for one Python step: each call becomes a request line on the run's {@link RunPump}.
  *
- * <p>It does on the Java side what would otherwise cost Python several calls per attempt: it
- * creates the attempt's {@link StepFuture}, reads the run id from the {@link RunContext} and hands
- * both to Python in one call. Python completes the future when the step ends. Neither method ever
- * throws into the engine (a synchronous throw from {@code compensate} would fail the whole run).
- *
- * <p>Keys are Strings, not numbers: JPype 1.7.1 leaks a Python int for every Java number passed
- * into Python (fixed upstream after 1.7.1, jpype-project/jpype#1379); Strings and objects cross cleanly.
+ * <p>It never calls Python itself, so an attempt costs no crossing of its own: Python drains the requests of
+ * a loop turn together and answers them together. Neither method ever throws into the engine (a synchronous
+ * throw from {@code compensate} would fail the whole run).
  */
 public final class PythonStepHandler implements StepHandler<Object, Object> {
 
-    /** Python's side of one step. */
-    public interface Starter {
-        /** Start attempt {@code attemptKey} of the step in run {@code runKey}; complete {@code future} later. */
-        void start(String runKey, String attemptKey, StepFuture future);
-
-        /** Start the step's compensation in run {@code runKey}; complete {@code future} later. */
-        void compensate(String runKey, StepFuture future);
-    }
-
-    private static final AtomicLong ATTEMPTS = new AtomicLong();
-
-    private final Starter starter;
+    private final String unitKey;
     private final boolean compensable;
-    private final CancelListener cancelListener;
 
     /**
-     * @param starter        Python's side of the step
-     * @param compensable    whether the step has a compensation (if not, compensating is a no-op)
-     * @param cancelListener told when the engine gives up on an attempt (its timeout)
+     * @param unitKey     Python's key for the step (a short string: it goes into every request line)
+     * @param compensable whether the step has a compensation (if not, compensating is a no-op)
      */
-    public PythonStepHandler(Starter starter, boolean compensable, CancelListener cancelListener) {
-        this.starter = starter;
+    public PythonStepHandler(String unitKey, boolean compensable) {
+        this.unitKey = unitKey;
         this.compensable = compensable;
-        this.cancelListener = cancelListener;
     }
 
     @Override
     public Mono<Object> execute(Object input, SagaContext ctx) {
-        String attemptKey = Long.toString(ATTEMPTS.incrementAndGet());
-        StepFuture future = new StepFuture(attemptKey, cancelListener);
         try {
-            starter.start(((RunContext) ctx).runKey, attemptKey, future);
+            RunContext run = (RunContext) ctx;
+            return run.pump.request('S', run.runKey, unitKey);
         } catch (Throwable error) {
-            future.completeExceptionally(error);
+            return Mono.error(error);
         }
-        return future.mono();
     }
 
     @Override
@@ -63,12 +41,11 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
         if (!compensable) {
             return Mono.empty();
         }
-        StepFuture future = new StepFuture("", null);
         try {
-            starter.compensate(((RunContext) ctx).runKey, future);
+            RunContext run = (RunContext) ctx;
+            return run.pump.request('C', run.runKey, unitKey).then();
         } catch (Throwable error) {
             return Mono.error(error);
         }
-        return future.mono().then();
     }
 }

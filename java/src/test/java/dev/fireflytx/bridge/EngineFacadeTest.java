@@ -40,35 +40,11 @@ class EngineFacadeTest {
 
     private final List<String> calls = new CopyOnWriteArrayList<>();
 
-    /** Stands in for Python's starter: completes each attempt at once, failing the steps named in {@code failing}. */
-    private PythonStepHandler.Starter starter(String id, String... failing) {
-        return new PythonStepHandler.Starter() {
-            @Override
-            public void start(String runKey, String attemptKey, StepFuture future) {
-                calls.add("execute " + id);
-                if (List.of(failing).contains(id)) {
-                    future.failWithPython("RuntimeError", id + " failed", 7L);
-                } else {
-                    future.succeed(Boolean.TRUE);
-                }
-            }
-
-            @Override
-            public void compensate(String runKey, StepFuture future) {
-                calls.add("compensate " + id);
-                future.succeed(Boolean.TRUE);
-            }
-        };
-    }
-
-    private static final CancelListener IGNORE_CANCEL = key -> {};
-
-    private SagaDefinition orderSaga(String... failing) {
+    private SagaDefinition orderSaga() {
         SagaDefinition saga = EngineFacade.saga("order", 2);
-        EngineFacade.addStep(saga, "reserve", new String[0], 0, 10, 0, null, false, 0.5,
-                "release", 0, false, starter("reserve", failing), IGNORE_CANCEL);
-        EngineFacade.addStep(saga, "charge", new String[] {"reserve"}, 0, 10, 0, null, false, 0.5,
-                null, 0, false, starter("charge", failing), IGNORE_CANCEL);
+        EngineFacade.addStep(saga, "reserve", new String[0], 0, 10, 0, null, false, 0.5, "release", 0, false, "reserve");
+        EngineFacade.addStep(saga, "charge", new String[] {"reserve"}, 0, 10, 0, null, false, 0.5, null, 0, false,
+                "charge");
         return saga;
     }
 
@@ -85,9 +61,8 @@ class EngineFacadeTest {
     @Test
     void addStepSetsEveryFieldOfAStepWithoutCompensation() {
         SagaDefinition saga = EngineFacade.saga("s", 0);
-        CancelListener listener = key -> {};
         StepDefinition step = EngineFacade.addStep(saga, "charge", new String[] {"a", "b"}, 3, 250, 5_000,
-                "idem-1", true, 0.25, null, 0, false, starter("charge"), listener);
+                "idem-1", true, 0.25, null, 0, false, "charge");
 
         assertSame(step, saga.steps.get("charge"));
         assertEquals("charge", step.id);
@@ -115,7 +90,7 @@ class EngineFacadeTest {
     void addStepLeavesCompensationRetriesAndTimeoutsToFireflytx() {
         SagaDefinition saga = EngineFacade.saga("s", 0);
         StepDefinition step = EngineFacade.addStep(saga, "reserve", new String[0], 0, 100, 0, null, false, 0.5,
-                "release", 400, true, starter("reserve"), IGNORE_CANCEL);
+                "release", 400, true, "reserve");
 
         assertEquals("release", step.compensateName);
         assertEquals(Duration.ZERO, step.timeout);
@@ -139,10 +114,8 @@ class EngineFacadeTest {
     @Test
     void validateReturnsTheEnginesMessagesForACycle() {
         SagaDefinition saga = EngineFacade.saga("loop", 0);
-        EngineFacade.addStep(saga, "a", new String[] {"b"}, 0, 10, 0, null, false, 0.5, null, 0, false,
-                starter("a"), IGNORE_CANCEL);
-        EngineFacade.addStep(saga, "b", new String[] {"a"}, 0, 10, 0, null, false, 0.5, null, 0, false,
-                starter("b"), IGNORE_CANCEL);
+        EngineFacade.addStep(saga, "a", new String[] {"b"}, 0, 10, 0, null, false, 0.5, null, 0, false, "a");
+        EngineFacade.addStep(saga, "b", new String[] {"a"}, 0, 10, 0, null, false, 0.5, null, 0, false, "b");
         String[] errors = EngineFacade.validate(saga);
         assertTrue(errors.length > 0);
         assertTrue(String.join("\n", errors).toLowerCase().contains("circular"), String.join("\n", errors));
@@ -151,33 +124,38 @@ class EngineFacadeTest {
     @Test
     void validateReturnsTheEnginesMessagesForAnUnknownDependency() {
         SagaDefinition saga = EngineFacade.saga("dangling", 0);
-        EngineFacade.addStep(saga, "a", new String[] {"ghost"}, 0, 10, 0, null, false, 0.5, null, 0, false,
-                starter("a"), IGNORE_CANCEL);
+        EngineFacade.addStep(saga, "a", new String[] {"ghost"}, 0, 10, 0, null, false, 0.5, null, 0, false, "a");
         String[] errors = EngineFacade.validate(saga);
         assertTrue(String.join("\n", errors).contains("ghost"), String.join("\n", errors));
     }
 
     @Test
-    void everyCompensationPolicyGivesAnEngineThatRunsAndCompensates() {
+    void everyCompensationPolicyGivesAnEngineThatRunsAndCompensates() throws Exception {
         for (CompensationPolicy policy : CompensationPolicy.values()) {
-            calls.clear();
-            SagaEngine engine = EngineFacade.sagaEngine(policy.name());
-            SagaResult result = engine.execute(orderSaga("charge"), StepInputs.empty(), new RunContext("c-" + policy, "order", "run-" + policy))
-                    .block(Duration.ofSeconds(10));
-            assertNotNull(result, policy.name());
-            assertFalse(result.isSuccess(), policy.name());
-            assertEquals(List.of("execute reserve", "execute charge", "compensate reserve"), calls, policy.name());
+            try (FakePython python = new FakePython(request -> request.equals("Scharge"))) {
+                String runKey = "run-" + policy;
+                python.handle(SagaRuns.start(EngineFacade.sagaEngine(policy.name()), orderSaga(), StepInputs.empty(),
+                        "c-" + policy, runKey, python.pump));
+                assertEquals("E", python.end(runKey).get(10, java.util.concurrent.TimeUnit.SECONDS), policy.name());
+                assertEquals(List.of("S", "S", "C", "E"), kinds(python), policy.name());
+            }
         }
     }
 
     @Test
     void aSagaBuiltByTheFacadeSucceedsThroughSagaRuns() throws Exception {
-        java.util.concurrent.CompletableFuture<Object> ended = new java.util.concurrent.CompletableFuture<>();
-        SagaRuns.start(EngineFacade.sagaEngine("STRICT_SEQUENTIAL"), orderSaga(), StepInputs.empty(), "cid", "run-1",
-                (key, value, error) -> ended.complete(error == null ? value : error));
-        SagaResult result = (SagaResult) ended.get(10, java.util.concurrent.TimeUnit.SECONDS);
-        assertTrue(result.isSuccess());
-        assertEquals(List.of("execute reserve", "execute charge"), calls);
+        try (FakePython python = new FakePython(request -> false)) {
+            python.handle(SagaRuns.start(EngineFacade.sagaEngine("STRICT_SEQUENTIAL"), orderSaga(),
+                    StepInputs.empty(), "cid", "run-1", python.pump));
+            assertEquals("E", python.end("run-1").get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(List.of("S", "S", "E"), kinds(python));
+            assertTrue(python.lines.get(0).startsWith("Srun-1 reserve "), python.lines.toString());
+            assertTrue(python.lines.get(1).startsWith("Srun-1 charge "), python.lines.toString());
+        }
+    }
+
+    private static List<String> kinds(FakePython python) {
+        return python.lines.stream().map(line -> line.substring(0, 1)).toList();
     }
 
     @Test

@@ -13,67 +13,45 @@ import org.junit.jupiter.api.Test;
 
 class PythonStepHandlerTest {
 
-    private static final class Recorder implements PythonStepHandler.Starter {
-        final List<String> runs = new ArrayList<>();
-        final List<String> attempts = new ArrayList<>();
-        StepFuture last;
-        RuntimeException fail;
-
-        @Override
-        public void start(String runKey, String attemptKey, StepFuture future) {
-            if (fail != null) {
-                throw fail;
-            }
-            runs.add(runKey);
-            attempts.add(attemptKey);
-            last = future;
-        }
-
-        @Override
-        public void compensate(String runKey, StepFuture future) {
-            if (fail != null) {
-                throw fail;
-            }
-            runs.add(runKey);
-            last = future;
-        }
-    }
+    private final List<String> wakes = new ArrayList<>();
+    private final RunPump pump = new RunPump(() -> wakes.add("wake"));
 
     @Test
-    void passesTheRunIdAndANewAttemptIdAndDeliversTheCompletion() {
-        Recorder recorder = new Recorder();
-        PythonStepHandler handler = new PythonStepHandler(recorder, true, null);
-        RunContext ctx = new RunContext("cid", "saga", "42");
+    void queuesARequestWithTheRunUnitAndANewAttemptAndDeliversTheAnswer() {
+        PythonStepHandler handler = new PythonStepHandler("7", true);
+        RunContext ctx = new RunContext("cid", "saga", "42", pump);
         var first = handler.execute(null, ctx);
-        recorder.last.complete("done");
-        assertEquals("done", first.block(Duration.ofSeconds(1)));
-        handler.execute(null, ctx);
-        assertEquals(List.of("42", "42"), recorder.runs);
-        assertTrue(Long.parseLong(recorder.attempts.get(1)) > Long.parseLong(recorder.attempts.get(0)));
-        assertEquals(recorder.attempts.get(1), recorder.last.key());
+        var second = handler.execute(null, ctx);
+        String[] lines = pump.drain().split("\n");
+        assertEquals(2, lines.length);
+        String[] a = lines[0].split(" ");
+        String[] b = lines[1].split(" ");
+        assertEquals(List.of("S42", "7"), List.of(a[0], a[1]));
+        assertTrue(Long.parseLong(b[2]) > Long.parseLong(a[2]));
+        assertEquals("", pump.exchange(a[2]));
+        assertEquals(Boolean.TRUE, first.block(Duration.ofSeconds(1)));
+        assertTrue(pump.fail(b[2], "ValueError", "bad"));
+        assertThrows(PythonStepException.class, () -> second.block(Duration.ofSeconds(1)));
+        assertEquals(0, pump.pendingAttempts());
     }
 
     @Test
-    void aThrowingStarterBecomesAnErrorNotAThrow() {
-        Recorder recorder = new Recorder();
-        recorder.fail = new IllegalStateException("python side failed");
-        PythonStepHandler handler = new PythonStepHandler(recorder, true, null);
-        RunContext ctx = new RunContext("cid", "saga", "1");
-        var execution = handler.execute(null, ctx);
-        assertThrows(IllegalStateException.class, () -> execution.block(Duration.ofSeconds(1)));
-        var compensation = handler.compensate(null, ctx);
-        assertThrows(IllegalStateException.class, () -> compensation.block(Duration.ofSeconds(1)));
+    void aContextThatIsNotFireflytxsBecomesAnErrorNotAThrow() {
+        PythonStepHandler handler = new PythonStepHandler("1", true);
+        var plain = new org.fireflyframework.transactional.saga.core.SagaContext("cid", "saga");
+        assertThrows(ClassCastException.class, () -> handler.execute(null, plain).block(Duration.ofSeconds(1)));
+        assertThrows(ClassCastException.class, () -> handler.compensate(null, plain).block(Duration.ofSeconds(1)));
     }
 
     @Test
-    void compensationIsANoOpWithoutACompensationAndCompletesEmptyWithOne() {
-        Recorder recorder = new Recorder();
-        RunContext ctx = new RunContext("cid", "saga", "7");
-        assertNull(new PythonStepHandler(recorder, false, null).compensate(null, ctx).block(Duration.ofSeconds(1)));
-        assertTrue(recorder.runs.isEmpty());
-        var compensation = new PythonStepHandler(recorder, true, null).compensate(null, ctx);
-        recorder.last.complete(Boolean.TRUE);
+    void compensationIsANoOpWithoutACompensationAndARequestWithOne() {
+        RunContext ctx = new RunContext("cid", "saga", "7", pump);
+        assertNull(new PythonStepHandler("3", false).compensate(null, ctx).block(Duration.ofSeconds(1)));
+        assertEquals("", pump.drain());
+        var compensation = new PythonStepHandler("3", true).compensate(null, ctx);
+        String line = pump.drain().trim();
+        assertTrue(line.startsWith("C7 3 "), line);
+        pump.exchange(line.split(" ")[2]);
         assertNull(compensation.block(Duration.ofSeconds(1)));
-        assertEquals(List.of("7"), recorder.runs);
     }
 }

@@ -1,0 +1,157 @@
+package dev.fireflytx.bridge;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * Batches what the engine asks of Python, and Python's answers, for the runs of one Python event loop.
+ *
+ * <p>Crossing between Python and Java costs microseconds each way, and wrapping a Java object for Python
+ * costs more. So the engine's handlers never call Python: each request ("start attempt K of step S in run
+ * R", "run R ended") becomes one line of text in a queue, and its answer a {@link StepFuture} kept here.
+ * Python drains the queue and hands back every successful attempt of a loop turn in one call,
+ * {@link #exchange}; completing those futures lets the engine go on, which may queue further requests,
+ * and those are returned by the same call. The crossings of a run therefore do not grow with the number
+ * of steps that run in one loop turn.
+ *
+ * <p>When a request arrives while Python is not already draining (from a timer thread after a retry's
+ * backoff, say), the {@link Waker} asks Python's loop to drain once; further requests until then ride
+ * along. Lines have the form {@code <kind><run> <unit> <attempt>} ({@code S} step, {@code C}
+ * compensation, {@code T}/{@code K}/{@code X} TCC try/confirm/cancel) or {@code E<run>} /
+ * {@code F<run>} when a run ended normally or with an engine error (read with {@link #failure}).
+ */
+public final class RunPump {
+
+    /** Asks Python's event loop to call {@link #exchange} soon; called from any thread, never blocks. */
+    @FunctionalInterface
+    public interface Waker {
+        void wake();
+    }
+
+    private static final AtomicLong ATTEMPTS = new AtomicLong();
+
+    private final Waker waker;
+    private final ConcurrentLinkedQueue<String> requests = new ConcurrentLinkedQueue<>();
+    private final ConcurrentHashMap<String, StepFuture> pending = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Throwable> failures = new ConcurrentHashMap<>();
+    /** True while Python is draining or has been woken and will drain: no further wake-up is needed. */
+    private final AtomicBoolean awake = new AtomicBoolean();
+
+    public RunPump(Waker waker) {
+        this.waker = waker;
+    }
+
+    /**
+     * Queues a request for Python and returns the Mono the engine waits on.
+     *
+     * @param kind the request's letter (see the class comment)
+     */
+    public Mono<Object> request(char kind, String runKey, String unitKey) {
+        String attemptKey = Long.toString(ATTEMPTS.incrementAndGet());
+        StepFuture future = new StepFuture(attemptKey, null);
+        pending.put(attemptKey, future);
+        post(kind + runKey + ' ' + unitKey + ' ' + attemptKey);
+        return future.mono();
+    }
+
+    /** Queues the end of a run: {@code error} null means it ended normally. */
+    public void ended(String runKey, Throwable error) {
+        if (error == null) {
+            post("E" + runKey);
+        } else {
+            failures.put(runKey, error);
+            post("F" + runKey);
+        }
+    }
+
+    private void post(String line) {
+        requests.add(line);
+        if (awake.compareAndSet(false, true)) {
+            try {
+                waker.wake();
+            } catch (Throwable error) {
+                // Python could not be told now; the next call that drains will still find the line.
+                awake.set(false);
+            }
+        }
+    }
+
+    /**
+     * Completes the attempts Python reports as succeeded, then returns every queued request, one per line.
+     *
+     * @param succeeded attempt keys separated by single spaces (may be empty)
+     */
+    public String exchange(String succeeded) {
+        awake.set(true);
+        int start = 0;
+        int length = succeeded.length();
+        while (start < length) {
+            int end = succeeded.indexOf(' ', start);
+            if (end < 0) {
+                end = length;
+            }
+            StepFuture future = pending.remove(succeeded.substring(start, end));
+            if (future != null) {
+                future.complete(Boolean.TRUE);
+            }
+            start = end + 1;
+        }
+        return drain();
+    }
+
+    /**
+     * Runs {@code start} (which starts a run) with Python counted as awake, then returns what it queued: Python is
+     * the caller, so it needs no wake-up to learn of the run's first requests.
+     */
+    public String during(Runnable start) {
+        awake.set(true);
+        try {
+            start.run();
+        } catch (RuntimeException | Error error) {
+            // Python gets the exception instead of the lines: let anything queued wake it as usual.
+            awake.set(false);
+            if (!requests.isEmpty() && awake.compareAndSet(false, true)) {
+                waker.wake();
+            }
+            throw error;
+        }
+        return drain();
+    }
+
+    /** Returns every queued request. */
+    public String drain() {
+        awake.set(true);
+        StringBuilder out = new StringBuilder();
+        while (true) {
+            String line;
+            while ((line = requests.poll()) != null) {
+                out.append(line).append('\n');
+            }
+            awake.set(false);
+            // A request that slipped in before awake was cleared found it set and woke nobody.
+            if (requests.isEmpty() || !awake.compareAndSet(false, true)) {
+                return out.toString();
+            }
+        }
+    }
+
+    /** Fails one attempt with a Python error's type name and message; false if it was not pending. */
+    public boolean fail(String attemptKey, String pythonType, String message) {
+        StepFuture future = pending.remove(attemptKey);
+        return future != null && future.failWithPython(pythonType, message, 0);
+    }
+
+    /** The engine error that ended run {@code runKey} (announced by an {@code F} line), once. */
+    public Throwable failure(String runKey) {
+        return failures.remove(runKey);
+    }
+
+    /** Attempts still waiting for Python's answer (for tests and diagnostics). */
+    public int pendingAttempts() {
+        return pending.size();
+    }
+}

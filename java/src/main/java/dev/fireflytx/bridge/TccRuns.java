@@ -1,0 +1,51 @@
+package dev.fireflytx.bridge;
+
+import org.fireflyframework.transactional.tcc.core.TccContext;
+import org.fireflyframework.transactional.tcc.core.TccInputs;
+import org.fireflyframework.transactional.tcc.core.TccResult;
+import org.fireflyframework.transactional.tcc.engine.TccEngine;
+import org.fireflyframework.transactional.tcc.registry.TccDefinition;
+
+/**
+ * Starts one TCC run in a single call from Python, like {@link SagaRuns}.
+ *
+ * <p>The engine reports some of its own failures as a result rather than an error: a cancelled run that
+ * names no failed participant means the engine itself failed (it then ran its cancel phase). Such a result
+ * ends the run with the result's error, so Python sees every engine failure the same way.
+ */
+public final class TccRuns {
+
+    /** The context variable that holds Python's key for the run. */
+    public static final String RUN_VARIABLE = "fireflytx.run";
+
+    /** The context variable that holds the run's {@link RunPump}. */
+    public static final String PUMP_VARIABLE = "fireflytx.pump";
+
+    private TccRuns() {}
+
+    /**
+     * Executes {@code definition} on {@code engine}; participants find the run and its pump through the
+     * context's variables.
+     *
+     * @return the requests queued while starting (the first try), one per line
+     */
+    public static String start(
+            TccEngine engine, TccDefinition definition, TccInputs inputs, String correlationId, String runKey,
+            RunPump pump) {
+        return pump.during(() -> {
+            TccContext context = new TccContext(correlationId);
+            context.setVariable(RUN_VARIABLE, runKey);
+            context.setVariable(PUMP_VARIABLE, pump);
+            Completions.subscribe(engine.execute(definition, inputs, context), runKey,
+                    (key, value, error) -> pump.ended(key, error != null ? error : engineError(value)));
+        });
+    }
+
+    /** The engine's own failure hidden in a result, if any. */
+    static Throwable engineError(Object value) {
+        if (value instanceof TccResult result && !result.isSuccess() && result.getFailedParticipantId() == null) {
+            return result.getError();
+        }
+        return null;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.fireflytx.bridge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(30)
+class RunPumpTest {
+
+    private final AtomicInteger wakes = new AtomicInteger();
+    private final RunPump pump = new RunPump(wakes::incrementAndGet);
+
+    @Test
+    void wakesPythonOnceForRequestsThatArriveWhileItSleeps() {
+        pump.request('S', "1", "a");
+        pump.request('S', "1", "b");
+        pump.request('S', "2", "a");
+        assertEquals(1, wakes.get());
+        assertEquals(3, pump.drain().split("\n").length);
+        pump.request('S', "3", "a");
+        assertEquals(2, wakes.get());
+    }
+
+    @Test
+    void requestsQueuedWhileAnswersAreAppliedComeBackFromTheSameCall() {
+        var first = pump.request('S', "1", "a");
+        first.subscribe(value -> pump.request('S', "1", "b"));
+        String key = pump.drain().trim().split(" ")[2];
+        int before = wakes.get();
+        String next = pump.exchange(key);
+        assertTrue(next.startsWith("S1 b "), next);
+        assertEquals(before, wakes.get(), "no wake-up while Python is draining");
+    }
+
+    @Test
+    void startingARunNeedsNoWakeUp() {
+        String lines = pump.during(() -> pump.request('S', "9", "a"));
+        assertTrue(lines.startsWith("S9 a "));
+        assertEquals(0, wakes.get());
+    }
+
+    @Test
+    void runEndsCarryTheirErrorAside() {
+        IllegalStateException boom = new IllegalStateException("boom");
+        pump.ended("4", null);
+        pump.ended("5", boom);
+        assertEquals("E4\nF5\n", pump.drain());
+        assertSame(boom, pump.failure("5"));
+        assertNull(pump.failure("5"));
+    }
+
+    @Test
+    void requestsFromManyThreadsAreNeitherLostNorDoubled() throws Exception {
+        int threads = 4;
+        int each = 2_000;
+        CountDownLatch done = new CountDownLatch(threads);
+        for (int t = 0; t < threads; t++) {
+            new Thread(() -> {
+                for (int i = 0; i < each; i++) {
+                    pump.request('S', "r", "u");
+                }
+                done.countDown();
+            }).start();
+        }
+        int seen = 0;
+        while (!done.await(1, TimeUnit.MILLISECONDS) || seen < threads * each) {
+            String text = pump.drain();
+            seen += text.isEmpty() ? 0 : text.split("\n").length;
+        }
+        assertEquals(threads * each, seen);
+        assertEquals(threads * each, pump.pendingAttempts());
+    }
+
+    @Test
+    void anUnknownAnswerIsIgnored() {
+        assertEquals("", pump.exchange("12345 999"));
+        assertEquals(false, pump.fail("777", "E", "m"));
+        var future = pump.request('S', "1", "a");
+        pump.exchange(pump.drain().trim().split(" ")[2]);
+        assertEquals(Boolean.TRUE, future.block(Duration.ofSeconds(1)));
+    }
+}

@@ -1,0 +1,144 @@
+"""One event loop's end of a Java ``RunPump``: the engine's requests in, Python's answers out, in batches.
+
+The engine's handlers never call Python. They queue request lines on the pump of the run's loop
+(``RunPump.java`` documents the format), and this module drains them: once when a run starts (the
+start call returns its first requests), then once per loop turn in which attempts succeeded (one
+``exchange`` call hands back all of that turn's successes and returns whatever the engine asked for
+next), and whenever Java wakes the loop because a request arrived from a timer thread. Only strings
+cross, and the crossings of a run do not grow with the steps that run in one loop turn.
+
+Failures are rarer and carry a message, so each is handed to Java at once, from whatever thread
+finished the attempt. The waker reaches this object through a weak reference: Java holds the
+waker, and a strong reference back would make a cycle across the two heaps that neither collector
+sees, keeping every loop's pump alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from jpype import JImplements, JOverride
+
+from .._core._attempt import safe_text
+
+__all__ = ["LoopPump"]
+
+
+@JImplements("dev.fireflytx.bridge.RunPump$Waker", deferred=True)
+class _Waker:
+    def __init__(self, pump: weakref.ref[LoopPump]) -> None:
+        self._pump = pump
+
+    @JOverride
+    def wake(self) -> None:
+        pump = self._pump()
+        if pump is not None:
+            pump.wake()
+
+
+class LoopPump:
+    """Drains one loop's requests into ``dispatch`` and batches that loop's answers back to Java."""
+
+    def __init__(
+        self, pump_class: Any, loop: asyncio.AbstractEventLoop, dispatch: Callable[[LoopPump, str], None]
+    ) -> None:
+        """Made on ``loop``'s own thread (by the first run of that loop)."""
+        self.loop = loop
+        self.loop_thread = threading.get_ident()
+        self.java = pump_class(_Waker(weakref.ref(self)))
+        self._dispatch = dispatch
+        self._succeeded: deque[str] = deque()
+        self._scheduled = False
+
+    def handle(self, lines: str) -> None:
+        """Act on request lines that a start call returned (on this loop's thread)."""
+        if lines:
+            self._dispatch(self, lines)
+
+    def reply(self, attempt_key: str, error: BaseException | None) -> None:
+        """Answer one request; from any thread. Successes wait for the loop turn's batch."""
+        if error is not None:
+            try:
+                self.java.fail(attempt_key, type(error).__name__, safe_text(error) or type(error).__name__)
+            except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
+                self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
+            return
+        self._succeeded.append(attempt_key)
+        if not self._scheduled:
+            self._scheduled = True
+            if threading.get_ident() == self.loop_thread:
+                self.loop.call_soon(self.pump)
+            else:
+                self.wake()
+
+    def wake(self) -> None:
+        """Drain soon, on this pump's loop; from any thread."""
+        try:
+            self.loop.call_soon_threadsafe(self.pump)
+        except RuntimeError:  # the loop is closed: no run of it is waiting any more
+            pass
+
+    def pump(self) -> None:
+        """Hand Java this turn's successes and act on everything it asks for next (on the loop)."""
+        # Cleared first: an answer arriving while we drain schedules the next turn itself.
+        self._scheduled = False
+        succeeded = self._succeeded
+        keys = []
+        while succeeded:
+            keys.append(succeeded.popleft())
+        lines = self.java.exchange(" ".join(keys))
+        if lines:
+            self._dispatch(self, str(lines))
+
+
+class PumpedBridge:
+    """What the saga and TCC bridges share: their runs, one pump per event loop, and reading request lines.
+
+    Subclasses say what a request for one of their units means (``_request``); the ends of runs
+    (``E`` and ``F`` lines) are handled here.
+    """
+
+    def __init__(self, pump_class: Any) -> None:
+        self._pump_class = pump_class
+        # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
+        self.runs: dict[str, Any] = {}
+        self._pumps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopPump] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def pump_for(self, loop: asyncio.AbstractEventLoop) -> LoopPump:
+        """The pump of ``loop`` (made on first use; call on that loop's thread)."""
+        pump = self._pumps.get(loop)
+        if pump is None:
+            me = weakref.proxy(self)
+            pump = self._pumps[loop] = LoopPump(self._pump_class, loop, lambda p, text: me._dispatch(p, text))
+        return pump
+
+    def _dispatch(self, pump: LoopPump, text: str) -> None:
+        runs = self.runs
+        for line in text.split("\n"):
+            if not line:
+                continue
+            kind = line[0]
+            if kind == "E" or kind == "F":
+                run = runs.pop(line[1:], None)
+                if run is not None:
+                    run.engine_ended(None if kind == "E" else pump.java.failure(line[1:]))
+                continue
+            run_key, unit, key = line[1:].split(" ")
+            run = runs.get(run_key)
+            if run is None:  # cannot happen while the engine keeps its word; never leave it waiting
+                pump.reply(key, RuntimeError(f"fireflytx knows no run {run_key!r}"))
+                continue
+            try:
+                self._request(run, kind, unit, key)
+            except Exception as exc:  # a bug here must fail the attempt, not strand the run
+                run.reply(key, exc)
+
+    def _request(self, run: Any, kind: str, unit: str, key: str) -> None:
+        raise NotImplementedError
