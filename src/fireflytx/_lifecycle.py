@@ -10,12 +10,12 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Self, TypeVar
 
 from pydantic import ValidationError
 
 from ._values import convert_to, needs_conversion
+from ._workers import StepWorkers, WorkerStats
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
 
@@ -94,7 +94,7 @@ class EngineBase:
     def __init__(self, settings: FireflyTxSettings | None) -> None:
         self.settings = settings or FireflyTxSettings()
         self._bridge: Any = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: StepWorkers | None = None
         self._sync_loop: _LoopThread | None = None
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
@@ -116,13 +116,15 @@ class EngineBase:
             from ._bridge import _jvm
 
             _jvm.ensure_started(self.settings)
-            executor = ThreadPoolExecutor(
-                max_workers=self.settings.sync_step_threads, thread_name_prefix=self._thread_prefix
+            executor = StepWorkers(
+                self.settings.sync_step_threads,
+                max_abandoned=self.settings.max_abandoned_threads,
+                name_prefix=self._thread_prefix,
             )
             try:
                 self._bridge = self._make_bridge()
             except BaseException:
-                executor.shutdown(wait=False)
+                executor.stop()
                 raise
             self._executor = executor
         return self
@@ -147,7 +149,7 @@ class EngineBase:
         with self._lock:
             self._bridge = None
             if self._executor is not None:
-                self._executor.shutdown(wait=False)
+                self._executor.stop()
                 self._executor = None
             if self._sync_loop is not None:
                 self._sync_loop.stop()
@@ -165,7 +167,16 @@ class EngineBase:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _running(self) -> tuple[Any, ThreadPoolExecutor]:
+    def worker_stats(self) -> WorkerStats | None:
+        """The threads running this engine's ``def`` steps now (None while it is not running).
+
+        ``abandoned`` counts threads still stuck in calls the engine timed out; see
+        ``FireflyTxSettings.max_abandoned_threads``.
+        """
+        executor = self._executor
+        return executor.stats() if executor is not None else None
+
+    def _running(self) -> tuple[Any, StepWorkers]:
         """The bridge and worker threads of the running engine."""
         bridge, executor = self._bridge, self._executor
         if bridge is None or executor is None:

@@ -62,6 +62,7 @@ class Attempt:
     ended: float = 0.0
     error: BaseException | None = None
     task: asyncio.Task[Any] | None = None
+    job: Any = None
     timed_out: bool = False
     done: bool = False
 
@@ -135,7 +136,7 @@ class SagaRun:
             else:
                 self.loop.call_soon_threadsafe(self._start_task, attempt)
         else:
-            self.executor.submit(self._run_sync, attempt)
+            attempt.job = self.executor.submit(self._run_sync, attempt)
 
     def _arguments(self, plan: Any, value: Any) -> tuple[list[Any], dict[str, Any]]:
         return plan.arguments(value, self.context, self.results, convert_to)  # type: ignore[no-any-return]
@@ -218,9 +219,11 @@ class SagaRun:
             # A thread cannot be stopped: the attempt is over for the engine now, whatever it does later.
             attempt.error = StepTimeoutError(attempt.step.step_id, attempt.step.timeout_ms)
             attempt.ended = time.perf_counter()
-        task = attempt.task
+        task, job = attempt.task, attempt.job
         if task is not None:
             self.loop.call_soon_threadsafe(task.cancel)
+        if job is not None:
+            job.abandon()
 
     # -- compensations -------------------------------------------------------------------------
 

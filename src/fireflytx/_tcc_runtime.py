@@ -68,6 +68,7 @@ class PhaseAttempt:
     error: BaseException | None = None
     task: asyncio.Task[Any] | None = None
     timer: asyncio.TimerHandle | None = None
+    job: Any = None
     timed_out: bool = False
     done: bool = False
 
@@ -143,7 +144,7 @@ class TccRun:
                 self._arm(attempt)
             else:
                 self.loop.call_soon_threadsafe(self._arm, attempt)
-        self.executor.submit(self._run_sync, attempt)
+        attempt.job = self.executor.submit(self._run_sync, attempt)
 
     def _value(self, attempt: PhaseAttempt) -> Any:
         pid = attempt.participant.participant_id
@@ -175,6 +176,8 @@ class TccRun:
         else:
             # A thread cannot be stopped: it runs on unseen and its late result is dropped.
             self._finish(attempt, None, None)
+            if attempt.job is not None:
+                attempt.job.abandon()
 
     def _start_task(self, attempt: PhaseAttempt) -> None:
         if attempt.timed_out:
@@ -267,9 +270,11 @@ class TccRun:
         if not attempt.done:
             attempt.error = StepTimeoutError(attempt.participant.participant_id, attempt.phase.timeout_ms)
             attempt.ended = time.perf_counter()
-        task = attempt.task
+        task, job = attempt.task, attempt.job
         if task is not None:
             self.loop.call_soon_threadsafe(task.cancel)
+        if job is not None:
+            job.abandon()
 
     # -- the cancel fireflytx runs itself --------------------------------------------------------
 

@@ -130,6 +130,16 @@ class FireflyTxSettings(BaseSettings):
     sync_step_threads: int = Field(
         default=32, ge=1, le=1024, description="Worker threads that run plain `def` steps."
     )
+    max_abandoned_threads: int = Field(
+        default=64,
+        ge=0,
+        le=4096,
+        description=(
+            "Threads stuck in `def` calls the engine timed out that are replaced by fresh ones, so a "
+            "hanging call cannot starve the engine's other `def` steps. Beyond this many stuck at once, "
+            "each further one takes a thread from sync_step_threads again and an ERROR is logged."
+        ),
+    )
     jvm: JvmConfig = JvmConfig()
     jars: JarsConfig = JarsConfig()
     logging: LogConfig = LogConfig()
