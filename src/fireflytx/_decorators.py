@@ -17,6 +17,7 @@ from ._definition import (
     StepMarker,
     assemble_saga,
 )
+from ._limits import MAX_RETRY, count_problems, ms_problems, text_problems
 from .config import CompensationPolicy
 
 __all__ = ["compensation_step", "saga", "saga_step"]
@@ -34,10 +35,12 @@ def _check_callable(func: Any, decorator: str) -> list[str]:
     return []
 
 
-def _non_negative(value: Any, name: str) -> list[str]:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return [f"{name} must be an int >= 0, got {value!r}"]
-    return []
+def limit_problems(
+    retry: Any, backoff_ms: Any, timeout_ms: Any, *, inherit_timeout: bool = False
+) -> list[str]:
+    """Problems with the retry, backoff and timeout of a step, compensation or phase."""
+    problems = count_problems(retry, "retry", MAX_RETRY) + ms_problems(backoff_ms, "backoff_ms")
+    return problems + ms_problems(timeout_ms, "timeout_ms", allow_none=inherit_timeout)
 
 
 def _mark(func: F, marker: Any) -> F:
@@ -82,19 +85,24 @@ def saga_step(
             runs and skips a step whose key that context already holds. Every run starts with a fresh
             context, so within fireflytx today it never causes a skip.
         compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
+
+    Numbers must fit the Java engine: ``retry`` at most 2_147_483_646, ``backoff_ms`` and
+    ``timeout_ms`` at most 10**12 (about 31.7 years); ids must be text UTF-8 can encode. The same
+    limits hold for compensations and TCC phases.
     """
-    problems: list[str] = []
-    if not isinstance(step_id, str) or not step_id.strip():
-        problems.append(f"step id must be a non-empty str, got {step_id!r}")
+    problems = text_problems(step_id, "step id", "reserve-stock")
     if isinstance(depends_on, str):
         problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
         depends_on = (depends_on,)
-    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
-    problems += _non_negative(timeout_ms, "timeout_ms")
+    for dependency in depends_on:
+        problems += text_problems(dependency, "each id in depends_on", "reserve-stock")
+    problems += limit_problems(retry, backoff_ms, timeout_ms)
     if not isinstance(jitter_factor, int | float) or not 0 <= jitter_factor <= 1:
         problems.append(f"jitter_factor must be between 0 and 1, got {jitter_factor!r}")
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
         problems.append("idempotency_key must be a non-empty str or None")
+    elif idempotency_key is not None:
+        problems += text_problems(idempotency_key, "idempotency_key", "order-42")
     if compensate is not None and (not isinstance(compensate, str) or not compensate):
         problems.append("compensate must name a method of the class, e.g. compensate='release'")
 
@@ -140,8 +148,9 @@ def compensation_step(
     problems: list[str] = []
     if not isinstance(step_id, str) or not step_id.strip():
         problems.append(f"compensation_step needs the id of the step it undoes, got {step_id!r}")
-    problems += _non_negative(retry, "retry") + _non_negative(backoff_ms, "backoff_ms")
-    problems += _non_negative(timeout_ms, "timeout_ms")
+    else:
+        problems += text_problems(step_id, "compensation_step's step id", "reserve-stock")
+    problems += limit_problems(retry, backoff_ms, timeout_ms)
 
     def decorate(func: F) -> F:
         marker = CompensationMarker(
