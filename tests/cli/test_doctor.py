@@ -122,3 +122,30 @@ def test_mask_secrets_by_field_name_url_and_assignment() -> None:
         "options": ["-Dsecret.token=********", "-Xmx1g"],
         "retries": 3,
     }
+
+
+def _damaged_cache(tmp_path: Path, damage: str) -> tuple[Path, Path]:
+    import shutil
+
+    from fireflytx._bridge import _classpath
+
+    _classpath.fetch(_classpath.default_cache_dir())
+    cache = tmp_path / "cache"
+    shutil.copytree(_classpath.default_cache_dir(), cache)
+    victim = _classpath.load_lock().artifacts[-1].path_in(cache)
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"PK" + bytes(10) + data[12:])
+    return cache, victim
+
+
+def test_a_tampered_or_truncated_jar_fails_the_doctor(tmp_path: Path) -> None:
+    for damage in ("tampered", "truncated"):
+        cache, victim = _damaged_cache(tmp_path / damage, damage)
+        result = runner.invoke(app, ["doctor"], env={"FIREFLYTX_JARS__CACHE_DIR": str(cache)})
+        assert result.exit_code == 1, result.output
+        assert "ready" not in result.stdout.splitlines()[-1]
+        code, data = report({"FIREFLYTX_JARS__CACHE_DIR": str(cache)})
+        assert code == 1 and statuses(data)["engine jars"] == "fail"
+        checks = {c["name"]: c for c in data["checks"]}  # type: ignore[union-attr]
+        assert checks["engine jars"]["detail"].startswith(f"checksum mismatch: {victim}, expected sha256 ")
+        assert "found" in checks["engine jars"]["detail"]

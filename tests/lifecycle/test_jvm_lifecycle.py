@@ -114,7 +114,9 @@ def test_a_tampered_jar_is_detected_and_repaired(tmp_path: Path) -> None:
     victim = _classpath.load_lock().artifacts[0].path_in(cache)
     victim.write_bytes(b"not a jar" + victim.read_bytes()[9:])
     problems = _classpath.verify(cache)
-    assert len(problems) == 1 and "does not match the lock file's checksum" in problems[0]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"checksum mismatch: {victim}, expected sha256 ")
+    assert ", found " in problems[0]
     proc = run(
         """
         from fireflytx import SagaEngine
@@ -127,9 +129,43 @@ def test_a_tampered_jar_is_detected_and_repaired(tmp_path: Path) -> None:
         FIREFLYTX_JARS__OFFLINE="true",
         FIREFLYTX_JARS__CACHE_DIR=str(cache),
     )
-    assert "ERR 1 of the engine's" in proc.stdout, proc.stdout + proc.stderr
+    assert f"ERR checksum mismatch: {victim}, expected" in proc.stdout, proc.stdout + proc.stderr
+    assert "not cached" not in proc.stdout
     _classpath.fetch(cache)  # online: the bad jar is downloaded again
     assert _classpath.verify(cache) == []
+
+
+def test_a_truncated_adapter_jar_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    import fireflytx
+
+    package = tmp_path / "fireflytx"
+    shutil.copytree(Path(fireflytx.__file__).parent, package)
+    adapter = package / "_bridge" / "lib" / "fireflytx-bridge.jar"
+    adapter.write_bytes(adapter.read_bytes()[: adapter.stat().st_size // 2])
+    proc = run(
+        f"""
+        import fireflytx
+        from fireflytx import JarsError, SagaEngine
+        assert fireflytx.__file__.startswith({str(tmp_path)!r}), fireflytx.__file__
+        try:
+            SagaEngine().start()
+        except JarsError as exc:
+            print("ERR", exc)
+        """,
+        PYTHONPATH=str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"ERR {adapter} is damaged" in proc.stdout and "--force-reinstall" in proc.stdout
+    assert "TypeError" not in proc.stdout + proc.stderr
+    doctor = subprocess.run(
+        [sys.executable, "-c", "from fireflytx.cli import main; main()", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert doctor.returncode == 1, doctor.stdout
+    assert "is damaged" in doctor.stdout
 
 
 def test_a_second_engine_asking_for_another_jvm_is_refused() -> None:

@@ -63,13 +63,15 @@ def info(cache_dir: Path | None = CacheOption) -> None:
     for column in ("artifact", "version", "KiB", "cached"):
         table.add_column(column)
     for artifact in lock.artifacts:
-        cached = artifact.path_in(cache).exists()
-        table.add_row(
-            f"{artifact.group}:{artifact.artifact}",
-            artifact.version,
-            f"{artifact.size // 1024}",
-            "[green]yes[/]" if cached else "[red]no[/]",
-        )
+        problem = _classpath.check(artifact, cache)
+        if problem is None:
+            cached = "[green]yes[/]"
+        elif problem.startswith(_classpath.MISMATCH):
+            cached = f"[red]{_classpath.MISMATCH}[/]"
+        else:
+            cached = "[red]no[/]"
+        name = f"{artifact.group}:{artifact.artifact}"
+        table.add_row(name, artifact.version, f"{artifact.size // 1024}", cached)
     console.print(table)
     console.print(f"{len(lock.artifacts)} artifacts, {lock.total_size / 1e6:.1f} MB")
 
