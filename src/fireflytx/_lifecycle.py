@@ -130,8 +130,14 @@ class EngineBase:
         return self
 
     async def initialize(self) -> Self:
-        """Start the engine; the first start in a process also starts the JVM (about half a second)."""
-        return self.start()
+        """Start the engine; the first start in a process also starts the JVM (about half a second).
+
+        The blocking part (finding Java, fetching jars on a first run, starting the JVM) runs on a
+        worker thread, so the event loop's other tasks keep running meanwhile.
+        """
+        if self._bridge is not None:
+            return self
+        return await asyncio.to_thread(self.start)
 
     async def shutdown(self) -> None:
         """Wait for runs in flight, then stop; the JVM stays for later engines.

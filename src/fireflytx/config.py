@@ -106,6 +106,23 @@ class JarsConfig(BaseModel):
 
     cache_dir: Path | None = Field(default=None, description="Default: the user cache dir, under fireflytx/.")
     offline: bool = Field(default=False, description="Never download; fail clearly if a jar is missing.")
+    download_timeout_s: int = Field(
+        default=20,
+        ge=1,
+        le=600,
+        description=(
+            "Seconds one download request may wait for the repository before the start fails with a "
+            "JarsError (only the first start, or `fireflytx jars fetch`, downloads)."
+        ),
+    )
+    maven_mirror: str | None = Field(
+        default=None,
+        pattern=r"^(https?|file)://\S+$",
+        description=(
+            "A Maven repository URL to download the jars from instead of the default one, e.g. a "
+            "company mirror. The jars are still checked against the lock file's checksums."
+        ),
+    )
 
 
 class LogConfig(BaseModel):

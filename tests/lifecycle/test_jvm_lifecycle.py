@@ -135,6 +135,51 @@ def test_a_tampered_jar_is_detected_and_repaired(tmp_path: Path) -> None:
     assert _classpath.verify(cache) == []
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_mirror_fails_with_its_name_while_the_loop_keeps_running(tmp_path: Path) -> None:
+    mirror = f"http://127.0.0.1:{_closed_port()}/maven2"
+    proc = run(
+        """
+        import asyncio
+        from fireflytx import JarsError, SagaEngine
+
+        async def main():
+            ticks = []
+
+            async def ticker():
+                while True:
+                    ticks.append(1)
+                    await asyncio.sleep(0)
+
+            task = asyncio.create_task(ticker())
+            try:
+                await SagaEngine().initialize()
+            except JarsError as exc:
+                print("TICKED", bool(ticks))
+                print("ERR", exc)
+            task.cancel()
+
+        asyncio.run(main())
+        """,
+        FIREFLYTX_JARS__CACHE_DIR=str(tmp_path / "empty"),
+        FIREFLYTX_JARS__MAVEN_MIRROR=mirror,
+        FIREFLYTX_JARS__DOWNLOAD_TIMEOUT_S="3",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "TICKED True"
+    assert lines[1].startswith("ERR could not download ")
+    assert f"from the Maven mirror {mirror} within 3 s" in lines[1]
+    assert "FIREFLYTX_JARS__MAVEN_MIRROR" in lines[1]
+
+
 def test_a_truncated_adapter_jar_is_a_clear_error_naming_it(tmp_path: Path) -> None:
     import fireflytx
 

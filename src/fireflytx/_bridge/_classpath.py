@@ -156,10 +156,14 @@ def fetch(
     *,
     offline: bool = False,
     progress: Callable[[Artifact, bool], None] | None = None,
+    timeout_s: int = 20,
+    mirror: str | None = None,
 ) -> list[Path]:
     """Make sure every locked jar is in ``cache_dir``, downloading what is missing; return the paths.
 
-    ``progress(artifact, downloaded)`` is called after each artifact.
+    ``progress(artifact, downloaded)`` is called after each artifact. Downloads come from
+    ``mirror`` if given, else from the resolver's default repository; each request waits at most
+    ``timeout_s``.
 
     Raises:
         JarsError: offline with jars missing, a download failed, or a checksum did not match.
@@ -191,23 +195,28 @@ def fetch(
         if context is None:
             from jgo.maven import MavenContext
 
-            context = MavenContext(repo_cache=cache_dir, local_repos=[], timeout=60)
-        _download(context, artifact, cache_dir)
+            remotes = {"mirror": mirror} if mirror else None
+            context = MavenContext(
+                repo_cache=cache_dir, local_repos=[], remote_repos=remotes, timeout=timeout_s
+            )
+        _download(context, artifact, cache_dir, mirror)
         if progress:
             progress(artifact, True)
     return paths
 
 
-def _download(context: Any, artifact: Artifact, cache_dir: Path) -> None:
+def _download(context: Any, artifact: Artifact, cache_dir: Path, mirror: str | None) -> None:
     target = artifact.path_in(cache_dir)
     target.unlink(missing_ok=True)
+    source = f"the Maven mirror {mirror}" if mirror else "the default Maven repository"
     try:
         component = context.project(artifact.group, artifact.artifact).at_version(artifact.version)
         fetched = Path(component.artifact(classifier=artifact.classifier, packaging="jar").resolve())
     except Exception as exc:
         raise JarsError(
-            f"could not download {artifact.coordinate}: {type(exc).__name__}: {exc}. Check network access to "
-            "the Maven repository, or copy the jars into the cache and use offline mode."
+            f"could not download {artifact.coordinate} from {source} within {context.timeout} s per request: "
+            f"{type(exc).__name__}: {exc}. Check network access to it, set another one with "
+            "FIREFLYTX_JARS__MAVEN_MIRROR, or copy the jars into the cache and use offline mode."
         ) from exc
     if fetched != target:
         target.parent.mkdir(parents=True, exist_ok=True)

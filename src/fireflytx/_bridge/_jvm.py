@@ -87,7 +87,13 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
             )
         java = find_java(settings.jvm.java_home)
         cache_dir = settings.jars.cache_dir or _classpath.default_cache_dir()
-        jars = _classpath.fetch(cache_dir, offline=settings.jars.offline, progress=_progress_printer())
+        jars = _classpath.fetch(
+            cache_dir,
+            offline=settings.jars.offline,
+            progress=_progress_printer(),
+            timeout_s=settings.jars.download_timeout_s,
+            mirror=settings.jars.maven_mirror,
+        )
         classpath = (str(_classpath.adapter_jar()), *map(str, jars))
         options = _options(settings)
         # JPype's own atexit handler shuts the JVM down (destroy_jvm stays True: skipping it aborted
@@ -117,6 +123,11 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
         if settings.jvm.freeze_gc:
             gc.freeze()
         _state = Jvm(java, options, classpath, settings.jvm.worker_threads, executor)
+        if threading.current_thread() is not threading.main_thread():
+            # The thread that creates the JVM is its non-daemon "main" thread, and destroying the JVM
+            # at exit waits for every non-daemon thread: one that had ended without leaving Java would
+            # hang the exit. Leave now; later calls from this thread attach it again as a daemon.
+            jpype.java.lang.Thread.detach()
         return _state
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..config import FireflyTxSettings
 from ..errors import JarsError
 
 jars_app = typer.Typer(help="Fetch, show, verify and clear the engine's jars.", no_args_is_help=True)
@@ -45,7 +46,10 @@ def fetch(cache_dir: Path | None = CacheOption) -> None:
             bar.update(task, advance=artifact.size, description=artifact.artifact)
 
         try:
-            _classpath.fetch(cache, progress=progress)
+            jars = FireflyTxSettings().jars
+            _classpath.fetch(
+                cache, progress=progress, timeout_s=jars.download_timeout_s, mirror=jars.maven_mirror
+            )
         except JarsError as exc:
             errors.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from exc
