@@ -149,3 +149,5 @@ def test_a_tampered_or_truncated_jar_fails_the_doctor(tmp_path: Path) -> None:
         checks = {c["name"]: c for c in data["checks"]}  # type: ignore[union-attr]
         assert checks["engine jars"]["detail"].startswith(f"checksum mismatch: {victim}, expected sha256 ")
         assert "found" in checks["engine jars"]["detail"]
+        verify = runner.invoke(app, ["jars", "verify", "--cache-dir", str(cache)])
+        assert verify.exit_code == 1 and f"checksum mismatch: {victim}, expected sha256" in verify.stderr
