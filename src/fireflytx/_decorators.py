@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 from ._definition import CompensationMarker, StepMarker, assemble_saga
-from ._spec import SPEC_ATTRIBUTE, check_callable, mark, non_negative
+from ._limits import limit_problems, text_problems
+from ._spec import SPEC_ATTRIBUTE, check_callable, mark
 from .config import CompensationPolicy
 
 __all__ = ["compensation_step", "saga", "saga_step"]
@@ -57,19 +58,24 @@ def saga_step(
             key, and ``@saga`` rejects a key used by two steps (the engine would skip the second and
             the saga would still report ``SUCCEEDED``).
         compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
+
+    Numbers must fit the Java engine: ``retry`` at most 2_147_483_646, ``backoff_ms`` and
+    ``timeout_ms`` at most 10**12 (about 31.7 years); ids must be text UTF-8 can encode. The same
+    limits hold for compensations and TCC phases.
     """
-    problems: list[str] = []
-    if not isinstance(step_id, str) or not step_id.strip():
-        problems.append(f"step id must be a non-empty str, got {step_id!r}")
+    problems = text_problems(step_id, "step id", "reserve-stock")
     if isinstance(depends_on, str):
         problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
         depends_on = (depends_on,)
-    problems += non_negative(retry, "retry") + non_negative(backoff_ms, "backoff_ms")
-    problems += non_negative(timeout_ms, "timeout_ms")
+    for dependency in depends_on:
+        problems += text_problems(dependency, "each id in depends_on", "reserve-stock")
+    problems += limit_problems(retry, backoff_ms, timeout_ms)
     if not isinstance(jitter_factor, int | float) or not 0 <= jitter_factor <= 1:
         problems.append(f"jitter_factor must be between 0 and 1, got {jitter_factor!r}")
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
         problems.append("idempotency_key must be a non-empty str or None")
+    elif idempotency_key is not None:
+        problems += text_problems(idempotency_key, "idempotency_key", "order-42")
     if compensate is not None and (not isinstance(compensate, str) or not compensate):
         problems.append("compensate must name a method of the class, e.g. compensate='release'")
 
@@ -115,8 +121,9 @@ def compensation_step(
     problems: list[str] = []
     if not isinstance(step_id, str) or not step_id.strip():
         problems.append(f"compensation_step needs the id of the step it undoes, got {step_id!r}")
-    problems += non_negative(retry, "retry") + non_negative(backoff_ms, "backoff_ms")
-    problems += non_negative(timeout_ms, "timeout_ms")
+    else:
+        problems += text_problems(step_id, "compensation_step's step id", "reserve-stock")
+    problems += limit_problems(retry, backoff_ms, timeout_ms)
 
     def decorate(func: F) -> F:
         marker = CompensationMarker(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._limits import MAX_INT, count_problems, text_problems
 from ._signature import ParamPlan, plan_parameters
 from ._spec import MARKER_ATTRIBUTE, spec_of
 from .config import CompensationPolicy
@@ -187,8 +188,11 @@ def assemble_saga(
     localns = {**(localns or {}), **vars(cls), cls.__name__: cls}
     if not isinstance(name, str) or not name.strip():
         problems.append("the saga needs a non-empty name: @saga('order-processing')")
-    if not isinstance(layer_concurrency, int) or layer_concurrency < 0:
-        problems.append("layer_concurrency must be an int >= 0 (0 means no limit)")
+    else:
+        problems += text_problems(name, "the saga's name", "order-processing")
+    problems += [
+        f"{p} (0 means no limit)" for p in count_problems(layer_concurrency, "layer_concurrency", MAX_INT)
+    ]
 
     step_methods: dict[str, tuple[str, Any, StepMarker]] = {}
     compensations: dict[str, list[tuple[str, Any, CompensationMarker]]] = {}

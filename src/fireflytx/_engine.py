@@ -26,6 +26,11 @@ class SagaEngine(EngineBase):
     One engine can run many sagas at once. The JVM it starts is shared by every engine of the
     process and stays up after ``shutdown()``; engines themselves can start and stop repeatedly.
 
+    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
+    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
+    callables run on daemon threads: exit never waits for them, and one the engine timed out is
+    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``).
+
     Args:
         settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
         compensation_policy: Overrides ``settings.compensation_policy`` for this engine.

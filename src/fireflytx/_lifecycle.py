@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import ValidationError
@@ -19,7 +18,7 @@ from pydantic import ValidationError
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._values import convert_to, needs_conversion
-from ._workers import EngineWorkers, LoopThread
+from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
 from .listeners import TransactionFinished
@@ -95,7 +94,7 @@ class EngineBase:
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
         self._bridge: EngineBridge | None = None
-        self._executor: Executor | None = None
+        self._executor: StepWorkers | None = None
         self._sync_loop: LoopThread | None = None
         self._accepting = False
         self._in_flight = 0
@@ -141,19 +140,29 @@ class EngineBase:
             from ._bridge import _jvm
 
             _jvm.ensure_started(self.settings)
-            executor = EngineWorkers(self.settings.sync_step_threads, self._thread_prefix)
+            executor = StepWorkers(
+                self.settings.sync_step_threads,
+                max_abandoned=self.settings.max_abandoned_threads,
+                name_prefix=self._thread_prefix,
+            )
             try:
                 self._bridge = self._make_bridge()
             except BaseException:
-                executor.shutdown(wait=False)
+                executor.stop()
                 raise
             self._executor = executor
             self._accepting = True
         return self
 
     async def initialize(self) -> Self:
-        """Start the engine; the first start in a process also starts the JVM (about half a second)."""
-        return self.start()
+        """Start the engine; the first start in a process also starts the JVM (about half a second).
+
+        The blocking part (finding Java, fetching jars on a first run, starting the JVM) runs on a
+        worker thread, so the event loop's other tasks keep running meanwhile.
+        """
+        if self._bridge is not None:
+            return self
+        return await asyncio.to_thread(self.start)
 
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop accepting runs, wait for those in flight, then release the engine's threads.
@@ -202,7 +211,7 @@ class EngineBase:
             executor, self._executor = self._executor, None
             sync_loop, self._sync_loop = self._sync_loop, None
         if executor is not None:
-            executor.shutdown(wait=False)
+            executor.stop()
         if sync_loop is not None:
             sync_loop.release()
         self._listeners.close(timeout=5.0)
@@ -227,7 +236,16 @@ class EngineBase:
             "`engine.start()` in plain scripts"
         )
 
-    def _running(self) -> tuple[Any, Executor]:
+    def worker_stats(self) -> WorkerStats | None:
+        """The threads running this engine's ``def`` steps now (None while it is not running).
+
+        ``abandoned`` counts threads still stuck in calls the engine timed out; see
+        ``FireflyTxSettings.max_abandoned_threads``.
+        """
+        executor = self._executor
+        return executor.stats() if executor is not None else None
+
+    def _running(self) -> tuple[Any, StepWorkers]:
         """The bridge and worker threads of the running engine."""
         bridge, executor = self._bridge, self._executor
         if not self._accepting or bridge is None or executor is None:

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ._spec import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE, check_callable, mark, non_negative
+from ._limits import MAX_INT, count_problems, limit_problems, text_problems
+from ._spec import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE, check_callable, mark
 from ._tcc_definition import (
     CANCEL,
     CONFIRM,
@@ -31,8 +32,7 @@ def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) 
     decorator = DECORATORS[phase]
     if func is not None and not callable(func):
         raise TypeError(f"@{decorator} takes keyword arguments only, e.g. @{decorator}(timeout_ms=5000)")
-    problems = timeout_problems(timeout_ms, "timeout_ms")
-    problems += non_negative(retry, "retry") + non_negative(backoff_ms, "backoff_ms")
+    problems = limit_problems(retry, backoff_ms, timeout_ms, inherit_timeout=True)
 
     def decorate(target: F) -> F:
         marker = PhaseMarker(
@@ -167,10 +167,9 @@ def tcc_participant(
     problems: list[str] = []
     if isinstance(participant_id, type) or callable(participant_id):
         problems.append("@tcc_participant needs an id: @tcc_participant('payment')")
-    elif not isinstance(participant_id, str) or not participant_id.strip():
-        problems.append(f"participant id must be a non-empty str, got {participant_id!r}")
-    if isinstance(order, bool) or not isinstance(order, int):
-        problems.append(f"order must be an int, got {order!r}")
+    else:
+        problems += text_problems(participant_id, "participant id", "payment")
+    problems += count_problems(order, "order", MAX_INT, minimum=-MAX_INT - 1)
     problems += timeout_problems(timeout_ms, "timeout_ms")
     if not isinstance(optional, bool):
         problems.append(f"optional must be a bool, got {optional!r}")

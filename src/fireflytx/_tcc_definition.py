@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._definition import SagaSpec
+from ._limits import ms_problems, text_problems
 from ._signature import ParamPlan, plan_parameters
 from ._spec import MARKER_ATTRIBUTE, spec_of
 from ._tcc_context import TccContext
@@ -248,12 +249,7 @@ def _assemble_participant(
 
 def timeout_problems(value: Any, name: str, allow_none: bool = True) -> list[str]:
     """Problems with a ``timeout_ms`` argument (``None`` inherits, ``0`` means no limit)."""
-    if value is None and allow_none:
-        return []
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        inherit = " or None to inherit" if allow_none else ""
-        return [f"{name} must be an int >= 0 (0: no limit){inherit}, got {value!r}"]
-    return []
+    return ms_problems(value, name, allow_none=allow_none)
 
 
 def assemble_tcc(cls: type, name: str, timeout_ms: int, localns: Mapping[str, Any] | None = None) -> TccSpec:
@@ -263,6 +259,8 @@ def assemble_tcc(cls: type, name: str, timeout_ms: int, localns: Mapping[str, An
     localns = {**(localns or {}), **vars(cls), cls.__name__: cls}
     if not isinstance(name, str) or not name.strip():
         problems.append("the TCC needs a non-empty name: @tcc('order-payment')")
+    else:
+        problems += text_problems(name, "the TCC's name", "order-payment")
     timeout_issues = timeout_problems(timeout_ms, "timeout_ms", allow_none=False)
     problems.extend(timeout_issues)
     tcc_timeout = 0 if timeout_issues else timeout_ms

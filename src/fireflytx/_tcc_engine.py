@@ -33,6 +33,11 @@ class TccEngine(EngineBase):
     One engine can run many transactions at once. The JVM it starts is shared by every engine of
     the process and stays up after ``shutdown()``; engines themselves can start and stop repeatedly.
 
+    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
+    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
+    callables run on daemon threads: exit never waits for them, and one the engine timed out is
+    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``).
+
     Args:
         settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
         listeners: Observers and journals of every run (``fireflytx.listeners``); more can be

@@ -1,102 +1,286 @@
-"""Threads kept by the process and lent to engines, so starting and stopping engines creates none.
+"""The threads that run plain ``def`` steps, compensations and TCC phases of one engine.
 
-Each Python thread that touches Java costs memory that outlives it under JPype 1.7.1 (a type object
-it allocates Java wrappers with, about 1.5 KiB, even once detached from the JVM), so an engine that
-started threads of its own grew the process on every start and stop: a service creating an engine
-per request, or a test suite one per test, grew without bound. Engines now borrow: ``EngineWorkers``
-gives one engine at most ``max_workers`` tasks at a time on threads the process keeps (named as
-before, by engine kind), and ``LoopThread`` hands out event loops on threads that outlive engines.
+A Python thread cannot be stopped from outside, so an attempt the engine times out keeps its thread
+until the call returns, which may be never. A fixed pool would let a few hung calls starve every
+``def`` step of the engine; here a timed-out call is *abandoned*: its thread stops counting against
+``size`` and a new thread takes its place, so healthy work keeps ``size`` threads. Up to
+``max_abandoned`` stuck threads are replaced; beyond that, each further one takes a slot from
+``size`` again (an ERROR says so), so a steady stream of hung calls cannot grow threads without end.
+
+The threads are daemons: the interpreter's exit never waits for a running ``def`` call. Such a call
+is cut off mid-way when the process ends, and nothing more of it is recorded.
+
+Threads are kept by the process and lent to engines (``_Reservoir``): under JPype 1.7.1 every new
+Python thread that touches Java leaves memory behind when it ends, so an engine that started
+threads of its own grew the process on every start and stop. A thread that leaves an engine (the
+engine stopped, or its stuck call came back) waits in the reservoir for the next engine.
+
+``StepWorkers`` is a ``concurrent.futures.Executor`` whose futures are ``WorkerJob``s, so
+``loop.run_in_executor`` works with it; cancelling a job that is already running abandons it, since
+whoever cancels it has stopped waiting for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["EngineWorkers", "LoopThread"]
+from .errors import WorkersStoppedError
+
+__all__ = ["LoopThread", "StepWorkers", "WorkerJob", "WorkerStats"]
+
+log = logging.getLogger("fireflytx.workers")
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_SHARED_LIMIT = 4096
-"""Threads per kind the process may keep; idle ones are reused first, so this is only a ceiling."""
 
-_pools: dict[str, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
+@dataclass(frozen=True)
+class WorkerStats:
+    """A snapshot of an engine's ``def``-step threads.
 
-
-def _pool(prefix: str) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(prefix)
-        if pool is None:
-            pool = _pools[prefix] = ThreadPoolExecutor(max_workers=_SHARED_LIMIT, thread_name_prefix=prefix)
-        return pool
-
-
-class EngineWorkers(Executor):
-    """One engine's worker threads: at most ``max_workers`` of its tasks run at once, in submission order.
-
-    ``shutdown`` behaves as ``ThreadPoolExecutor.shutdown``: new tasks are refused, queued ones still
-    run unless ``cancel_futures``; the threads themselves stay with the process for later engines.
+    ``busy`` threads run live calls, ``queued`` calls wait for a thread, ``abandoned`` threads are
+    still stuck in timed-out calls now, and ``abandoned_total`` counts every abandonment so far.
     """
 
-    def __init__(self, max_workers: int, thread_name_prefix: str) -> None:
-        if max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {max_workers}")
-        self._pool = _pool(thread_name_prefix)
-        self._max = max_workers
-        self._queue: deque[tuple[Future[Any], Callable[[], Any]]] = deque()
-        self._running = 0
-        self._shutdown = False
-        self._idle = threading.Condition()
+    size: int
+    busy: int
+    queued: int
+    abandoned: int
+    abandoned_total: int
 
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        """Schedule ``fn(*args, **kwargs)``.
+
+class WorkerJob(Future[T]):
+    """One call handed to ``StepWorkers``; a ``Future`` of its result."""
+
+    def __init__(self, workers: StepWorkers, call: Callable[[], T]) -> None:
+        super().__init__()
+        self._workers = workers
+        self._call = call
+        self._thread: threading.Thread | None = None
+        self._abandoned = False
+
+    def abandon(self) -> None:
+        """Its attempt timed out: its thread stops counting against ``size`` (later calls do nothing)."""
+        self._workers._abandon(self)
+
+    def cancel(self) -> bool:
+        """Cancel the call if it has not started; if it runs, abandon it (nobody waits for it any more)."""
+        if super().cancel():
+            return True
+        if self.running():
+            self.abandon()
+        return False
+
+
+class StepWorkers(Executor):
+    """At most ``size`` threads running live calls, plus up to ``max_abandoned`` stuck ones replaced."""
+
+    def __init__(self, size: int, *, max_abandoned: int, name_prefix: str) -> None:
+        if size < 1 or max_abandoned < 0:
+            raise ValueError(f"need size >= 1 and max_abandoned >= 0, got {size} and {max_abandoned}")
+        self._size = size
+        self._max_abandoned = max_abandoned
+        self._prefix = name_prefix
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque[WorkerJob[Any]] = deque()
+        self._live = 0  # threads not abandoned: idle or running a live call
+        self._idle = 0
+        self._abandoned = 0
+        self._abandoned_total = 0
+        self._over_limit = False
+        self._stopped = False
+        self._serial = 0
+
+    # -- Executor ----------------------------------------------------------------------------------
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> WorkerJob[T]:
+        """Queue ``fn(*args, **kwargs)``; a thread picks it up as soon as one is free.
 
         Raises:
-            RuntimeError: the engine's workers were shut down.
+            WorkersStoppedError: after ``stop()``.
         """
-        future: Future[T] = Future()
-        with self._idle:
-            if self._shutdown:
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            self._queue.append((future, lambda: fn(*args, **kwargs)))
-            if self._running >= self._max:
-                return future
-            self._running += 1
-        self._pool.submit(self._drain)
-        return future
-
-    def _drain(self) -> None:
-        while True:
-            with self._idle:
-                if not self._queue:
-                    self._running -= 1
-                    self._idle.notify_all()
-                    return
-                future, call = self._queue.popleft()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = call()
-            except BaseException as exc:  # handed to the future, as ThreadPoolExecutor does
-                future.set_exception(exc)
+        job = WorkerJob(self, functools.partial(fn, *args, **kwargs))
+        with self._cond:
+            if self._stopped:
+                raise WorkersStoppedError(
+                    "the engine has stopped, so its worker threads take no new `def` calls; start an engine "
+                    "(or keep this one running) for as long as it has runs to finish"
+                )
+            self._queue.append(job)
+            if self._idle > len(self._queue) - 1:
+                self._cond.notify()
             else:
-                future.set_result(result)
+                self._spawn_if_room()
+        return job
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Refuse new tasks; with ``wait``, return once every queued and running task has ended."""
-        with self._idle:
-            self._shutdown = True
-            if cancel_futures:
-                while self._queue:
-                    self._queue.popleft()[0].cancel()
-            if wait:
-                self._idle.wait_for(lambda: not self._running)
+        """``stop()``; ``wait`` is ignored, since a running ``def`` call cannot be waited out safely."""
+        if cancel_futures:
+            with self._cond:
+                queued, self._queue = list(self._queue), deque()
+            for job in queued:
+                job.cancel()
+        self.stop()
+
+    # -- own API -----------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Refuse new calls; queued calls still run, idle threads end, running calls run on unseen."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def stats(self) -> WorkerStats:
+        """Threads busy, calls queued and threads abandoned, right now."""
+        with self._cond:
+            return WorkerStats(
+                size=self._size,
+                busy=self._live - self._idle,
+                queued=len(self._queue),
+                abandoned=self._abandoned,
+                abandoned_total=self._abandoned_total,
+            )
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _capacity(self) -> int:
+        """Live threads allowed: ``size``, less every stuck thread beyond ``max_abandoned``."""
+        return self._size - max(0, self._abandoned - self._max_abandoned)
+
+    def _spawn_if_room(self) -> None:
+        if self._live >= self._capacity():
+            return
+        self._live += 1
+        self._serial += 1
+        _reservoir.lend(self._work, f"{self._prefix}-{self._serial}")
+
+    def _abandon(self, job: WorkerJob[Any]) -> None:
+        with self._cond:
+            if job._abandoned or job.done():
+                return
+            job._abandoned = True
+            thread = job._thread
+            if thread is None:
+                return  # still queued: the thread that picks it up counts as abandoned from the start
+            self._count_abandoned(thread)
+
+    def _count_abandoned(self, thread: threading.Thread) -> None:
+        """Move ``thread`` from live to abandoned and replace it if the limit allows (lock held)."""
+        self._live -= 1
+        self._abandoned += 1
+        self._abandoned_total += 1
+        log.warning(
+            "thread %s is stuck in a `def` call the engine timed out; it is abandoned and runs on unseen "
+            "(%d abandoned now, at most %d replaced)",
+            thread.name,
+            self._abandoned,
+            self._max_abandoned,
+        )
+        if self._abandoned > self._max_abandoned and not self._over_limit:
+            self._over_limit = True
+            log.error(
+                "%d threads are stuck in timed-out `def` calls, more than max_abandoned_threads=%d: no more "
+                "are replaced, so the engine now runs `def` steps on %d of its %d threads. Make the hanging "
+                "calls return (give their I/O a timeout) or raise FIREFLYTX_MAX_ABANDONED_THREADS.",
+                self._abandoned,
+                self._max_abandoned,
+                max(0, self._capacity()),
+                self._size,
+            )
+        if self._queue and not self._stopped:
+            self._spawn_if_room()
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopped:
+                    self._idle += 1
+                    self._cond.wait()
+                    self._idle -= 1
+                if not self._queue or self._live > self._capacity():
+                    self._live -= 1
+                    return
+                job = self._queue.popleft()
+                job._thread = me
+                if job._abandoned:
+                    self._count_abandoned(me)
+            if job.set_running_or_notify_cancel():
+                try:
+                    result = job._call()
+                except BaseException as exc:  # noqa: BLE001 - the job's future carries it
+                    job.set_exception(exc)
+                else:
+                    job.set_result(result)
+            job._call = _spent
+            with self._cond:
+                if job._abandoned:
+                    # The stuck call came back at last: this thread leaves, its replacement stays.
+                    self._abandoned -= 1
+                    if self._abandoned <= self._max_abandoned:
+                        self._over_limit = False
+                    if self._queue and not self._stopped:
+                        self._spawn_if_room()
+                    return
+
+
+def _spent() -> None:
+    """Stands in for a job's call once made, so its arguments can be collected."""
+
+
+class _Kept:
+    """One daemon thread of the reservoir: it serves one engine's workers at a time, for its whole life."""
+
+    def __init__(self, reservoir: _Reservoir) -> None:
+        self._reservoir = reservoir
+        self._inbox: queue.SimpleQueue[tuple[Callable[[], None], str]] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="fireflytx-kept", daemon=True)
+        self.thread.start()
+
+    def give(self, work: Callable[[], None], name: str) -> None:
+        self._inbox.put((work, name))
+
+    def _serve(self) -> None:
+        me = threading.current_thread()
+        while True:
+            work, me.name = self._inbox.get()
+            try:
+                work()
+            except BaseException:  # noqa: BLE001 - logged: the thread must go back to the reservoir
+                log.exception("a fireflytx worker thread failed outside any call")
+            me.name = "fireflytx-kept"
+            self._reservoir.take_back(self)
+
+
+class _Reservoir:
+    """The process's idle worker threads; new ones are made only when none is idle."""
+
+    def __init__(self) -> None:
+        self._idle: list[_Kept] = []
+        self._lock = threading.Lock()
+
+    def lend(self, work: Callable[[], None], name: str) -> None:
+        with self._lock:
+            kept = self._idle.pop() if self._idle else None
+        if kept is None:
+            kept = _Kept(self)
+        kept.give(work, name)
+
+    def take_back(self, kept: _Kept) -> None:
+        with self._lock:
+            self._idle.append(kept)
+
+
+_reservoir = _Reservoir()
 
 
 class LoopThread:

@@ -106,6 +106,23 @@ class JarsConfig(BaseModel):
 
     cache_dir: Path | None = Field(default=None, description="Default: the user cache dir, under fireflytx/.")
     offline: bool = Field(default=False, description="Never download; fail clearly if a jar is missing.")
+    download_timeout_s: int = Field(
+        default=20,
+        ge=1,
+        le=600,
+        description=(
+            "Seconds one download request may wait for the repository before the start fails with a "
+            "JarsError (only the first start, or `fireflytx jars fetch`, downloads)."
+        ),
+    )
+    maven_mirror: str | None = Field(
+        default=None,
+        pattern=r"^(https?|file)://\S+$",
+        description=(
+            "A Maven repository URL to download the jars from instead of the default one, e.g. a "
+            "company mirror. The jars are still checked against the lock file's checksums."
+        ),
+    )
 
 
 class LogConfig(BaseModel):
@@ -129,6 +146,16 @@ class FireflyTxSettings(BaseSettings):
     compensation_policy: CompensationPolicy = CompensationPolicy.STRICT_SEQUENTIAL
     sync_step_threads: int = Field(
         default=32, ge=1, le=1024, description="Worker threads that run plain `def` steps."
+    )
+    max_abandoned_threads: int = Field(
+        default=64,
+        ge=0,
+        le=4096,
+        description=(
+            "Threads stuck in `def` calls the engine timed out that are replaced by fresh ones, so a "
+            "hanging call cannot starve the engine's other `def` steps. Beyond this many stuck at once, "
+            "each further one takes a thread from sync_step_threads again and an ERROR is logged."
+        ),
     )
     jvm: JvmConfig = JvmConfig()
     jars: JarsConfig = JarsConfig()

@@ -11,6 +11,7 @@ FireflyTxError
 │   ├── JarsError              engine jars missing, unverifiable or unreachable
 │   ├── JvmStartError          the JVM could not be started as configured
 │   ├── EngineNotStartedError  an engine was used before initialize() or after shutdown()
+│   ├── WorkersStoppedError    a `def` step was handed to an engine's worker threads after they stopped
 │   └── JavaExecutionError     the Java engine itself failed (keeps the Java class, message and stack)
 └── TransactionError
     ├── StepFailedError        a step (or a TCC try) failed (raised by raise_for_status())
@@ -51,6 +52,7 @@ __all__ = [
     "TransactionCancelledError",
     "TransactionError",
     "UnsupportedResultError",
+    "WorkersStoppedError",
 ]
 
 
@@ -139,6 +141,13 @@ class JvmStartError(EngineError):
 
 class EngineNotStartedError(EngineError):
     """An engine was used before ``initialize()`` or after ``shutdown()``."""
+
+
+class WorkersStoppedError(EngineError):
+    """A plain ``def`` step was handed to an engine's worker threads after the engine stopped them.
+
+    Stopping an engine refuses new ``def`` calls; calls already running run on unseen.
+    """
 
 
 class JavaExecutionError(EngineError):

@@ -188,3 +188,32 @@ def test_a_bridge_jar_without_a_record_is_usable(tmp_path: Path, monkeypatch: py
     assert code == 0 and check["status"] == "ok"
     assert check["detail"] == f"{jar} (how it was built is not recorded)"
     assert check["data"] == {"path": str(jar), "build": None}
+
+
+def _damaged_cache(tmp_path: Path, damage: str) -> tuple[Path, Path]:
+    import shutil
+
+    from fireflytx._bridge import _classpath
+
+    _classpath.fetch(_classpath.default_cache_dir())
+    cache = tmp_path / "cache"
+    shutil.copytree(_classpath.default_cache_dir(), cache)
+    victim = _classpath.load_lock().artifacts[-1].path_in(cache)
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"PK" + bytes(10) + data[12:])
+    return cache, victim
+
+
+def test_a_tampered_or_truncated_jar_fails_the_doctor(tmp_path: Path) -> None:
+    for damage in ("tampered", "truncated"):
+        cache, victim = _damaged_cache(tmp_path / damage, damage)
+        result = runner.invoke(app, ["doctor"], env={"FIREFLYTX_JARS__CACHE_DIR": str(cache)})
+        assert result.exit_code == 1, result.output
+        assert "ready" not in result.stdout.splitlines()[-1]
+        code, data = report({"FIREFLYTX_JARS__CACHE_DIR": str(cache)})
+        assert code == 1 and statuses(data)["engine jars"] == "fail"
+        checks = {c["name"]: c for c in data["checks"]}  # type: ignore[union-attr]
+        assert checks["engine jars"]["detail"].startswith(f"checksum mismatch: {victim}, expected sha256 ")
+        assert "found" in checks["engine jars"]["detail"]
+        verify = runner.invoke(app, ["jars", "verify", "--cache-dir", str(cache)])
+        assert verify.exit_code == 1 and f"checksum mismatch: {victim}, expected sha256" in verify.stderr

@@ -99,7 +99,7 @@ async def test_wait_for_timing_out_compensates_before_raising() -> None:
         assert log[-1] == "undo a" and "c" not in log
 
 
-async def test_a_running_def_step_finishes_and_is_undone_too() -> None:
+async def test_a_running_def_step_is_abandoned_so_cancelling_never_waits_for_it() -> None:
     log: list[str] = []
     entered = threading.Event()
     async with SagaEngine() as engine:
@@ -108,9 +108,10 @@ async def test_a_running_def_step_finishes_and_is_undone_too() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    # A thread cannot be stopped: the step ends on its own, and what it did is undone with the rest.
-    assert log[:3] == ["a", "slow", "slow returned"]
-    assert sorted(log[3:]) == ["undo a", "undo slow"] and "c" not in log
+        # A thread cannot be stopped: like a timed-out attempt, the step is abandoned (it runs on
+        # unseen and its result is dropped) and what completed before it is undone at once.
+        assert log == ["a", "slow", "undo a"]
+        assert engine.worker_stats().abandoned_total >= 1  # type: ignore[union-attr]
 
 
 async def test_cancelling_a_tcc_during_its_tries_cancels_those_tried() -> None:

@@ -114,7 +114,9 @@ def test_a_tampered_jar_is_detected_and_repaired(tmp_path: Path) -> None:
     victim = _classpath.load_lock().artifacts[0].path_in(cache)
     victim.write_bytes(b"not a jar" + victim.read_bytes()[9:])
     problems = _classpath.verify(cache)
-    assert len(problems) == 1 and "does not match the lock file's checksum" in problems[0]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"checksum mismatch: {victim}, expected sha256 ")
+    assert ", found " in problems[0]
     proc = run(
         """
         from fireflytx import SagaEngine
@@ -127,9 +129,88 @@ def test_a_tampered_jar_is_detected_and_repaired(tmp_path: Path) -> None:
         FIREFLYTX_JARS__OFFLINE="true",
         FIREFLYTX_JARS__CACHE_DIR=str(cache),
     )
-    assert "ERR 1 of the engine's" in proc.stdout, proc.stdout + proc.stderr
+    assert f"ERR checksum mismatch: {victim}, expected" in proc.stdout, proc.stdout + proc.stderr
+    assert "not cached" not in proc.stdout
     _classpath.fetch(cache)  # online: the bad jar is downloaded again
     assert _classpath.verify(cache) == []
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_mirror_fails_with_its_name_while_the_loop_keeps_running(tmp_path: Path) -> None:
+    mirror = f"http://127.0.0.1:{_closed_port()}/maven2"
+    proc = run(
+        """
+        import asyncio
+        from fireflytx import JarsError, SagaEngine
+
+        async def main():
+            ticks = []
+
+            async def ticker():
+                while True:
+                    ticks.append(1)
+                    await asyncio.sleep(0)
+
+            task = asyncio.create_task(ticker())
+            try:
+                await SagaEngine().initialize()
+            except JarsError as exc:
+                print("TICKED", bool(ticks))
+                print("ERR", exc)
+            task.cancel()
+
+        asyncio.run(main())
+        """,
+        FIREFLYTX_JARS__CACHE_DIR=str(tmp_path / "empty"),
+        FIREFLYTX_JARS__MAVEN_MIRROR=mirror,
+        FIREFLYTX_JARS__DOWNLOAD_TIMEOUT_S="3",
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "TICKED True"
+    assert lines[1].startswith("ERR could not download ")
+    assert f"from the Maven mirror {mirror} within 3 s" in lines[1]
+    assert "FIREFLYTX_JARS__MAVEN_MIRROR" in lines[1]
+
+
+def test_a_truncated_adapter_jar_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    import fireflytx
+
+    package = tmp_path / "fireflytx"
+    shutil.copytree(Path(fireflytx.__file__).parent, package)
+    adapter = package / "_bridge" / "lib" / "fireflytx-bridge.jar"
+    adapter.write_bytes(adapter.read_bytes()[: adapter.stat().st_size // 2])
+    proc = run(
+        f"""
+        import fireflytx
+        from fireflytx import JarsError, SagaEngine
+        assert fireflytx.__file__.startswith({str(tmp_path)!r}), fireflytx.__file__
+        try:
+            SagaEngine().start()
+        except JarsError as exc:
+            print("ERR", exc)
+        """,
+        PYTHONPATH=str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"ERR {adapter} is damaged" in proc.stdout and "--force-reinstall" in proc.stdout
+    assert "TypeError" not in proc.stdout + proc.stderr
+    doctor = subprocess.run(
+        [sys.executable, "-c", "from fireflytx.cli import main; main()", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert doctor.returncode == 1, doctor.stdout
+    assert "is damaged" in doctor.stdout
 
 
 def test_a_second_engine_asking_for_another_jvm_is_refused() -> None:

@@ -12,6 +12,8 @@ EXPECTED = {
     "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccSpec", "TccStatus",
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "TransactionCancelledError",
+    "EngineError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError", "JavaNotFoundError",
+    "JvmStartError", "RenderError", "TransactionError", "WorkersStoppedError",
 }
 
 
@@ -28,6 +30,15 @@ def test_public_names_are_pinned() -> None:
     assert set(fireflytx.__all__) == EXPECTED
     for name in fireflytx.__all__:
         assert getattr(fireflytx, name) is not None
+
+
+def test_every_public_error_class_is_exported_from_the_package() -> None:
+    from fireflytx import errors
+
+    missing = [name for name in errors.__all__ if getattr(fireflytx, name, None) is not getattr(errors, name)]
+    assert missing == []
+    for name in errors.__all__:
+        assert issubclass(getattr(fireflytx, name), fireflytx.FireflyTxError)
 
 
 def test_importing_fireflytx_does_not_start_or_import_the_jvm() -> None:

@@ -1,114 +1,159 @@
-"""Engines' worker threads and private loops: borrowed from the process, limited per engine."""
+"""StepWorkers: hung calls are abandoned and replaced, within a bound, and never keep the process alive."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from concurrent.futures import CancelledError, Future
+from collections.abc import Iterator
 
 import pytest
 
-from fireflytx._workers import EngineWorkers, LoopThread
+from fireflytx import WorkersStoppedError
+from fireflytx._workers import StepWorkers, WorkerStats
+
+WAIT = 30  # seconds: a guard against hanging, never a measured expectation
 
 
-def test_tasks_of_one_engine_never_exceed_its_max_workers() -> None:
-    workers = EngineWorkers(2, "test-cap")
-    lock = threading.Lock()
-    running = 0
-    peak = 0
-    gate = threading.Event()
-    two_in = threading.Barrier(3)
-
-    def task(n: int) -> int:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        if n < 2:
-            two_in.wait(timeout=10)
-        gate.wait(timeout=10)
-        with lock:
-            running -= 1
-        return n
-
-    futures = [workers.submit(task, n) for n in range(6)]
-    two_in.wait(timeout=10)  # the first two are running, the other four queued behind them
-    gate.set()
-    assert [f.result(timeout=10) for f in futures] == list(range(6))
-    assert peak == 2
-    workers.shutdown()
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()
 
 
-def test_one_worker_runs_tasks_in_submission_order() -> None:
-    workers = EngineWorkers(1, "test-order")
-    order: list[int] = []
-    futures = [workers.submit(order.append, n) for n in range(50)]
-    for future in futures:
-        future.result(timeout=10)
-    assert order == list(range(50))
-    workers.shutdown()
+def _until(condition: object) -> None:
+    done = threading.Event()
+    for _ in range(WAIT * 100):
+        if callable(condition) and condition():
+            return
+        done.wait(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_calls_run_on_named_daemon_threads() -> None:
+    workers = StepWorkers(2, max_abandoned=1, name_prefix="unit-step")
+    job = workers.submit(lambda: (threading.current_thread().name, threading.current_thread().daemon))
+    name, daemon = job.result(WAIT)
+    assert name.startswith("unit-step-") and daemon
+    workers.stop()
+
+
+def test_an_abandoned_call_is_replaced_so_other_calls_still_run(release: threading.Event) -> None:
+    workers = StepWorkers(1, max_abandoned=2, name_prefix="unit-step")
+    stuck = workers.submit(release.wait)
+    _until(stuck.running)
+    waiting = workers.submit(lambda: "ran")
+    assert workers.stats() == WorkerStats(size=1, busy=1, queued=1, abandoned=0, abandoned_total=0)
+    stuck.abandon()
+    assert waiting.result(WAIT) == "ran"
+    _until(lambda: workers.stats().busy == 0)
+    assert workers.stats() == WorkerStats(size=1, busy=0, queued=0, abandoned=1, abandoned_total=1)
+    release.set()
+    _until(lambda: workers.stats().abandoned == 0)
+    assert workers.stats().abandoned_total == 1
+    workers.stop()
+
+
+def test_beyond_max_abandoned_no_replacement_starts_and_an_error_is_logged(
+    release: threading.Event, caplog: pytest.LogCaptureFixture
+) -> None:
+    workers = StepWorkers(2, max_abandoned=1, name_prefix="unit-step")
+    with caplog.at_level(logging.WARNING, logger="fireflytx.workers"):
+        first = workers.submit(release.wait)
+        _until(first.running)
+        first.abandon()
+        second = workers.submit(release.wait)
+        third = workers.submit(release.wait)
+        _until(lambda: second.running() and third.running())
+        second.abandon()
+        third.abandon()
+        # Three stuck, one replaced: the two beyond the limit take both slots, so nothing more runs.
+        late = workers.submit(lambda: "late")
+        assert workers.stats() == WorkerStats(size=2, busy=0, queued=1, abandoned=3, abandoned_total=3)
+        assert not late.done()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(warnings) == 3 and all("unit-step-" in r.getMessage() for r in warnings)
+    assert len(errors) == 1 and "max_abandoned_threads=1" in errors[0].getMessage()
+    release.set()
+    assert late.result(WAIT) == "late"
+    workers.stop()
+
+
+def test_a_call_abandoned_while_queued_counts_as_abandoned_once_it_runs(release: threading.Event) -> None:
+    workers = StepWorkers(1, max_abandoned=1, name_prefix="unit-step")
+    busy = workers.submit(release.wait)
+    _until(busy.running)
+    queued = workers.submit(release.wait)
+    queued.abandon()
+    busy.abandon()
+    _until(queued.running)
+    assert workers.stats().abandoned == 2
+    release.set()
+    workers.stop()
+
+
+def test_stop_refuses_new_calls_but_queued_ones_still_run(release: threading.Event) -> None:
+    workers = StepWorkers(1, max_abandoned=0, name_prefix="unit-step")
+    running = workers.submit(release.wait)
+    _until(running.running)
+    queued = workers.submit(lambda: "queued")
+    workers.stop()
+    with pytest.raises(WorkersStoppedError, match="has stopped"):
+        workers.submit(lambda: None)
+    release.set()
+    assert queued.result(WAIT) == "queued"
+
+
+def test_errors_reach_the_future() -> None:
+    workers = StepWorkers(1, max_abandoned=0, name_prefix="unit-step")
+
+    def boom() -> None:
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        workers.submit(boom).result(WAIT)
+    workers.stop()
+
+
+def test_run_in_executor_works_and_a_timed_out_call_is_abandoned(release: threading.Event) -> None:
+    workers = StepWorkers(1, max_abandoned=1, name_prefix="unit-step")
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(loop.run_in_executor(workers, release.wait), 0.05)
+        return await loop.run_in_executor(workers, lambda: "after")
+
+    assert asyncio.run(main()) == "after"
+    assert workers.stats().abandoned_total == 1
+    workers.stop()
 
 
 def test_a_later_engine_gets_the_threads_an_earlier_one_used() -> None:
-    first = EngineWorkers(1, "test-reuse")
+    import time
+
+    from fireflytx._workers import StepWorkers
+
+    first = StepWorkers(1, max_abandoned=1, name_prefix="test-reuse")
     thread = first.submit(threading.current_thread).result(timeout=10)
-    first.shutdown()
-    second = EngineWorkers(1, "test-reuse")
-    assert second.submit(threading.current_thread).result(timeout=10) is thread
-    assert thread.name.startswith("test-reuse")
-    second.shutdown()
-
-
-def test_an_error_reaches_the_future() -> None:
-    workers = EngineWorkers(1, "test-error")
-
-    def fail() -> None:
-        raise ValueError("boom")
-
-    with pytest.raises(ValueError, match="boom"):
-        workers.submit(fail).result(timeout=10)
-    workers.shutdown()
-
-
-def test_shutdown_refuses_new_tasks_but_runs_the_queued_ones() -> None:
-    workers = EngineWorkers(1, "test-shutdown")
-    gate = threading.Event()
-    blocker = workers.submit(gate.wait, 10)
-    queued = workers.submit(lambda: "ran")
-    workers.shutdown(wait=False)
-    with pytest.raises(RuntimeError, match="after shutdown"):
-        workers.submit(lambda: None)
-    gate.set()
-    assert blocker.result(timeout=10) is True
-    assert queued.result(timeout=10) == "ran"
-
-
-def test_shutdown_with_cancel_futures_cancels_the_queued_tasks_and_waits_for_the_running_one() -> None:
-    workers = EngineWorkers(1, "test-cancel")
-    gate = threading.Event()
-    started = threading.Event()
-
-    def block() -> str:
-        started.set()
-        gate.wait(timeout=10)
-        return "done"
-
-    running = workers.submit(block)
-    queued: Future[str] = workers.submit(lambda: "never")
-    started.wait(timeout=10)
-    threading.Timer(0.05, gate.set).start()
-    workers.shutdown(wait=True, cancel_futures=True)
-    assert running.done() and running.result() == "done"
-    with pytest.raises(CancelledError):
-        queued.result(timeout=0)
-
-
-def test_at_least_one_worker_is_required() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        EngineWorkers(0, "test-zero")
+    assert thread.name.startswith("test-reuse") and thread.daemon
+    first.stop()
+    deadline = time.monotonic() + 10
+    while thread.name != "fireflytx-kept" and time.monotonic() < deadline:  # back in the reservoir
+        time.sleep(0.005)
+    second = StepWorkers(1, max_abandoned=1, name_prefix="test-again")
+    again = second.submit(threading.current_thread).result(timeout=10)
+    assert again is thread and again.name.startswith("test-again")
+    second.stop()
 
 
 def test_a_released_loop_serves_the_next_engine_and_keeps_running() -> None:
+    import asyncio
+
+    from fireflytx._workers import LoopThread
+
     first = LoopThread.acquire()
     other = LoopThread.acquire()
     assert first is not other and first.loop is not other.loop

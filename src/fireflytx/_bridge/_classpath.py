@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,11 @@ from ..errors import JarsError
 LIB = "lib"
 LOCK_FILE = "engine-lock.json"
 ADAPTER_JAR = "fireflytx-bridge.jar"
+ADAPTER_CLASS = "dev/fireflytx/bridge/ParkedThreadExecutor.class"
+REINSTALL = (
+    "Reinstall fireflytx (`pip install --force-reinstall fireflytx`, or `pip install .` from a checkout, "
+    "which needs Maven and a JDK 25)."
+)
 
 
 @dataclass(frozen=True)
@@ -64,10 +70,7 @@ class Lock:
 def _lib_file(name: str) -> Path:
     path = Path(str(resources.files("fireflytx._bridge").joinpath(LIB, name)))
     if not path.exists():
-        raise JarsError(
-            f"{path} is missing: the package was installed without its build step. Reinstall it with "
-            "`pip install .` from a checkout (needs Maven and a JDK 25), or install a built wheel."
-        )
+        raise JarsError(f"{path} is missing: the package was installed without its build step. {REINSTALL}")
     return path
 
 
@@ -83,8 +86,25 @@ def load_lock() -> Lock:
 
 
 def adapter_jar() -> Path:
-    """Fireflytx's own small Java adapter, built from ``java/`` when the package was built."""
-    return _lib_file(ADAPTER_JAR)
+    """Fireflytx's own small Java adapter, built from ``java/`` when the package was built.
+
+    It has no lock entry (it is built with the package), so it is checked as a jar instead: a
+    truncated one would otherwise surface after the JVM started as ``TypeError: Class ... not found``.
+
+    Raises:
+        JarsError: the jar is missing, not a readable jar, or lacks the adapter's classes.
+    """
+    path = _lib_file(ADAPTER_JAR)
+    try:
+        with zipfile.ZipFile(path) as jar:
+            broken = jar.testzip()
+            has_adapter = ADAPTER_CLASS in jar.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise JarsError(f"{path} is damaged ({exc}): truncated or not a jar. {REINSTALL}") from exc
+    if broken is not None or not has_adapter:
+        what = f"its entry {broken} is corrupt" if broken is not None else f"it lacks {ADAPTER_CLASS}"
+        raise JarsError(f"{path} is damaged: {what}. {REINSTALL}")
+    return path
 
 
 def default_cache_dir() -> Path:
@@ -102,13 +122,26 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+NOT_CACHED = "not cached"
+MISMATCH = "checksum mismatch"
+
+
 def check(artifact: Artifact, cache_dir: Path) -> str | None:
-    """None if the cached jar is there and matches the lock, else what is wrong."""
+    """None if the cached jar is there and matches the lock, else what is wrong.
+
+    A problem starts with ``NOT_CACHED`` or ``MISMATCH``, so callers can tell a jar an online start
+    would simply fetch from one that was altered or cut short.
+    """
     path = artifact.path_in(cache_dir)
-    if not path.exists():
-        return f"{artifact.coordinate}: not cached"
-    if path.stat().st_size != artifact.size or _sha256(path) != artifact.sha256:
-        return f"{artifact.coordinate}: {path} does not match the lock file's checksum"
+    if not path.is_file():
+        return f"{NOT_CACHED}: {artifact.coordinate} ({path})"
+    size = path.stat().st_size
+    found = _sha256(path)
+    if size != artifact.size or found != artifact.sha256:
+        return (
+            f"{MISMATCH}: {path}, expected sha256 {artifact.sha256} ({artifact.size} bytes), "
+            f"found {found} ({size} bytes)"
+        )
     return None
 
 
@@ -123,10 +156,14 @@ def fetch(
     *,
     offline: bool = False,
     progress: Callable[[Artifact, bool], None] | None = None,
+    timeout_s: int = 20,
+    mirror: str | None = None,
 ) -> list[Path]:
     """Make sure every locked jar is in ``cache_dir``, downloading what is missing; return the paths.
 
-    ``progress(artifact, downloaded)`` is called after each artifact.
+    ``progress(artifact, downloaded)`` is called after each artifact. Downloads come from
+    ``mirror`` if given, else from the resolver's default repository; each request waits at most
+    ``timeout_s``.
 
     Raises:
         JarsError: offline with jars missing, a download failed, or a checksum did not match.
@@ -134,14 +171,20 @@ def fetch(
     lock = load_lock()
     paths = [a.path_in(cache_dir) for a in lock.artifacts]
     # Every start checks every checksum: about 11 MB of SHA-256, some 10 ms.
-    missing = [a for a in lock.artifacts if check(a, cache_dir) is not None]
+    problems = {a: p for a in lock.artifacts if (p := check(a, cache_dir)) is not None}
+    missing = list(problems)
     if not missing:
         return paths
-    if missing and offline:
+    if offline:
+        altered = [p for p in problems.values() if p.startswith(MISMATCH)]
+        absent = len(problems) - len(altered)
+        parts = list(altered)
+        if absent:
+            parts.append(f"{absent} of the engine's {len(lock.artifacts)} jars are not cached")
         raise JarsError(
-            f"{len(missing)} of the engine's {len(lock.artifacts)} jars are not cached in {cache_dir} and "
-            "offline mode is on. Run `fireflytx jars fetch` once with network access, or turn offline "
-            "mode off (FIREFLYTX_JARS__OFFLINE=false)."
+            f"{'; '.join(parts)} (cache {cache_dir}), and offline mode is on. Run `fireflytx jars fetch` "
+            "once with network access (it replaces altered jars), or turn offline mode off "
+            "(FIREFLYTX_JARS__OFFLINE=false)."
         )
     context = None
     for artifact in lock.artifacts:
@@ -152,23 +195,28 @@ def fetch(
         if context is None:
             from jgo.maven import MavenContext
 
-            context = MavenContext(repo_cache=cache_dir, local_repos=[], timeout=60)
-        _download(context, artifact, cache_dir)
+            remotes = {"mirror": mirror} if mirror else None
+            context = MavenContext(
+                repo_cache=cache_dir, local_repos=[], remote_repos=remotes, timeout=timeout_s
+            )
+        _download(context, artifact, cache_dir, mirror)
         if progress:
             progress(artifact, True)
     return paths
 
 
-def _download(context: Any, artifact: Artifact, cache_dir: Path) -> None:
+def _download(context: Any, artifact: Artifact, cache_dir: Path, mirror: str | None) -> None:
     target = artifact.path_in(cache_dir)
     target.unlink(missing_ok=True)
+    source = f"the Maven mirror {mirror}" if mirror else "the default Maven repository"
     try:
         component = context.project(artifact.group, artifact.artifact).at_version(artifact.version)
         fetched = Path(component.artifact(classifier=artifact.classifier, packaging="jar").resolve())
     except Exception as exc:
         raise JarsError(
-            f"could not download {artifact.coordinate}: {type(exc).__name__}: {exc}. Check network access to "
-            "the Maven repository, or copy the jars into the cache and use offline mode."
+            f"could not download {artifact.coordinate} from {source} within {context.timeout} s per request: "
+            f"{type(exc).__name__}: {exc}. Check network access to it, set another one with "
+            "FIREFLYTX_JARS__MAVEN_MIRROR, or copy the jars into the cache and use offline mode."
         ) from exc
     if fetched != target:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +224,9 @@ def _download(context: Any, artifact: Artifact, cache_dir: Path) -> None:
     problem = check(artifact, cache_dir)
     if problem is not None:
         target.unlink(missing_ok=True)
-        raise JarsError(f"downloaded {problem}; the download was deleted. Retry `fireflytx jars fetch`.")
+        raise JarsError(
+            f"a download failed its check, {problem}; it was deleted. Retry `fireflytx jars fetch`."
+        )
 
 
 def clear(cache_dir: Path) -> int:

@@ -2,13 +2,24 @@
 
 JPype cannot restart a JVM, so engines come and go while the JVM stays. Its options are fixed by
 the first engine that starts it; a later engine asking for different ones gets ``JvmStartError``.
+
+Signals belong to Python. Left alone, the JVM installs its own SIGINT and SIGTERM handlers: JPype
+then forwards SIGTERM from a Java thread into a Python it does not hold (a SIGSEGV and an
+``hs_err_pid*.log``), and SIGINT lands on a Java thread while the main thread sleeps on. So the JVM
+starts with ``-Xrs`` (it installs no handler for them and runs no shutdown hooks on them), and it and
+the threads it and fireflytx create start with SIGINT and SIGTERM blocked: the kernel delivers
+both to the main thread, where Python's own handlers (or the
+application's) run as if no JVM were there.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +51,7 @@ def _options(settings: FireflyTxSettings) -> tuple[str, ...]:
         f"-Xmx{settings.jvm.max_heap}",
         "-Xss1m",
         "-XX:+UseSerialGC",
+        "-Xrs",
         "--enable-native-access=ALL-UNNAMED",
         "--sun-misc-unsafe-memory-access=allow",
         "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
@@ -75,30 +87,71 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
             )
         java = find_java(settings.jvm.java_home)
         cache_dir = settings.jars.cache_dir or _classpath.default_cache_dir()
-        jars = _classpath.fetch(cache_dir, offline=settings.jars.offline, progress=_progress_printer())
+        jars = _classpath.fetch(
+            cache_dir,
+            offline=settings.jars.offline,
+            progress=_progress_printer(),
+            timeout_s=settings.jars.download_timeout_s,
+            mirror=settings.jars.maven_mirror,
+        )
         classpath = (str(_classpath.adapter_jar()), *map(str, jars))
         options = _options(settings)
         # JPype's own atexit handler shuts the JVM down (destroy_jvm stays True: skipping it aborted
         # exits intermittently); fireflytx's handler, registered later, runs first and frees its threads.
-        try:
-            jpype.startJVM(
-                str(java.libjvm), *options, classpath=list(classpath), interrupt=False, convertStrings=False
-            )
-        except Exception as exc:
-            raise JvmStartError(
-                f"starting Java {java.version} from {java.home} failed: {exc}. Check jvm.options and "
-                "jvm.max_heap, or choose another runtime with FIREFLYTX_JVM__JAVA_HOME."
-            ) from exc
+        # interrupt=False: JPype installs no SIGINT handler of its own either.
         from . import _logs, _threads
 
-        executor = _threads.start_workers(settings.jvm.worker_threads)
+        with _process_signals_blocked(unless_main=True):
+            try:
+                jpype.startJVM(
+                    str(java.libjvm),
+                    *options,
+                    classpath=list(classpath),
+                    interrupt=False,
+                    convertStrings=False,
+                )
+            except Exception as exc:
+                raise JvmStartError(
+                    f"starting Java {java.version} from {java.home} failed: {exc}. Check jvm.options and "
+                    "jvm.max_heap, or choose another runtime with FIREFLYTX_JVM__JAVA_HOME."
+                ) from exc
+        with _process_signals_blocked():
+            executor = _threads.start_workers(settings.jvm.worker_threads)
         _logs.start(settings.logging)
         # Registered after JPype's own handler, so it runs first: threads leave Java before exit.
         atexit.register(_stop_threads, executor)
         if settings.jvm.freeze_gc:
             gc.freeze()
         _state = Jvm(java, options, classpath, settings.jvm.worker_threads, executor)
+        if threading.current_thread() is not threading.main_thread():
+            # The thread that creates the JVM is its non-daemon "main" thread, and destroying the JVM
+            # at exit waits for every non-daemon thread: one that had ended without leaving Java would
+            # hang the exit. Leave now; later calls from this thread attach it again as a daemon.
+            jpype.java.lang.Thread.detach()
         return _state
+
+
+_PROCESS_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextmanager
+def _process_signals_blocked(*, unless_main: bool = False) -> Iterator[None]:
+    """Threads created inside inherit a mask without SIGINT and SIGTERM, so they never take them.
+
+    ``unless_main``: leave the main thread's mask alone. The thread that starts the JVM gets the mask
+    it had then back when the JVM is destroyed at exit, and a main thread left blocking SIGINT would
+    turn an unhandled ``KeyboardInterrupt`` into exit status 130 instead of death by SIGINT. The
+    kernel hands a process signal to the main thread first anyway.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "pthread_sigmask") or (unless_main and in_main):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PROCESS_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _stop_threads(executor: Any) -> None:

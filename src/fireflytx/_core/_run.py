@@ -10,7 +10,8 @@ attempt; the first one wins.
 
 Cancellation: when the caller cancels the run, running ``async def`` steps and tries are
 cancelled, and new ones fail at once with ``TransactionCancelledError`` without calling user code;
-running ``def`` steps are left to finish (their effects are then undone like any other);
+running ``def`` steps and tries are abandoned like timed-out ones (their thread runs on unseen and
+whatever they return is dropped, so waiting for a hung call can never block the cancellation);
 compensations, confirms and cancels are never stopped. The engine then compensates (saga) or
 cancels (TCC) what completed, as it would after any failure.
 """
@@ -59,12 +60,6 @@ class Workers(Protocol):
     """The engine's worker threads, as the kernel uses them."""
 
     def submit(self, fn: Callable[[], None]) -> Any: ...
-
-
-def _abandon(job: Any) -> None:
-    abandon = getattr(job, "abandon", None)
-    if abandon is not None:
-        abandon()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +195,7 @@ class RunBase:
             if task is not None:
                 task.cancel()
             elif job is not None:
-                _abandon(job)
+                job.abandon()
 
     def stop_attempt(self, attempt: Attempt, error: BaseException) -> None:
         """Finish ``attempt`` with ``error`` now (the engine gave up on it); from any thread."""
@@ -209,7 +204,7 @@ class RunBase:
             if task is not None:
                 self._on_loop(task.cancel)
             elif job is not None:
-                _abandon(job)
+                job.abandon()
 
     def _on_loop(self, callback: Callable[..., Any], *args: Any) -> None:
         if threading.get_ident() == self.loop_thread:
@@ -343,8 +338,14 @@ class RunBase:
         """The caller cancelled: stop forward attempts (on the loop); the engine undoes the rest."""
         self.cancelled = True
         for attempt in self.attempts:
-            if not attempt.done and attempt.phase in FORWARD and attempt.task is not None:
+            if attempt.done or attempt.phase not in FORWARD:
+                continue
+            if attempt.task is not None:
                 attempt.task.cancel()
+            elif attempt.job is not None:
+                # A thread cannot be stopped, and waiting for it could take forever: like a timed-out
+                # attempt, it is abandoned and runs on unseen, its outcome dropped.
+                self.stop_attempt(attempt, TransactionCancelledError(attempt.unit_id))
 
     # -- events ----------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
+from ._common import errors
 from ._demo import demo
 from ._doctor import doctor
 from ._jars import jars_app
@@ -42,5 +43,25 @@ def _main(
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point; Ctrl-C ends any command with one line and exit status 130."""
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 130 and _interrupted(exc):
+            errors.print("interrupted")
+        raise
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        raise SystemExit(130) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C caused ``exc`` (Typer turns ``KeyboardInterrupt`` into a silent exit 130)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

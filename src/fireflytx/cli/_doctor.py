@@ -1,9 +1,8 @@
 """``fireflytx doctor``: is everything an engine needs here, and what would it run with?
 
 Every check looks without changing anything: no download, no JVM start. Required pieces (Python,
-Java, the bridge jar, valid settings, engine jars when offline) fail the command; optional ones
-(Graphviz, jars an online engine would fetch itself, a bridge jar that no longer matches the record
-of how it was built) only warn.
+        return [Check("bridge jar", "fail", str(exc), "pip install --force-reinstall fireflytx")]
+    checks = [_bridge_build(bridge)]
 """
 
 from __future__ import annotations
@@ -113,7 +112,7 @@ def _jars(settings: FireflyTxSettings) -> list[Check]:
         bridge = _classpath.adapter_jar()
         lock = _classpath.load_lock()
     except FireflyTxError as exc:
-        return [Check("bridge jar", "fail", str(exc), "reinstall fireflytx")]
+        return [Check("bridge jar", "fail", str(exc), "pip install --force-reinstall fireflytx")]
     checks = [_bridge_build(bridge)]
     cache = settings.jars.cache_dir or _classpath.default_cache_dir()
     problems = _classpath.verify(cache, lock)
@@ -124,10 +123,18 @@ def _jars(settings: FireflyTxSettings) -> list[Check]:
         "problems": problems,
     }
     total = len(lock.artifacts)
+    altered = [p for p in problems if p.startswith(_classpath.MISMATCH)]
     if not problems:
         checks.append(
             Check("engine jars", "ok", f"all {total} engine jars cached and verified in {cache}", data=data)
         )
+    elif altered:
+        # An altered or truncated jar is never silently used: the cache was damaged or tampered with.
+        detail = "; ".join(altered)
+        if len(problems) > len(altered):
+            detail += f"; {len(problems) - len(altered)} more not cached"
+        fix = "run `fireflytx jars fetch` to replace them, and find out what changed the cache"
+        checks.append(Check("engine jars", "fail", detail, fix, data))
     elif settings.jars.offline:
         detail = f"{len(problems)} of {total} jars missing or not matching the lock, and offline mode is on"
         checks.append(

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..config import FireflyTxSettings
 from ..errors import JarsError
 
 jars_app = typer.Typer(help="Fetch, show, verify and clear the engine's jars.", no_args_is_help=True)
@@ -45,7 +46,10 @@ def fetch(cache_dir: Path | None = CacheOption) -> None:
             bar.update(task, advance=artifact.size, description=artifact.artifact)
 
         try:
-            _classpath.fetch(cache, progress=progress)
+            jars = FireflyTxSettings().jars
+            _classpath.fetch(
+                cache, progress=progress, timeout_s=jars.download_timeout_s, mirror=jars.maven_mirror
+            )
         except JarsError as exc:
             errors.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from exc
@@ -63,13 +67,15 @@ def info(cache_dir: Path | None = CacheOption) -> None:
     for column in ("artifact", "version", "KiB", "cached"):
         table.add_column(column)
     for artifact in lock.artifacts:
-        cached = artifact.path_in(cache).exists()
-        table.add_row(
-            f"{artifact.group}:{artifact.artifact}",
-            artifact.version,
-            f"{artifact.size // 1024}",
-            "[green]yes[/]" if cached else "[red]no[/]",
-        )
+        problem = _classpath.check(artifact, cache)
+        if problem is None:
+            cached = "[green]yes[/]"
+        elif problem.startswith(_classpath.MISMATCH):
+            cached = f"[red]{_classpath.MISMATCH}[/]"
+        else:
+            cached = "[red]no[/]"
+        name = f"{artifact.group}:{artifact.artifact}"
+        table.add_row(name, artifact.version, f"{artifact.size // 1024}", cached)
     console.print(table)
     console.print(f"{len(lock.artifacts)} artifacts, {lock.total_size / 1e6:.1f} MB")
 
