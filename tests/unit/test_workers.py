@@ -143,9 +143,11 @@ def test_a_later_engine_gets_the_threads_an_earlier_one_used() -> None:
     deadline = time.monotonic() + 10
     while thread.name != "fireflytx-kept" and time.monotonic() < deadline:  # back in the reservoir
         time.sleep(0.005)
+    existing = set(threading.enumerate())
     second = StepWorkers(1, max_abandoned=1, name_prefix="test-again")
     again = second.submit(threading.current_thread).result(timeout=10)
-    assert again is thread and again.name.startswith("test-again")
+    # A kept thread (this one, or another that went back to the reservoir): no new thread.
+    assert again in existing and again.name.startswith("test-again")
     second.stop()
 
 
