@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# fireflytx's own pytest plugin (engine fixtures), also when the package is not installed with it.
+pytest_plugins = ["fireflytx.testing.plugin"]
+
 TOOLS = Path(__file__).parent / "tools"
 
 
