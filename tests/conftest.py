@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-# fireflytx's own pytest plugin (engine fixtures), also when the package is not installed with it.
-pytest_plugins = ["fireflytx.testing.plugin"]
+# fireflytx's own pytest plugin (engine fixtures), also when the package is not installed with it;
+# pytester runs it as a user's suite would.
+pytest_plugins = ["fireflytx.testing.plugin", "pytester"]
 
 TOOLS = Path(__file__).parent / "tools"
 
