@@ -61,7 +61,7 @@ async def test_a_users_failing_assertion(saga_engine):
 def test_fixtures_and_a_failing_assertion_in_a_users_suite(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest("-p", "fireflytx.testing.plugin", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess("-p", "fireflytx.testing.plugin", "-p", "no:randomly")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines([
         "*AssertionError: expected saga 'order' to end SUCCEEDED, but it ended COMPENSATED",
@@ -73,7 +73,7 @@ def test_fixtures_and_a_failing_assertion_in_a_users_suite(pytester: pytest.Pyte
 def test_the_plugin_lists_its_fixtures(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    result = pytester.runpytest("-p", "fireflytx.testing.plugin", "--fixtures")
+    result = pytester.runpytest_subprocess("-p", "fireflytx.testing.plugin", "--fixtures")
     result.stdout.fnmatch_lines_random([
         "saga_engine -- *", "saga_engine_session [[]session scope[]] -- *",
         "tcc_engine -- *", "tcc_engine_session [[]session scope[]] -- *",

@@ -15,5 +15,5 @@ def test_the_readmes_saga_test_passes(pytester: pytest.Pytester) -> None:
     (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
     pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_orders=example)
-    result = pytester.runpytest("-p", "fireflytx.testing.plugin", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess("-p", "fireflytx.testing.plugin", "-p", "no:randomly")
     result.assert_outcomes(passed=3)
