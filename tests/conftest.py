@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+# fireflytx's own pytest plugin (engine fixtures), also when the package is not installed with it;
+# pytester runs it as a user's suite would.
+pytest_plugins = ["fireflytx.testing.plugin", "pytester"]
+
 TOOLS = Path(__file__).parent / "tools"
 
 

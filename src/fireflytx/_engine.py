@@ -66,6 +66,7 @@ class SagaEngine(EngineBase):
         """
         spec = definition_of(saga)
         self._running()[0].register(spec)
+        self._transactions.setdefault(spec.name, 0)
         return spec
 
     async def execute(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import ValidationError
 
+from ._core._intercept import Interceptor
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._values import convert_to, needs_conversion
@@ -100,6 +101,9 @@ class EngineBase:
         self._in_flight = 0
         self._runs: set[RunBase] = set()
         self._lock = threading.Lock()
+        self._interceptors: tuple[Interceptor, ...] = ()
+        self._transactions: dict[str, int] = {}
+        """Name of each transaction registered or run here, to the number of runs started."""
 
     def _make_bridge(self) -> Any:
         raise NotImplementedError
@@ -130,6 +134,19 @@ class EngineBase:
     def flush_listeners(self, timeout: float | None = None) -> bool:
         """Wait until observers have received every event so far; False if ``timeout`` ran out."""
         return self._listeners.flush(timeout)
+
+    def _add_interceptor(self, interceptor: Interceptor) -> None:
+        """Consult ``interceptor`` before every attempt of runs started from now on.
+
+        Internal: ``fireflytx.testing`` registers its fault injection and fast backoff here.
+        """
+        with self._lock:
+            self._interceptors = (*self._interceptors, interceptor)
+
+    def _remove_interceptor(self, interceptor: Interceptor) -> None:
+        """Stop consulting ``interceptor`` (runs already started keep it until they end)."""
+        with self._lock:
+            self._interceptors = tuple(i for i in self._interceptors if i is not interceptor)
 
     def start(self) -> Self:
         """Start the engine (and the JVM, the first time in this process); blocking."""
@@ -228,6 +245,24 @@ class EngineBase:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def state(self) -> str:
+        """``running``, ``stopping`` (refusing runs, some still in flight) or ``stopped``."""
+        if self._accepting:
+            return "running"
+        return "stopping" if self._in_flight else "stopped"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.state}, {self._in_flight} runs in flight>"
+
+    def _repr_html_(self) -> str:
+        from ._engine_view import engine_html
+
+        with self._lock:
+            transactions = dict(self._transactions)
+            runs = list(self._runs)
+        return engine_html(type(self).__name__, self.state, transactions, runs, len(self._interceptors))
+
     def _not_running(self) -> EngineNotStartedError:
         name = type(self).__name__
         return EngineNotStartedError(
@@ -274,7 +309,10 @@ class EngineBase:
             asyncio.get_running_loop(),
             workers,
             self._listeners,
+            self._interceptors,
         )
+        with self._lock:
+            self._transactions[name] = self._transactions.get(name, 0) + 1
         return bridge, start
 
     async def _execute(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:

@@ -65,6 +65,7 @@ class TccEngine(EngineBase):
         """
         spec = tcc_definition_of(tcc)
         self._running()[0].register(spec)
+        self._transactions.setdefault(spec.name, 0)
         return spec
 
     async def execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,15 +27,15 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
+from fireflytx.testing import delay_step, fail_step, fast_backoff
 
 KINDS = ["saga", "tcc"]
 Body = Callable[..., Any]
 
 
 @pytest.fixture
-async def engines() -> AsyncIterator[dict[str, Any]]:
-    async with SagaEngine() as saga_engine, TccEngine() as tcc_engine:
-        yield {"saga": saga_engine, "tcc": tcc_engine}
+def engines(saga_engine: SagaEngine, tcc_engine: TccEngine) -> dict[str, Any]:
+    return {"saga": saga_engine, "tcc": tcc_engine}
 
 
 def forward(kind: str, body: Body, *, is_async: bool = True, timeout_ms: int = 0, retry: int = 0) -> type:
@@ -358,3 +358,63 @@ async def test_an_undo_that_overruns_its_limit_times_out(engines: dict[str, Any]
     result = await engines[kind].execute(undo(kind, body, timeout_ms=50))
     undone, error, _, _ = undo_outcome(kind, result)
     assert not undone and isinstance(error.exception, StepTimeoutError)
+
+
+# -- interceptors (the testing hook), through fireflytx.testing ------------------------------------
+
+
+@pytest.mark.parametrize("is_async", [True, False], ids=["async-def", "def"])
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_interceptor_that_raises_fails_the_attempt_without_calling_user_code(
+    engines: dict[str, Any], kind: str, is_async: bool
+) -> None:
+    calls: list[int] = []
+
+    async def abody() -> str:
+        calls.append(1)
+        return "ran"
+
+    def body() -> str:
+        calls.append(1)
+        return "ran"
+
+    with fail_step(engines[kind], "u", times=1, error=LookupError("injected")) as fault:
+        result = await engines[kind].execute(
+            forward(kind, abody if is_async else body, is_async=is_async, retry=1)
+        )
+    assert result.is_success and fault.injected == 1 and calls == [1]
+
+
+@pytest.mark.parametrize("is_async", [True, False], ids=["async-def", "def"])
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_injected_delay_counts_against_the_attempts_own_timeout(
+    engines: dict[str, Any], kind: str, is_async: bool
+) -> None:
+    calls: list[int] = []
+
+    async def abody() -> None:
+        calls.append(1)
+
+    def body() -> None:
+        calls.append(1)
+
+    with delay_step(engines[kind], "u", ms=1_000):
+        result = await engines[kind].execute(
+            forward(kind, abody if is_async else body, is_async=is_async, timeout_ms=50)
+        )
+    status, error = forward_outcome(kind, result)
+    assert status == "FAILED" and isinstance(error.exception, StepTimeoutError)
+    assert calls == []  # the attempt ended during the delay: user code was never called
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_undo_retries_ask_for_exactly_their_backoff(engines: dict[str, Any], kind: str) -> None:
+    async def body() -> None:
+        raise RuntimeError("never")
+
+    with fast_backoff(engines[kind]) as clock:
+        result = await engines[kind].execute(undo(kind, body, retry=2, backoff_ms=60_000))
+    undone, _, attempts, _ = undo_outcome(kind, result)
+    assert not undone and attempts == 3
+    pauses = [(p.unit_id, p.after_attempt, p.ms) for p in clock.pauses]
+    assert pauses == [("u", 1, 60_000.0), ("u", 2, 60_000.0)]

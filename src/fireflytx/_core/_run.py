@@ -14,6 +14,14 @@ running ``def`` steps and tries are abandoned like timed-out ones (their thread 
 whatever they return is dropped, so waiting for a hung call can never block the cancellation);
 compensations, confirms and cancels are never stopped. The engine then compensates (saga) or
 cancels (TCC) what completed, as it would after any failure.
+
+Interceptors (for testing; ``fireflytx.testing`` is their public face, ``_core._intercept`` their
+contract): when an engine has any, each attempt consults them after it has started running (its
+timer armed, ``AttemptStarted`` told) and before the user's method is called. One may raise (the
+attempt fails with that error and user code is not called) or ask for a delay first (so an
+injected delay counts against the attempt's own timeout). They may also shorten fireflytx's own
+pauses between compensation and cancel retries. With none registered the kernel pays one test
+of an empty tuple per attempt.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from ..listeners import (
     TransactionStarted,
 )
 from ._attempt import FORWARD, Attempt
+from ._intercept import Interceptor, before_async, before_sync, paced
 from ._listeners import Listeners
 from ._records import Clock
 
@@ -74,6 +83,8 @@ class RunStart:
     loop: asyncio.AbstractEventLoop
     workers: Workers
     listeners: Listeners
+    interceptors: tuple[Interceptor, ...] = ()
+    """Testing hooks consulted before each user call; empty outside tests."""
 
 
 class RunBase:
@@ -90,6 +101,7 @@ class RunBase:
         self.loop = start.loop
         self.workers = start.workers
         self.listeners = start.listeners
+        self.interceptors = start.interceptors
         self.loop_thread = threading.get_ident()
         self.wall_start = datetime.now(UTC)
         self.clock_start = time.perf_counter()
@@ -153,6 +165,8 @@ class RunBase:
         if self.listeners.active:
             self._tell_started(attempt)
         try:
+            if self.interceptors:
+                await before_async(self, attempt)
             method = attempt.method
             assert method is not None
             value = await method()
@@ -174,6 +188,8 @@ class RunBase:
         if self.listeners.active:
             self._tell_started(attempt)
         try:
+            if self.interceptors and not before_sync(self, attempt):
+                return  # finished while an injected delay held it (its timeout): user code never runs
             method = attempt.method
             assert method is not None
             value = method()
@@ -301,7 +317,10 @@ class RunBase:
             if attempt.error is None or attempt.last:
                 return attempt
             if policy.backoff_ms:
-                await asyncio.sleep(policy.backoff_ms / 1000)
+                pause = policy.backoff_ms / 1000
+                if self.interceptors:
+                    pause = paced(self, attempt, pause)
+                await asyncio.sleep(pause)
 
     def _resolve(self, attempt: Attempt) -> None:
         sink, attempt.sink = attempt.sink, None

@@ -100,6 +100,15 @@ class Timeline(BaseModel):
             return self.to_svg()
         return self.to_html() if chosen is TimelineFormat.HTML else self.to_json()
 
+    def to_text(self) -> str:
+        """The timeline as plain text: one line per lane, each bar as outcome, start and end."""
+        return _text(self)
+
+    def __repr__(self) -> str:
+        return _text(self).rstrip("\n")
+
+    __str__ = __repr__
+
     def _repr_html_(self) -> str:
         rows = []
         for lane in self.lanes:
@@ -125,6 +134,25 @@ class Timeline(BaseModel):
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         return {"text/plain": repr(self), "image/svg+xml": self.to_svg(), "text/html": self._repr_html_()}
+
+
+def _text(timeline: Timeline) -> str:
+    width = max((len(_lane_label(lane)) for lane in timeline.lanes), default=0)
+    lines = [f"timeline {timeline.title} · {timeline.subtitle}"]
+    for lane in timeline.lanes:
+        bars = [
+            f"{'↻ ' if bar.retry else ''}{bar.outcome.value} {bar.start_ms:.1f}–{bar.end_ms:.1f} ms"
+            + (f" ({shorten(bar.detail, _NOTE_CHARS)})" if bar.detail else "")
+            for bar in lane.bars
+        ]
+        if lane.note:
+            bars.append(lane.note)
+        lines.append(f"  {_lane_label(lane).ljust(width)}  {'; '.join(bars) or '-'}")
+    return "\n".join(lines) + "\n"
+
+
+def _lane_label(lane: Lane) -> str:
+    return f"  {lane.label}" if lane.kind == "compensation" else lane.label
 
 
 _CSS = (
