@@ -114,6 +114,10 @@ class EngineBase:
         self.settings = settings or FireflyTxSettings()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
+        if self.settings.events.publisher != "none":
+            from .events._settings import observer_from_settings
+
+            self._listeners.add([observer_from_settings(self.settings.events)])
         self._bridge: Any = None
         self._executor: ThreadPoolExecutor | None = None
         self._sync_loop: _LoopThread | None = None
@@ -227,7 +231,7 @@ class EngineBase:
             executor.shutdown(wait=False)
         if sync_loop is not None:
             sync_loop.stop()
-        self._listeners.close(timeout=5.0)
+        self._listeners.close(timeout=self.settings.events.close_timeout_s)
 
     async def __aenter__(self) -> Self:
         return await self.initialize()

@@ -93,6 +93,8 @@ class TransactionStarted(RunEvent):
 
     input: Any = field(repr=False)
     headers: dict[str, str] = field(repr=False)
+    definition: Any = field(default=None, repr=False)
+    """The run's ``SagaSpec`` or ``TccSpec``, for observers that read per-step options."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -142,6 +142,14 @@ class Listeners:
             _log.warning(
                 "%d run event(s) were not delivered to observers before shutdown", len(self._pending)
             )
+        for observer in self.observers:  # observers that queue on their own (event publishers) drain too
+            close = getattr(observer, "close", None)
+            if callable(close):
+                try:
+                    close(timeout)
+                except Exception as exc:
+                    self.observer_errors += 1
+                    _log.error("closing observer %r failed", observer, exc_info=exc)
         return delivered
 
     # -- journals --------------------------------------------------------------------------------
