@@ -76,8 +76,9 @@ class KafkaPublisher:
         options: More librdkafka settings, over those of ``config``.
 
     Counters (read them any time): ``published`` (handed to the producer), ``delivered`` and
-    ``failed`` (delivery reports), ``dropped`` (buffer full), ``undelivered`` (still queued when a
-    ``close`` ran out of time).
+    ``failed`` (delivery reports), ``dropped`` (the buffer was full, or ``close`` ran out of time
+    before they reached the producer), ``undelivered`` (still in the producer when ``close`` ran
+    out of time).
 
     Raises:
         KafkaPublisherError: ``confluent-kafka`` is not installed, or rejects the settings.
@@ -219,14 +220,15 @@ class KafkaPublisher:
             if thread.is_alive():  # still waiting for a full producer queue: give up on the buffer
                 abandoned = len(self._pending)
                 self._pending.clear()
+                self.dropped += abandoned
                 thread.join(1.0)
         with self._lock:
             self._thread = None
-        left = abandoned + self._producer.flush(max(0.0, deadline - time.monotonic()))
-        if left:
-            self.undelivered += left
+        left = self._producer.flush(max(0.0, deadline - time.monotonic()))
+        self.undelivered += left
+        if left or abandoned:
             _log.warning(
-                "%d event(s) were not delivered to Kafka within %.1f s of shutdown (counted as undelivered)",
-                left, timeout,
+                "shutdown gave up on %d Kafka event(s) after %.1f s: %d still in the producer (undelivered), "
+                "%d never handed to it (dropped)", left + abandoned, timeout, left, abandoned,
             )
-        return left == 0
+        return left == 0 and abandoned == 0
