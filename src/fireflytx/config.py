@@ -149,7 +149,9 @@ class KafkaConfig(BaseModel):
         default=True,
         description="Idempotent producer: retries never duplicate or reorder one transaction's events.",
     )
-    linger_ms: int = Field(default=5, ge=0, description="How long the producer gathers a batch.")
+    linger_ms: int = Field(
+        default=20, ge=0, description="How long the producer gathers a batch (fewer, larger requests)."
+    )
     message_timeout_ms: int = Field(
         default=300_000, ge=1, description="An event not delivered by then is counted as failed."
     )

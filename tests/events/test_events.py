@@ -239,7 +239,7 @@ async def test_engine_shutdown_closes_the_publisher_with_the_configured_time_lim
 
 async def test_a_publisher_that_raises_is_counted_and_changes_no_outcome() -> None:
     class Broken(EventRecorder):
-        def publish(self, topic: str, key: str, event: dict[str, Any]) -> None:
+        def publish(self, topic: str, key: bytes, value: bytes) -> None:
             raise ConnectionError("broker gone")
 
     async with SagaEngine(listeners=[EventObserver(Broken())]) as engine:

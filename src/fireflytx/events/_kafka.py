@@ -10,7 +10,6 @@ idempotent producer (the default) retries neither duplicate nor reorder them.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -25,8 +24,6 @@ __all__ = ["KafkaPublisher", "producer_config"]
 
 _log = logging.getLogger("fireflytx.events.kafka")
 
-_BATCH = 1_000
-"""Events handed to the producer between two looks at its delivery reports."""
 _FAILURE_LOG_EVERY_S = 10.0
 
 
@@ -103,41 +100,66 @@ class KafkaPublisher:
         settings.update(options or {})
         settings.setdefault("logger", _log)
         settings["error_cb"] = self._on_error
+        # Only failures come back as reports: a Python call per delivered event would cost more than
+        # producing it. Delivered = published - failed - still in the producer.
+        settings["delivery.report.only.error"] = True
+        settings["on_delivery"] = self._delivered
         try:
             self._producer = Producer(settings)
         except KafkaException as exc:
             raise KafkaPublisherError(f"Kafka rejected the producer settings: {exc}") from exc
+        self._produce = self._producer.produce
         self._capacity = buffer
-        self._pending: deque[tuple[str, str, dict[str, Any]]] = deque()
+        self._pending: deque[tuple[str, bytes, bytes]] = deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closing = False
-        self.published = 0
-        self.delivered = 0
+        self._direct = 0  # produced on the observer thread
+        self._drained = 0  # produced from the buffer by the publisher's thread
         self.failed = 0
         self.dropped = 0
         self.undelivered = 0
         self._last_failure_log = 0.0
         self._failures_unlogged = 0
 
-    # -- the observer thread's side ----------------------------------------------------------------
+    @property
+    def published(self) -> int:
+        """Events handed to the producer."""
+        return self._direct + self._drained
 
-    def publish(self, topic: str, key: str, event: dict[str, Any]) -> None:
-        """Queue ``event``; returns at once."""
-        pending = self._pending
-        if len(pending) >= self._capacity:
-            pending.popleft()
-            self.dropped += 1
-        pending.append((topic, key, event))
-        if self._thread is None:
-            self._start()
-        self._wake.set()
+    @property
+    def delivered(self) -> int:
+        """Events the broker acknowledged (as ``acks`` asks)."""
+        return self.published - self.failed - len(self._producer)
 
     @property
     def queued(self) -> int:
         """Events not yet delivered: in the buffer or in the producer's queue."""
         return len(self._pending) + len(self._producer)
+
+    # -- the observer thread's side ----------------------------------------------------------------
+
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        """Hand the envelope to the producer, or queue it while the producer is full; returns at once."""
+        pending = self._pending
+        if not pending:
+            try:
+                self._produce(topic, value, key)
+            except BufferError:  # the producer's queue is full: the broker is down or slow
+                pass
+            else:
+                self._direct += 1
+                if self._thread is None:
+                    self._start()
+                return
+        if len(pending) >= self._capacity:
+            pending.popleft()
+            self.dropped += 1
+        pending.append((topic, key, value))
+        if self._thread is None:
+            self._start()
+        self._wake.set()
 
     def _start(self) -> None:
         with self._lock:
@@ -149,33 +171,31 @@ class KafkaPublisher:
     # -- the publisher's thread ------------------------------------------------------------------
 
     def _serve(self) -> None:
+        """Serve delivery reports and move buffered events to the producer as it makes room."""
         pending, producer = self._pending, self._producer
-        produce, poll, dumps = producer.produce, producer.poll, json.dumps
-        delivered = self._delivered
+        produce, poll = self._produce, producer.poll
         while True:
             self._wake.wait(0.1)
             self._wake.clear()
             while pending:
-                for _ in range(_BATCH):
-                    try:
-                        topic, key, event = pending[0]
-                    except IndexError:  # emptied, or cleared by a close that ran out of time
-                        break
-                    try:
-                        produce(topic, dumps(event, default=str), key, on_delivery=delivered)
-                    except BufferError:  # the producer's queue is full: wait for the broker, not the run
-                        poll(0.05)
-                        break
+                topic, key, value = pending[0]
+                try:
+                    produce(topic, value, key)
+                except BufferError:
+                    poll(0.05)
+                    continue
+                # popped only once produced, so publish() keeps queueing behind it, in order
+                try:
                     pending.popleft()
-                    self.published += 1
-                poll(0)
+                except IndexError:  # cleared by a close that ran out of time
+                    break
+                self._drained += 1
             poll(0)
             if self._closing and not pending:
                 return
 
     def _delivered(self, error: Any, message: Any) -> None:
         if error is None:
-            self.delivered += 1
             return
         self.failed += 1
         self._failures_unlogged += 1
@@ -198,12 +218,8 @@ class KafkaPublisher:
         while self._pending and time.monotonic() < deadline:
             self._wake.set()
             time.sleep(0.005)
-        remaining = max(0.0, deadline - time.monotonic())
-        if self._thread is None:
-            return self._producer.flush(remaining) == 0 and not self._pending
-        while len(self._producer) and time.monotonic() < deadline:
-            time.sleep(0.005)
-        return not self._pending and len(self._producer) == 0
+        left = self._producer.flush(max(0.0, deadline - time.monotonic()))
+        return left == 0 and not self._pending
 
     def close(self, timeout: float) -> bool:
         """Deliver what is queued within ``timeout`` seconds, then stop the thread; counts the rest.

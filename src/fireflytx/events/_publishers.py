@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -16,23 +17,24 @@ __all__ = ["EventRecorder", "Publisher"]
 class Publisher(Protocol):
     """Sends envelopes somewhere; implement it to send events to your own system.
 
-    ``publish`` is called on the engine's observer thread, once per event and in event order. It
-    must return at once: queue the event and deliver it from a thread of your own, keeping that
-    queue bounded (drop the oldest and count them when full), and never raise for a delivery
-    failure (count and log it). ``close`` is called when the engine stops: deliver what is queued
-    within ``timeout`` seconds and return whether everything went out; ``publish`` may be called
-    again after it (the engine was started again).
+    ``publish`` is called on the engine's observer thread, once per event and in event order, with
+    the envelope as UTF-8 JSON (``EventEnvelope.model_validate_json`` reads it back) and the run's
+    correlation id as the key. It must return at once: queue the event and deliver it from a thread
+    of your own, keeping that queue bounded (drop the oldest and count them when full), and never
+    raise for a delivery failure (count and log it). ``close`` is called when the engine stops:
+    deliver what is queued within ``timeout`` seconds and return whether everything went out;
+    ``publish`` may be called again after it (the engine was started again).
     """
 
-    def publish(self, topic: str, key: str, event: dict[str, Any]) -> None:
-        """Queue one envelope (a dict of ``EventEnvelope``'s fields) for ``topic`` under ``key``."""
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        """Queue one envelope (JSON) for ``topic`` under ``key`` (the correlation id, UTF-8)."""
 
     def close(self, timeout: float) -> bool:
         """Deliver what is queued within ``timeout`` seconds; False if some could not be."""
 
 
 class EventRecorder:
-    """Keeps every envelope in memory, in order: for tests, notebooks and ``fireflytx run --events``.
+    """Keeps every envelope in memory as a dict, in order: tests, notebooks, ``fireflytx run --events``.
 
     ``on_publish`` is called with each envelope as it arrives (on the observer thread).
 
@@ -48,8 +50,9 @@ class EventRecorder:
         self._on_publish = on_publish
         self._lock = threading.Lock()
 
-    def publish(self, topic: str, key: str, event: dict[str, Any]) -> None:
-        """Record ``event``."""
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        """Record the envelope, parsed into a dict."""
+        event = json.loads(value)
         with self._lock:
             self.records.append((topic, event))
         if self._on_publish is not None:
