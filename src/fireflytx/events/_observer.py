@@ -40,7 +40,7 @@ Redactor = Callable[[str, str | None, Any], Any]
 """``redact(event_type, unit_id, payload) -> payload``, called before a payload leaves the process."""
 
 # Phase -> (started, succeeded, failed)
-_TYPES = {
+_TYPE_MEMBERS = {
     Phase.STEP: (EventType.STEP_STARTED, EventType.STEP_SUCCEEDED, EventType.STEP_FAILED),
     Phase.COMPENSATION: (
         EventType.COMPENSATION_STARTED, EventType.COMPENSATION_SUCCEEDED, EventType.COMPENSATION_FAILED,
@@ -50,6 +50,12 @@ _TYPES = {
         EventType.TCC_CONFIRM_STARTED, EventType.TCC_CONFIRM_SUCCEEDED, EventType.TCC_CONFIRM_FAILED,
     ),
     Phase.CANCEL: (EventType.TCC_CANCEL_STARTED, EventType.TCC_CANCEL_SUCCEEDED, EventType.TCC_CANCEL_FAILED),
+}
+# Keyed by the phase's plain value and holding plain strings: an enum member's hash is a Python call,
+# and the observer looks these up for every event.
+_TYPES: dict[str, tuple[str, str, str]] = {
+    phase._value_: (started.value, succeeded.value, failed.value)
+    for phase, (started, succeeded, failed) in _TYPE_MEMBERS.items()
 }
 
 
@@ -101,9 +107,13 @@ class _Run:
         self.id_base = first.int & _LOW48
 
 
+_STARTED = EventType.TRANSACTION_STARTED.value
+_RETRYING = EventType.STEP_RETRYING.value
+_DECISION = EventType.TCC_DECISION.value
+_FINISHED = EventType.TRANSACTION_FINISHED.value
 _LOW48 = (1 << 48) - 1
 _BOOL = {None: "null", True: "true", False: "false"}
-_PHASE: dict[Phase | None, str] = {None: "null", **{p: f'"{p.value}"' for p in Phase}}
+_PHASE: dict[str | None, str] = {None: "null", **{p.value: f'"{p.value}"' for p in Phase}}
 
 
 def _run_tail(event: RunEvent, headers: dict[str, str]) -> str:
@@ -186,10 +196,11 @@ class EventObserver:
         if isinstance(event, AttemptStarted):
             run = self._run_of(event)
             opts = run.options.get(event.unit_id, run.default)
-            if event.phase is not Phase.STEP or opts.on_start:
-                payload = run.tx_input if opts.include_payload and event.phase is Phase.STEP else None
+            phase = event.phase._value_
+            if phase != "step" or opts.on_start:
+                payload = run.tx_input if opts.include_payload and phase == "step" else None
                 self._send(
-                    event, run, opts, _TYPES[event.phase][0], event.unit_id, event.phase, event.attempt,
+                    event, run, opts, _TYPES[phase][0], event.unit_id, phase, event.attempt,
                     payload=payload, with_payload=payload is not None,
                 )
         elif isinstance(event, AttemptFinished):
@@ -199,47 +210,47 @@ class EventObserver:
             tail = _run_tail(event, event.headers)
             run = _Run(tail, event.input, per_unit, default, event.correlation_id.encode())
             self._runs[event.correlation_id] = run
-            self._send(event, run, default, EventType.TRANSACTION_STARTED, payload=event.input,
+            self._send(event, run, default, _STARTED, payload=event.input,
                        with_payload=default.include_payload)
         elif isinstance(event, DecisionMade):
             run = self._run_of(event)
-            self._send(event, run, run.default, EventType.TCC_DECISION, status=str(event.decision))
+            self._send(event, run, run.default, _DECISION, status=str(event.decision))
         elif isinstance(event, TransactionFinished):
             run = self._run_of(event)
-            self._send(event, run, run.default, EventType.TRANSACTION_FINISHED, status=event.status,
+            self._send(event, run, run.default, _FINISHED, status=event.status,
                        duration_ms=event.duration_ms)
             self._runs.pop(event.correlation_id, None)
 
     def _finished(self, event: AttemptFinished) -> None:
         run = self._run_of(event)
         opts = run.options.get(event.unit_id, run.default)
-        is_step = event.phase is Phase.STEP
+        phase = event.phase._value_
+        is_step = phase == "step"
         if event.error is None:
             if not is_step or opts.on_success:
                 self._send(
-                    event, run, opts, _TYPES[event.phase][1], event.unit_id, event.phase, event.attempt,
+                    event, run, opts, _TYPES[phase][1], event.unit_id, phase, event.attempt,
                     duration_ms=event.duration_ms, payload=event.result,
-                    with_payload=opts.include_payload and event.phase in (Phase.STEP, Phase.TRY),
+                    with_payload=opts.include_payload and phase in ("step", "try"),
                 )
             return
         if is_step and not opts.on_failure:
             return
         retry = not event.final
         error = {"type": type(event.error).__name__, "message": safe_text(event.error)}
-        self._send(event, run, opts, _TYPES[event.phase][2], event.unit_id, event.phase, event.attempt,
+        self._send(event, run, opts, _TYPES[phase][2], event.unit_id, phase, event.attempt,
                    duration_ms=event.duration_ms, will_retry=retry, error=error)
         if retry and is_step:
-            self._send(event, run, opts, EventType.STEP_RETRYING, event.unit_id, event.phase,
-                       event.attempt + 1, will_retry=True)
+            self._send(event, run, opts, _RETRYING, event.unit_id, phase, event.attempt + 1, will_retry=True)
 
     def _send(
         self,
         event: RunEvent,
         run: _Run,
         opts: _Options,
-        kind: EventType,
+        kind: str,
         unit_id: str | None = None,
-        phase: Phase | None = None,
+        phase: str | None = None,
         attempt: int | None = None,
         *,
         duration_ms: float | None = None,
@@ -262,7 +273,7 @@ class EventObserver:
             state = names[status] = json.dumps(status)
         text = (
             f'{{"schema_version":1,"event_id":"{run.id_prefix}{(run.id_base + sequence) & _LOW48:012x}",'
-            f'"type":"{kind.value}","sequence":{sequence},"unit_id":{unit},"phase":{_PHASE[phase]},'
+            f'"type":"{kind}","sequence":{sequence},"unit_id":{unit},"phase":{_PHASE[phase]},'
             f'"attempt":{"null" if attempt is None else attempt},"will_retry":{_BOOL[will_retry]},'
             f'"timestamp":"{event.at.isoformat()}",'
             f'"duration_ms":{"null" if duration_ms is None else repr(float(duration_ms))},'
@@ -271,10 +282,10 @@ class EventObserver:
         )
         self.publisher.publish(opts.topic, run.key, text.encode())
 
-    def _payload(self, kind: EventType, unit_id: str | None, value: Any) -> str:
+    def _payload(self, kind: str, unit_id: str | None, value: Any) -> str:
         try:
             if self._redact is not None:
-                value = self._redact(kind.value, unit_id, value)
+                value = self._redact(kind, unit_id, value)
             return to_json(value, fallback=repr).decode()
         except Exception as exc:
             self.errors += 1
