@@ -122,7 +122,9 @@ class KafkaBroker:
         ]
 
     def _format(self) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # read as an option by the tool; Kafka's own ids avoid it too
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         command = self._java(
             "kafka.tools.StorageTool", "format", "--cluster-id", cluster_id, "--config", str(self.config)
         )
