@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from rich.console import Console
 
 from fireflytx import (
     FireflyTxSettings,
@@ -247,3 +248,32 @@ async def test_a_publisher_that_raises_is_counted_and_changes_no_outcome() -> No
         assert engine.flush_listeners(10)
         assert engine.listener_errors > 0
     assert result.is_success
+
+
+def scrub(kind: str, unit_id: str | None, payload: Any) -> Any:
+    return "scrubbed"
+
+
+async def test_the_redaction_hook_can_be_named_in_the_settings_and_a_bad_name_is_explained() -> None:
+    config = EventsConfig(include_payload=True, redact=f"{__name__}:scrub")
+    recorder = EventRecorder()
+    async with SagaEngine(listeners=[EventObserver(recorder, config)]) as engine:
+        await engine.execute(Order, {"amount": 2}, correlation_id="cid-3")
+    payloads = {e["type"]: e["payload"] for e in recorder.of("cid-3")}
+    assert payloads["TRANSACTION_STARTED"] == "scrubbed" and payloads["STEP_SUCCEEDED"] == "scrubbed"
+    with pytest.raises(ValueError, match="module:function"):
+        EventObserver(recorder, EventsConfig(redact="no_colon"))
+    with pytest.raises(ValueError, match="cannot be imported"):
+        EventObserver(recorder, EventsConfig(redact=f"{__name__}:missing"))
+
+
+async def test_recorded_events_show_as_a_table_in_notebooks_and_terminals() -> None:
+    _, recorder = await run_recorded(Order, {"amount": 5, "declined": True})
+    html = recorder._repr_html_()
+    assert html.count("<tr>") == len(recorder) + 1
+    assert "STEP_FAILED" in html and "ValueError: card declined (will retry)" in html
+    console = Console(record=True, width=200)
+    console.print(recorder)
+    text = console.export_text()
+    assert "COMPENSATION_SUCCEEDED" in text and "TRANSACTION_FINISHED" in text and "COMPENSATED" in text
+    assert [e.type for e in recorder.envelopes()][-1] == "TRANSACTION_FINISHED"
