@@ -112,6 +112,8 @@ _RETRYING = EventType.STEP_RETRYING.value
 _DECISION = EventType.TCC_DECISION.value
 _FINISHED = EventType.TRANSACTION_FINISHED.value
 _LOW48 = (1 << 48) - 1
+_MAX_RUNS = 100_000
+"""Runs the observer remembers at once; beyond, the oldest is forgotten (its later events lose headers)."""
 _BOOL = {None: "null", True: "true", False: "false"}
 _PHASE: dict[str | None, str] = {None: "null", **{p.value: f'"{p.value}"' for p in Phase}}
 
@@ -209,7 +211,10 @@ class EventObserver:
             per_unit, default = self._plan(event.definition)
             tail = _run_tail(event, event.headers)
             run = _Run(tail, event.input, per_unit, default, event.correlation_id.encode())
-            self._runs[event.correlation_id] = run
+            runs = self._runs
+            if len(runs) >= _MAX_RUNS:  # ends lost to a full buffer must not keep their runs forever
+                del runs[next(iter(runs))]
+            runs[event.correlation_id] = run
             self._send(event, run, default, _STARTED, payload=event.input,
                        with_payload=default.include_payload)
         elif isinstance(event, DecisionMade):
