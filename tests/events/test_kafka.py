@@ -20,6 +20,9 @@ from fireflytx.events import EventObserver, KafkaPublisher, KafkaPublisherError
 from .kafka_broker import KafkaBroker, free_port
 from .test_events import Order, validate
 
+# The first test also waits for the broker: on a fresh machine that includes downloading its 45 jars.
+pytestmark = pytest.mark.timeout(600)
+
 
 @saga("diamond")
 class Diamond:
