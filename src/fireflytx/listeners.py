@@ -17,6 +17,8 @@ tells its listeners what happened as it happens. There are two kinds:
 
 Give listeners to an engine's constructor (``SagaEngine(listeners=[...])``) or ``add_listener``;
 an object with ``on_event`` is an observer, one with ``record`` a journal (an object may be both).
+An observer that queues work of its own (an event publisher) may also have ``close(timeout)``: the
+engine calls it when it stops, after the observer's last event, to drain within ``timeout`` seconds.
 
 The events, in the order of a run::
 
