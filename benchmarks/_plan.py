@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CASES = ("chain", "throughput", "failure", "tcc", "coldstart", "memory", "leak")
-PERF_CASES = ("chain", "throughput", "failure", "tcc")
+CASES = ("chain", "throughput", "failure", "tcc", "events", "coldstart", "memory", "leak")
+PERF_CASES = ("chain", "throughput", "failure", "tcc", "events")
 SYSTEMS = ("fireflytx", "asyncio-floor", "dbos")
 MODULES = {"fireflytx": "fireflytx_cases", "asyncio-floor": "asyncio_floor", "dbos": "dbos_peer"}
 

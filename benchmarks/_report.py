@@ -131,12 +131,25 @@ def _leak(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
     return text, row["growth_mb"] <= LEAK_TOLERANCE_MB
 
 
+def _events(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    row = _find(rows, "fireflytx", "diamond-c100-events")
+    if _failed(row):
+        return _failed(row) or "", None
+    assert row is not None
+    text = (
+        f"{row['sagas_per_s']:,.0f} sagas/s with events, {row['events_off_sagas_per_s']:,.0f} without: "
+        f"{row['ratio']:.0%}"
+    )
+    return text, row["ratio"] >= 0.8
+
+
 TARGETS = (
     Target("≤ 25 µs engine+bridge overhead per no-op async step", _per_step),
     Target("≥ 10,000 diamond sagas/s in memory at concurrency 100", _throughput),
     Target("cold start ≤ 1.5 s (fresh process, jars cached)", _cold),
     Target("RSS ≤ 300 MB with 1,000 sagas in flight", _rss),
     Target("no RSS growth across 100,000 sagas", _leak),
+    Target("Kafka events on every step ≥ 80% of the events-off rate (diamond, concurrency 100)", _events),
 )
 
 
@@ -219,6 +232,28 @@ def _load_table(
             line += f" {_rate(peer)} | {_latency(peer)} | {_ratio(ours, peer)} |"
         lines.append(line)
     return lines
+
+
+def _events_table(rows: list[dict[str, Any]]) -> list[str]:
+    row = _find(rows, "fireflytx", "diamond-c100-events")
+    failed = _failed(row)
+    if failed or row is None:
+        return [f"fireflytx: {failed}"]
+    rounds = lambda v: ", ".join(f"{x:,.0f}" for x in v)  # noqa: E731
+    p = row["publisher"]
+    return [
+        "| | sagas/s (median) | rounds | CPU µs/saga |",
+        "|---|---|---|---|",
+        f"| events off | {_num(row['events_off_sagas_per_s'])} | {rounds(row['rounds_off'])} | "
+        f"{row['cpu_us_per_saga_off']:,.0f} |",
+        f"| events on | {_num(row['sagas_per_s'])} | {rounds(row['rounds_on'])} | "
+        f"{row['cpu_us_per_saga_on']:,.0f} |",
+        "",
+        f"Ratio {row['ratio']:.0%}. Rounds alternate in one process; an events-on round ends when the broker "
+        f"(single node on this machine, acks=all) has acknowledged every event of it. Publisher: "
+        f"{p['published']:,} published, {p['delivered']:,} delivered, {p['failed']:,} failed, "
+        f"{p['dropped']:,} dropped.",
+    ]
 
 
 def _load_order(name: str) -> tuple[int, int, str]:
@@ -349,6 +384,10 @@ def markdown(report: dict[str, Any]) -> str:
             "than wall-clock rates on a shared machine. " + ratio_note,
             "",
         ]
+    if "events" in cases:
+        out += ["## Events: diamond at concurrency 100, Kafka events for every step versus none", ""]
+        out += _events_table(rows)
+        out.append("")
     if "coldstart" in cases:
         out += ["## Cold start: fresh process until the first saga result (jars cached)", ""]
         out += [*_cold_table(report), ""]

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import _drivers
+from . import _drivers, _events
 from ._drivers import log, rss_mb
 from ._plan import MODULES, Sizes, sizes
 
@@ -41,6 +41,11 @@ def _brief(row: dict[str, Any]) -> str:
         return row["unavailable"]
     if row["case"] == "chain":
         return f"{row['us_per_step']['median']:.1f} µs/step, {row['sagas_per_s']:,.0f} sagas/s"
+    if row["case"] == "events":
+        return (
+            f"{row['sagas_per_s']:,.0f} sagas/s with events, {row['events_off_sagas_per_s']:,.0f} without: "
+            f"{row['ratio']:.0%}; publisher {row['publisher']}"
+        )
     if "sagas_per_s" in row and "latency_ms" in row:
         lat = row["latency_ms"]
         return f"{row['sagas_per_s']:,.0f} sagas/s, p50 {lat['median']:.2f} ms, p99 {lat['p99']:.2f} ms"
@@ -89,6 +94,19 @@ async def perf(system: Any, cases: set[str], plan: Sizes) -> list[dict[str, Any]
                 continue
             for concurrency in plan.tcc_concurrencies:
                 await _throughput(rows, "tcc", f"tcc-{kind}-c{concurrency}", tcc, concurrency, plan)
+    if "events" in cases:
+        make_on = getattr(system, "diamond_on", None)
+        if make_on is None:
+            rows.append({"case": "events", "name": "diamond-c100-events", "unavailable": "fireflytx only"})
+        else:
+            await _guarded(
+                rows,
+                "events",
+                "diamond-c100-events",
+                lambda: _events.measure(
+                    system.diamond(False), make_on, plan.per_round, max(plan.rounds, 3), plan.per_round // 5
+                ),
+            )
     return rows
 
 

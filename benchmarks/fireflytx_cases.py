@@ -57,6 +57,18 @@ class FireflyTx:
 
         return run
 
+    def diamond_on(self, engine: SagaEngine) -> Runner:
+        """The diamond on ``engine`` (one that publishes events), for the events case."""
+        cls = _shapes.DiamondSaga
+        execute = engine.execute
+
+        async def run() -> None:
+            result = await execute(cls, False)
+            if not result.is_success:
+                raise AssertionError(f"diamond with events failed: {result!r}")
+
+        return run
+
     async def check_failing_diamond(self) -> None:
         """The failure path really compensates A, B and C (checked once, outside the timing)."""
         result = await self.engine.execute(_shapes.DiamondSaga, True)

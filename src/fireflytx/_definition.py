@@ -16,6 +16,7 @@ from typing import Any
 from ._limits import MAX_INT, count_problems, text_problems
 from ._signature import ParamPlan, plan_parameters
 from ._spec import MARKER_ATTRIBUTE, spec_of
+from ._step_events import StepEvents, events_of
 from .config import CompensationPolicy
 from .errors import DefinitionError
 
@@ -89,6 +90,8 @@ class StepSpec:
     timeout_ms: int = 0
     idempotency_key: str | None = None
     compensation: CompensationSpec | None = None
+    events: StepEvents | None = None
+    """``@step_events`` options of this step."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ class SagaSpec:
     layer_concurrency: int = 0
     compensation_policy: CompensationPolicy | None = None
     step_index: dict[str, StepSpec] = field(default_factory=dict, compare=False, repr=False)
+    events: StepEvents | None = None
+    """``@step_events`` options of the saga class."""
 
     def step(self, step_id: str) -> StepSpec:
         """The spec of one step."""
@@ -313,6 +318,7 @@ def assemble_saga(
                 timeout_ms=marker.timeout_ms,
                 idempotency_key=marker.idempotency_key,
                 compensation=comp_specs.get(step_id),
+                events=events_of(func),
             )
         )
     for cspec in comp_specs.values():
@@ -334,4 +340,5 @@ def assemble_saga(
         layer_concurrency=layer_concurrency,
         compensation_policy=policy,
         step_index={s.step_id: s for s in steps},
+        events=events_of(cls),
     )

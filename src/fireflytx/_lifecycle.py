@@ -94,6 +94,10 @@ class EngineBase:
         self.settings = settings or FireflyTxSettings()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
+        if self.settings.events.publisher != "none":
+            from .events._settings import observer_from_settings
+
+            self._listeners.add([observer_from_settings(self.settings.events)])
         self._bridge: EngineBridge | None = None
         self._executor: StepWorkers | None = None
         self._sync_loop: LoopThread | None = None
@@ -231,7 +235,7 @@ class EngineBase:
             executor.stop()
         if sync_loop is not None:
             sync_loop.release()
-        self._listeners.close(timeout=5.0)
+        self._listeners.close(timeout=self.settings.events.close_timeout_s)
 
     async def __aenter__(self) -> Self:
         return await self.initialize()

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["CompensationPolicy", "FireflyTxSettings", "JarsConfig", "JvmConfig", "LogConfig"]
+__all__ = [
+    "CompensationPolicy",
+    "EventsConfig",
+    "FireflyTxSettings",
+    "JarsConfig",
+    "JvmConfig",
+    "KafkaConfig",
+    "LogConfig",
+]
 
 
 class CompensationPolicy(enum.StrEnum):
@@ -136,6 +145,75 @@ class LogConfig(BaseModel):
     )
 
 
+class KafkaConfig(BaseModel):
+    """How transaction events reach Kafka (``confluent-kafka``, installed with ``fireflytx[kafka]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = Field(default=None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512...")
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = None
+    ssl_certificate_location: Path | None = None
+    ssl_key_location: Path | None = None
+    acks: Literal["0", "1", "all"] = Field(
+        default="all", description="all: an event counts as delivered once every in-sync replica has it."
+    )
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    idempotent: bool = Field(
+        default=True,
+        description="Idempotent producer: retries never duplicate or reorder one transaction's events.",
+    )
+    linger_ms: int = Field(
+        default=20, ge=0, description="How long the producer gathers a batch (fewer, larger requests)."
+    )
+    message_timeout_ms: int = Field(
+        default=300_000, ge=1, description="An event not delivered by then is counted as failed."
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict, description="Any other librdkafka producer setting, e.g. client.id."
+    )
+
+
+class EventsConfig(BaseModel):
+    """Transaction events (``fireflytx.events``): where they go and which are sent by default.
+
+    ``@step_events`` on a saga class or step overrides ``topic``, the ``on_*`` switches and
+    ``include_payload`` for that saga or step.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    publisher: Literal["none", "kafka"] = Field(
+        default="none",
+        description=(
+            "none: no events unless an engine is given an EventObserver; kafka: every engine publishes."
+        ),
+    )
+    topic: str = Field(default="fireflytx.events", min_length=1)
+    on_start: bool = True
+    on_success: bool = True
+    on_failure: bool = True
+    include_payload: bool = Field(
+        default=False, description="Put the input (start events) and results (success events) in events."
+    )
+    redact: str | None = Field(
+        default=None,
+        description=(
+            "`module:function`, called as function(event_type, unit_id, payload) -> payload before sending."
+        ),
+    )
+    buffer: int = Field(
+        default=100_000, ge=1, description="Events a publisher keeps while the broker is slow or down."
+    )
+    close_timeout_s: float = Field(
+        default=5.0, ge=0, description="How long engine shutdown waits to deliver the events still buffered."
+    )
+    kafka: KafkaConfig = KafkaConfig()
+
+
 class FireflyTxSettings(BaseSettings):
     """Everything an engine can be configured with."""
 
@@ -160,3 +238,4 @@ class FireflyTxSettings(BaseSettings):
     jvm: JvmConfig = JvmConfig()
     jars: JarsConfig = JarsConfig()
     logging: LogConfig = LogConfig()
+    events: EventsConfig = EventsConfig()

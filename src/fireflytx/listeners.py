@@ -17,6 +17,8 @@ tells its listeners what happened as it happens. There are two kinds:
 
 Give listeners to an engine's constructor (``SagaEngine(listeners=[...])``) or ``add_listener``;
 an object with ``on_event`` is an observer, one with ``record`` a journal (an object may be both).
+An observer that queues work of its own (an event publisher) may also have ``close(timeout)``: the
+engine calls it when it stops, after the observer's last event, to drain within ``timeout`` seconds.
 
 The events, in the order of a run::
 
@@ -93,6 +95,8 @@ class TransactionStarted(RunEvent):
 
     input: Any = field(repr=False)
     headers: dict[str, str] = field(repr=False)
+    definition: Any = field(default=None, repr=False)
+    """The run's ``SagaSpec`` or ``TccSpec``, for observers that read per-step options."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

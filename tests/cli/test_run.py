@@ -133,6 +133,20 @@ def test_a_failed_run_shows_where_it_broke_and_exits_1() -> None:
     )
 
 
+def test_events_prints_each_transaction_event_as_it_happens() -> None:
+    code, out, err = invoke(PAYMENT, "--input", PAY_DECLINED, "--correlation-id", "order-78", "--events")
+    assert code == 1
+    stamped = re.compile(r"\d\d:\d\d:\d\d\.\d{3} ")
+    lines = [line.split(" ", 1)[1] for line in err.splitlines() if stamped.match(line)]
+    kinds = [line.split()[0] for line in lines]
+    assert kinds[0] == "TRANSACTION_STARTED" and kinds[-1] == "TRANSACTION_FINISHED"
+    text = "\n".join(lines)
+    assert "STEP_FAILED              payment-processing/process-payment #1 PermissionError:" in text
+    assert "COMPENSATION_SUCCEEDED   payment-processing/validate-payment #1" in text
+    assert lines[-1].startswith("TRANSACTION_FINISHED     payment-processing COMPENSATED ")
+    assert "STEP_STARTED" not in out
+
+
 def test_retries_are_listed_attempt_by_attempt() -> None:
     code, out, _ = invoke(PAYMENT, "--input", '{"payment_id": "P-3", "amount": 5, "fraud_check_hiccups": 2}')
     assert code == 0

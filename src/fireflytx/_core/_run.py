@@ -372,7 +372,7 @@ class RunBase:
         """The event that opens this run."""
         return TransactionStarted(
             kind=self.kind, name=self.name, correlation_id=self.correlation_id, at=self.wall_start,
-            input=self.tx_input, headers=dict(self.headers),
+            input=self.tx_input, headers=dict(self.headers), definition=getattr(self, "spec", None),
         )
 
     def _tell_started(self, attempt: Attempt) -> None:

@@ -20,6 +20,7 @@ from .._tcc_engine import TccEngine
 from .._tcc_results import TccResult
 from ..config import CompensationPolicy
 from ..errors import FireflyTxError, GraphvizNotFoundError, RenderError
+from ..events import EventObserver, EventRecorder, event_line
 from ..topology import Format, run_view
 from ..topology._api import spec_of
 from ..topology._svg import dot_program
@@ -79,7 +80,11 @@ async def _execute(
     correlation_id: str | None,
     headers: dict[str, str],
     progress: RunProgress,
+    events: bool = False,
 ) -> SagaResult | TccResult:
+    listeners: list[Any] = [progress]
+    if events:
+        listeners.append(_event_printer())
     if isinstance(spec, SagaSpec):
         try:
             instance = spec.cls()
@@ -88,12 +93,21 @@ async def _execute(
                 f"cannot create {spec.cls.__qualname__}(): {type(exc).__name__}: {exc}. "
                 "The CLI runs sagas whose class takes no constructor arguments."
             )
-        async with SagaEngine(listeners=[progress]) as saga_engine:
+        async with SagaEngine(listeners=listeners) as saga_engine:
             return await saga_engine.execute(
                 instance, payload, correlation_id=correlation_id, headers=headers, compensation_policy=policy
             )
-    async with TccEngine(listeners=[progress]) as tcc_engine:
+    async with TccEngine(listeners=listeners) as tcc_engine:
         return await tcc_engine.execute(spec.cls, payload, correlation_id=correlation_id, headers=headers)
+
+
+def _event_printer() -> EventObserver:
+    """An event observer printing one line per event on stderr, above the live table."""
+
+    def show(topic: str, event: dict[str, Any]) -> None:
+        errors.print(event_line(event), markup=False, highlight=False, soft_wrap=True)
+
+    return EventObserver(EventRecorder(maxlen=0, on_publish=show))
 
 
 def _run_live(
@@ -102,11 +116,12 @@ def _run_live(
     policy: CompensationPolicy | None,
     cid: str | None,
     headers: dict[str, str],
+    events: bool = False,
 ) -> SagaResult | TccResult:
     """Run with the live table of steps or participants on stderr, fed by the engine's events."""
     progress = RunProgress(spec)
     with Live(progress, console=errors, refresh_per_second=12, transient=True):
-        return asyncio.run(_execute(spec, payload, policy, cid, headers, progress))
+        return asyncio.run(_execute(spec, payload, policy, cid, headers, progress, events))
 
 
 def run(
@@ -151,6 +166,10 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result's JSON (its to_json_dict()) instead.")
     ] = False,
+    events: Annotated[
+        bool,
+        typer.Option("--events", help="Print each transaction event on stderr as it happens."),
+    ] = False,
 ) -> None:
     """Execute a saga or TCC on the engine, show its progress live, then what each part did.
 
@@ -174,7 +193,7 @@ def run(
         fail("--policy chooses how a saga compensates; a TCC has no compensation policy", code=EXIT_USAGE)
     result: SagaResult | TccResult
     try:
-        result = _run_live(spec, payload, policy, correlation_id, headers)
+        result = _run_live(spec, payload, policy, correlation_id, headers, events)
     except FireflyTxError as exc:
         fail(f"{type(exc).__name__}: {exc}")
     view = run_view(result, cls)

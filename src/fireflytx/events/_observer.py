@@ -1,0 +1,306 @@
+"""Turning the core's run events into envelopes and handing them to a publisher.
+
+``EventObserver`` is an observer of the transaction core: it runs on the engine's observer thread,
+never inside a run, so building envelopes costs a step nothing; publishers queue and return at
+once, so a slow broker costs the observer thread nothing either.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_json
+
+from .._core._attempt import safe_text
+from .._step_events import StepEvents
+from ..config import EventsConfig
+from ..listeners import (
+    AttemptFinished,
+    AttemptStarted,
+    DecisionMade,
+    Phase,
+    RunEvent,
+    TransactionFinished,
+    TransactionStarted,
+)
+from ._envelope import EventType
+from ._publishers import Publisher
+
+__all__ = ["EventObserver", "Redactor", "load_redactor"]
+
+_log = logging.getLogger("fireflytx.events")
+
+Redactor = Callable[[str, str | None, Any], Any]
+"""``redact(event_type, unit_id, payload) -> payload``, called before a payload leaves the process."""
+
+# Phase -> (started, succeeded, failed)
+_TYPE_MEMBERS = {
+    Phase.STEP: (EventType.STEP_STARTED, EventType.STEP_SUCCEEDED, EventType.STEP_FAILED),
+    Phase.COMPENSATION: (
+        EventType.COMPENSATION_STARTED, EventType.COMPENSATION_SUCCEEDED, EventType.COMPENSATION_FAILED,
+    ),
+    Phase.TRY: (EventType.TCC_TRY_STARTED, EventType.TCC_TRY_SUCCEEDED, EventType.TCC_TRY_FAILED),
+    Phase.CONFIRM: (
+        EventType.TCC_CONFIRM_STARTED, EventType.TCC_CONFIRM_SUCCEEDED, EventType.TCC_CONFIRM_FAILED,
+    ),
+    Phase.CANCEL: (EventType.TCC_CANCEL_STARTED, EventType.TCC_CANCEL_SUCCEEDED, EventType.TCC_CANCEL_FAILED),
+}
+# Keyed by the phase's plain value and holding plain strings: an enum member's hash is a Python call,
+# and the observer looks these up for every event.
+_TYPES: dict[str, tuple[str, str, str]] = {
+    phase._value_: (started.value, succeeded.value, failed.value)
+    for phase, (started, succeeded, failed) in _TYPE_MEMBERS.items()
+}
+
+
+def load_redactor(path: str) -> Redactor:
+    """The function named by ``module:function`` (the ``events.redact`` setting).
+
+    Raises:
+        ValueError: ``path`` is not ``module:function`` or names nothing callable.
+    """
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"events.redact must be 'module:function', got {path!r}")
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"events.redact={path!r} cannot be imported: {exc}") from exc
+    if not callable(found):
+        raise ValueError(f"events.redact={path!r} is not callable")
+    redactor: Redactor = found
+    return redactor
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    topic: str
+    on_start: bool
+    on_success: bool
+    on_failure: bool
+    include_payload: bool
+
+
+@dataclass(slots=True)
+class _Run:
+    """What the observer remembers of a run between its events."""
+
+    tail: str
+    """The envelope's run-wide fields, as JSON text: the same in every event of the run."""
+    tx_input: Any
+    options: dict[str, _Options]
+    default: _Options
+    key: bytes
+    sequence: int = 0
+    id_prefix: str = ""
+    id_base: int = 0
+
+    def __post_init__(self) -> None:
+        first = uuid.uuid4()
+        self.id_prefix = str(first)[:24]
+        self.id_base = first.int & _LOW48
+
+
+_STARTED = EventType.TRANSACTION_STARTED.value
+_RETRYING = EventType.STEP_RETRYING.value
+_DECISION = EventType.TCC_DECISION.value
+_FINISHED = EventType.TRANSACTION_FINISHED.value
+_LOW48 = (1 << 48) - 1
+_MAX_RUNS = 100_000
+"""Runs the observer remembers at once; beyond, the oldest is forgotten (its later events lose headers)."""
+_BOOL = {None: "null", True: "true", False: "false"}
+_PHASE: dict[str | None, str] = {None: "null", **{p.value: f'"{p.value}"' for p in Phase}}
+
+
+def _run_tail(event: RunEvent, headers: dict[str, str]) -> str:
+    dumps = json.dumps
+    return (
+        f',"transaction_kind":"{event.kind.value}","transaction_name":{dumps(event.name)},'
+        f'"correlation_id":{dumps(event.correlation_id)},"headers":{dumps(headers)}}}'
+    )
+
+
+class EventObserver:
+    """Publishes every run of an engine as envelopes (``fireflytx.events``).
+
+    Give it to an engine (``SagaEngine(listeners=[EventObserver(KafkaPublisher())])``), or set
+    ``FIREFLYTX_EVENTS__PUBLISHER=kafka`` to have every engine make one from the settings. Saga
+    classes and steps choose their topic and events with ``@step_events``; what they leave unset
+    comes from ``config``.
+
+    Args:
+        publisher: Where envelopes go.
+        config: Defaults (topic, which events, payloads); default ``EventsConfig()``.
+        redact: ``redact(event_type, unit_id, payload) -> payload`` before any payload is published; default
+            the function named by ``config.redact``.
+    """
+
+    def __init__(
+        self, publisher: Publisher, config: EventsConfig | None = None, *, redact: Redactor | None = None
+    ) -> None:
+        self.publisher = publisher
+        self.config = config or EventsConfig()
+        if redact is None and self.config.redact is not None:
+            redact = load_redactor(self.config.redact)
+        self._redact = redact
+        self._runs: dict[str, _Run] = {}
+        self._names: dict[str | None, str] = {None: "null"}
+        """JSON text of unit ids and statuses, made once each."""
+        self._plans: dict[int, tuple[Any, dict[str, _Options], _Options]] = {}
+        self.errors = 0
+        """Payloads that could not be made JSON or redacted (the event went out without them)."""
+
+    # -- options ---------------------------------------------------------------------------------
+
+    def _resolve(self, options: StepEvents | None) -> _Options:
+        c = self.config
+        o = options or StepEvents()
+        return _Options(
+            o.topic or c.topic,
+            c.on_start if o.on_start is None else o.on_start,
+            c.on_success if o.on_success is None else o.on_success,
+            c.on_failure if o.on_failure is None else o.on_failure,
+            c.include_payload if o.include_payload is None else o.include_payload,
+        )
+
+    def _plan(self, definition: Any) -> tuple[dict[str, _Options], _Options]:
+        """Per-unit options of a saga (TCCs have run-wide ones); cached per spec."""
+        cached = self._plans.get(id(definition))
+        if cached is not None and cached[0] is definition:
+            return cached[1], cached[2]
+        saga_level: StepEvents | None = getattr(definition, "events", None)
+        default = self._resolve(saga_level)
+        per_unit = {
+            step.step_id: self._resolve(step.events.over(saga_level))
+            for step in getattr(definition, "steps", ())
+            if getattr(step, "events", None) is not None
+        }
+        self._plans[id(definition)] = (definition, per_unit, default)
+        return per_unit, default
+
+    def _run_of(self, event: RunEvent) -> _Run:
+        run = self._runs.get(event.correlation_id)
+        if run is None:  # its start was dropped by a full buffer: carry on without headers
+            run = _Run(_run_tail(event, {}), None, {}, self._resolve(None), event.correlation_id.encode())
+            self._runs[event.correlation_id] = run
+        return run
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def on_event(self, event: RunEvent) -> None:
+        """Publish the envelopes ``event`` stands for."""
+        if isinstance(event, AttemptStarted):
+            run = self._run_of(event)
+            opts = run.options.get(event.unit_id, run.default)
+            phase = event.phase._value_
+            if phase != "step" or opts.on_start:
+                payload = run.tx_input if opts.include_payload and phase == "step" else None
+                self._send(
+                    event, run, opts, _TYPES[phase][0], event.unit_id, phase, event.attempt,
+                    payload=payload, with_payload=payload is not None,
+                )
+        elif isinstance(event, AttemptFinished):
+            self._finished(event)
+        elif isinstance(event, TransactionStarted):
+            per_unit, default = self._plan(event.definition)
+            tail = _run_tail(event, event.headers)
+            run = _Run(tail, event.input, per_unit, default, event.correlation_id.encode())
+            runs = self._runs
+            if len(runs) >= _MAX_RUNS:  # ends lost to a full buffer must not keep their runs forever
+                del runs[next(iter(runs))]
+            runs[event.correlation_id] = run
+            self._send(event, run, default, _STARTED, payload=event.input,
+                       with_payload=default.include_payload)
+        elif isinstance(event, DecisionMade):
+            run = self._run_of(event)
+            self._send(event, run, run.default, _DECISION, status=str(event.decision))
+        elif isinstance(event, TransactionFinished):
+            run = self._run_of(event)
+            self._send(event, run, run.default, _FINISHED, status=event.status,
+                       duration_ms=event.duration_ms)
+            self._runs.pop(event.correlation_id, None)
+
+    def _finished(self, event: AttemptFinished) -> None:
+        run = self._run_of(event)
+        opts = run.options.get(event.unit_id, run.default)
+        phase = event.phase._value_
+        is_step = phase == "step"
+        if event.error is None:
+            if not is_step or opts.on_success:
+                self._send(
+                    event, run, opts, _TYPES[phase][1], event.unit_id, phase, event.attempt,
+                    duration_ms=event.duration_ms, payload=event.result,
+                    with_payload=opts.include_payload and phase in ("step", "try"),
+                )
+            return
+        if is_step and not opts.on_failure:
+            return
+        retry = not event.final
+        error = {"type": type(event.error).__name__, "message": safe_text(event.error)}
+        self._send(event, run, opts, _TYPES[phase][2], event.unit_id, phase, event.attempt,
+                   duration_ms=event.duration_ms, will_retry=retry, error=error)
+        if retry and is_step:
+            self._send(event, run, opts, _RETRYING, event.unit_id, phase, event.attempt + 1, will_retry=True)
+
+    def _send(
+        self,
+        event: RunEvent,
+        run: _Run,
+        opts: _Options,
+        kind: str,
+        unit_id: str | None = None,
+        phase: str | None = None,
+        attempt: int | None = None,
+        *,
+        duration_ms: float | None = None,
+        will_retry: bool | None = None,
+        status: str | None = None,
+        error: dict[str, str] | None = None,
+        payload: Any = None,
+        with_payload: bool = False,
+    ) -> None:
+        # The envelope is written as JSON text directly: json.dumps of a dict per event would cost
+        # more than everything else an event costs together. Tests validate it against the schema.
+        sequence = run.sequence
+        run.sequence = sequence + 1
+        names = self._names
+        unit = names.get(unit_id)
+        if unit is None:
+            unit = names[unit_id] = json.dumps(unit_id)
+        state = "null" if status is None else names.get(status)
+        if state is None:
+            state = names[status] = json.dumps(status)
+        text = (
+            f'{{"schema_version":1,"event_id":"{run.id_prefix}{(run.id_base + sequence) & _LOW48:012x}",'
+            f'"type":"{kind}","sequence":{sequence},"unit_id":{unit},"phase":{_PHASE[phase]},'
+            f'"attempt":{"null" if attempt is None else attempt},"will_retry":{_BOOL[will_retry]},'
+            f'"timestamp":"{event.at.isoformat()}",'
+            f'"duration_ms":{"null" if duration_ms is None else repr(float(duration_ms))},'
+            f'"status":{state},"error":{"null" if error is None else json.dumps(error)},'
+            f'"payload":{self._payload(kind, unit_id, payload) if with_payload else "null"}{run.tail}'
+        )
+        self.publisher.publish(opts.topic, run.key, text.encode())
+
+    def _payload(self, kind: str, unit_id: str | None, value: Any) -> str:
+        try:
+            if self._redact is not None:
+                value = self._redact(kind, unit_id, value)
+            return to_json(value, fallback=repr).decode()
+        except Exception as exc:
+            self.errors += 1
+            _log.error("the payload of %s could not be redacted or made JSON; sent without it", unit_id,
+                       exc_info=exc)
+            return "null"
+
+    def close(self, timeout: float) -> bool:
+        """Deliver what the publisher still holds, within ``timeout`` seconds (the engine stopped)."""
+        self._runs.clear()
+        return self.publisher.close(timeout)
+
+
