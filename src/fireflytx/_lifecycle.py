@@ -148,6 +148,11 @@ class EngineBase:
         """How many times an observer raised (each was logged; no run was affected)."""
         return self._listeners.observer_errors
 
+    @property
+    def listener_dropped(self) -> int:
+        """How many run events were dropped because observers fell too far behind."""
+        return self._listeners.dropped
+
     def flush_listeners(self, timeout: float | None = None) -> bool:
         """Wait until observers have received every event so far; False if ``timeout`` ran out."""
         return self._listeners.flush(timeout)
