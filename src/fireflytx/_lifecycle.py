@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 
 from pydantic import ValidationError
 
+from ._core import _logctx
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._values import convert_to, needs_conversion
@@ -112,6 +113,7 @@ class EngineBase:
 
     def __init__(self, settings: FireflyTxSettings | None, listeners: Iterable[Any] = ()) -> None:
         self.settings = settings or FireflyTxSettings()
+        _logctx.install()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
         self._bridge: Any = None

@@ -106,7 +106,7 @@ class SagaBridge:
                     None,
                 )
                 java_step.handler = self._j.PythonStepHandler(
-                    _StepStarter(self, step), step.compensation is not None, None
+                    _StepStarter(self, step), step.compensation is not None, None, step.step_id
                 )
                 if step.compensation is not None:
                     # fireflytx retries and times compensations itself (the engine would retry a

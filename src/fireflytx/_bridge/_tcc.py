@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from jpype import JClass, JImplements, JOverride
+from jpype import JClass, JImplements, JOverride, JString
 
 from fireflytx._bridge._calls import CompletionListener, completer, fail
 from fireflytx._bridge._errors import map_java_errors, to_python
@@ -58,6 +58,7 @@ class _Java:
         self.NoOpTccEvents = JClass("dev.fireflytx.bridge.NoOpTccEvents")
         self.StepFuture = JClass("dev.fireflytx.bridge.StepFuture")
         self.Completions = JClass("dev.fireflytx.bridge.Completions")
+        self.TccRuns = JClass("dev.fireflytx.bridge.TccRuns")
         self.Mono = JClass("reactor.core.publisher.Mono")
         self.UnsupportedOperationException = JClass("java.lang.UnsupportedOperationException")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
@@ -152,8 +153,9 @@ class TccBridge:
             with map_java_errors():
                 context = self._j.TccContext(run.correlation_id)
                 context.setVariable(self._j.RUN_VARIABLE, run_key)
-                mono = self._engine.execute(definition, self._j.NO_INPUTS, context)
-                self._j.Completions.subscribe(mono, run_key, self._completion_listener)
+                self._j.TccRuns.start(
+                    self._engine, definition, self._j.NO_INPUTS, context, run_key, self._completion_listener
+                )
         except BaseException:
             self.runs.pop(run_key, None)
             raise
@@ -178,6 +180,7 @@ class _Participant:
         self._bridge = bridge
         self._id = spec.participant_id
         self._j = bridge._j
+        self._java_id = JString(self._id)  # converted once, for every phase's future
 
     @_override
     def tryPhase(self, _input: Any, ctx: Any) -> Any:
@@ -192,7 +195,7 @@ class _Participant:
         return self._call(CANCEL, ctx)
 
     def _call(self, phase: str, ctx: Any) -> Any:
-        future = self._j.StepFuture("", None)
+        future = self._j.StepFuture.forParticipant(ctx, self._java_id)
         try:
             run = self._bridge.runs[str(ctx.getVariable(self._j.RUN_VARIABLE))]
             if phase != TRY and run.is_settled(self._id):

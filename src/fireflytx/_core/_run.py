@@ -37,6 +37,7 @@ from ..listeners import (
 )
 from ._attempt import FORWARD, Attempt
 from ._listeners import Listeners
+from ._logctx import CURRENT
 from ._records import Clock
 
 __all__ = ["Policy", "RunBase", "RunStart", "Workers"]
@@ -155,6 +156,8 @@ class RunBase:
             attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
         if self.listeners.active:
             self._tell_started(attempt)
+        # This task's own context: no reset needed, and tasks the method starts inherit it.
+        CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
         try:
             method = attempt.method
             assert method is not None
@@ -176,6 +179,7 @@ class RunBase:
             self._on_loop(self._arm, attempt)
         if self.listeners.active:
             self._tell_started(attempt)
+        scope = CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
         try:
             method = attempt.method
             assert method is not None
@@ -184,6 +188,8 @@ class RunBase:
             self.finish(attempt, None, exc)
         else:
             self.finish(attempt, value, None)
+        finally:
+            CURRENT.reset(scope)
 
     def _arm(self, attempt: Attempt) -> None:
         """Start the timer of a worker attempt, counting from when the worker started it."""

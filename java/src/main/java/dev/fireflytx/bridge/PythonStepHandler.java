@@ -34,6 +34,7 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
     private final Starter starter;
     private final boolean compensable;
     private final CancelListener cancelListener;
+    private final String stepId;
 
     /**
      * @param starter        Python's side of the step
@@ -41,15 +42,30 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
      * @param cancelListener told when the engine gives up on an attempt (its timeout)
      */
     public PythonStepHandler(Starter starter, boolean compensable, CancelListener cancelListener) {
+        this(starter, compensable, cancelListener, null);
+    }
+
+    /**
+     * @param starter        Python's side of the step
+     * @param compensable    whether the step has a compensation (if not, compensating is a no-op)
+     * @param cancelListener told when the engine gives up on an attempt (its timeout)
+     * @param stepId         the step's id, for the {@link RunTags} of the engine's log lines; may be null
+     */
+    public PythonStepHandler(Starter starter, boolean compensable, CancelListener cancelListener, String stepId) {
         this.starter = starter;
         this.compensable = compensable;
         this.cancelListener = cancelListener;
+        this.stepId = stepId;
+    }
+
+    private String[] tags(SagaContext ctx) {
+        return new String[] {ctx.correlationId(), ctx.sagaName(), stepId};
     }
 
     @Override
     public Mono<Object> execute(Object input, SagaContext ctx) {
         String attemptKey = Long.toString(ATTEMPTS.incrementAndGet());
-        StepFuture future = new StepFuture(attemptKey, cancelListener);
+        StepFuture future = new StepFuture(attemptKey, cancelListener, tags(ctx));
         try {
             starter.start(((RunContext) ctx).runKey, attemptKey, future);
         } catch (Throwable error) {
@@ -63,7 +79,7 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
         if (!compensable) {
             return Mono.empty();
         }
-        StepFuture future = new StepFuture("", null);
+        StepFuture future = new StepFuture("", null, tags(ctx));
         try {
             starter.compensate(((RunContext) ctx).runKey, future);
         } catch (Throwable error) {

@@ -28,6 +28,11 @@ public final class SagaRuns {
             String runKey,
             Completions.Listener listener) {
         RunContext context = new RunContext(correlationId, definition.name, runKey);
-        Completions.subscribe(engine.execute(definition, inputs, context), runKey, listener);
+        String[] previous = RunTags.enter(new String[] {correlationId, definition.name, null});
+        try {
+            Completions.subscribe(engine.execute(definition, inputs, context), runKey, listener);
+        } finally {
+            RunTags.restore(previous);
+        }
     }
 }
