@@ -117,25 +117,39 @@ class MetricsObserver:
         )
         self._readings = _Readings()
         self.registry.register(self._readings)
+        # Labelled children, looked up once per label set: ``labels()`` validates and locks each call.
+        self._units: dict[tuple[str, str, str, str], _Unit] = {}
+        self._runs: dict[tuple[str, str], tuple[Gauge, Histogram]] = {}
 
     def on_event(self, event: RunEvent) -> None:
         """Count one run event (called by the engine on its observer thread)."""
-        kind = event.kind.value
         if isinstance(event, AttemptFinished):
-            labels = (kind, event.name, event.phase.value, event.unit_id)
-            outcome = "success" if event.error is None else "failure"
-            self.attempt_duration.labels(*labels, outcome).observe(event.duration_ms / 1000)
-            if event.error is not None:
-                if not event.final:
-                    self.retries.labels(*labels).inc()
-                if isinstance(event.error, StepTimeoutError):
-                    self.timeouts.labels(*labels).inc()
+            key = (event.kind.value, event.name, event.phase.value, event.unit_id)
+            unit = self._units.get(key)
+            if unit is None:
+                unit = self._units[key] = _Unit(self, key)
+            if event.error is None:
+                unit.succeeded.observe(event.duration_ms / 1000)
+                return
+            unit.failed.observe(event.duration_ms / 1000)
+            if not event.final:
+                unit.retries.inc()
+            if isinstance(event.error, StepTimeoutError):
+                unit.timeouts.inc()
         elif isinstance(event, TransactionStarted):
-            self.in_flight.labels(kind, event.name).inc()
+            self._run(event)[0].inc()
         elif isinstance(event, TransactionFinished):
-            self.in_flight.labels(kind, event.name).dec()
-            self.transactions.labels(kind, event.name, event.status).inc()
-            self.transaction_duration.labels(kind, event.name).observe(event.duration_ms / 1000)
+            in_flight, duration = self._run(event)
+            in_flight.dec()
+            duration.observe(event.duration_ms / 1000)
+            self.transactions.labels(event.kind.value, event.name, event.status).inc()
+
+    def _run(self, event: RunEvent) -> tuple[Gauge, Histogram]:
+        key = (event.kind.value, event.name)
+        children = self._runs.get(key)
+        if children is None:
+            children = self._runs[key] = (self.in_flight.labels(*key), self.transaction_duration.labels(*key))
+        return children
 
     def add_counter(
         self, name: str, documentation: str, read: _Read, labels: dict[str, str] | None = None
@@ -176,6 +190,18 @@ class MetricsObserver:
             "observer_events_dropped",
             "Run events an engine dropped because its observers fell too far behind.", dropped, labels,
         )
+
+
+class _Unit:
+    """The labelled metrics of one step, compensation or TCC phase."""
+
+    __slots__ = ("failed", "retries", "succeeded", "timeouts")
+
+    def __init__(self, metrics: MetricsObserver, key: tuple[str, str, str, str]) -> None:
+        self.succeeded = metrics.attempt_duration.labels(*key, "success")
+        self.failed = metrics.attempt_duration.labels(*key, "failure")
+        self.retries = metrics.retries.labels(*key)
+        self.timeouts = metrics.timeouts.labels(*key)
 
 
 def start_http_server(
