@@ -88,10 +88,12 @@ class TracingObserver:
     ``try payment``...), with the run's correlation id, kind and name as attributes.
     """
 
-    def __init__(self, tracer_provider: Any = None) -> None:
+    def __init__(self, tracer_provider: Any = None, max_open: int = 100_000) -> None:
         self._tracer = trace.get_tracer("fireflytx", tracer_provider=tracer_provider)
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str, str], tuple[Span, otel_context.Context]] = {}
+        self._max_open = max_open
+        """Runs whose span is open; beyond it the oldest is ended (its end event was dropped)."""
 
     def on_event(self, event: RunEvent) -> None:
         """Turn one run event into spans (called by the engine on its observer thread)."""
@@ -106,6 +108,10 @@ class TracingObserver:
             )
             with self._lock:
                 self._open[key] = (span, trace.set_span_in_context(span))
+                stale = self._open.pop(next(iter(self._open))) if len(self._open) > self._max_open else None
+            if stale is not None:
+                stale[0].set_status(Status(StatusCode.ERROR, "the end of this run was not observed"))
+                stale[0].end()
             return
         with self._lock:
             opened = self._open.get(key)

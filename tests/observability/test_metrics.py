@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import urllib.request
 
@@ -41,8 +42,6 @@ class Metered:
     @saga_step("slow", depends_on=["reserve"], timeout_ms=50)
     async def slow(self, order: dict) -> None:
         if order.get("stall"):
-            import asyncio
-
             await asyncio.sleep(5)
 
     @saga_step("charge", depends_on=["slow"], retry=2, backoff_ms=1)
@@ -165,3 +164,28 @@ async def test_start_http_server_serves_the_observers_registry_only_when_asked()
         thread.join(5)
     parsed = samples(text)
     assert value(parsed, "fireflytx_transactions_total", kind="saga", name="metered", status="SUCCEEDED") == 1
+
+
+async def test_runs_in_flight_count_while_they_go() -> None:
+    metrics = MetricsObserver()
+    release = asyncio.Event()
+    entered = asyncio.Event()
+
+    @saga("waiting")
+    class Waiting:
+        @saga_step("wait")
+        async def wait(self) -> None:
+            entered.set()
+            await release.wait()
+
+    async with SagaEngine(listeners=[metrics]) as engine:
+        running = asyncio.ensure_future(engine.execute(Waiting, None))
+        await entered.wait()
+        assert engine.flush_listeners(10)
+        during = samples(generate_latest(metrics.registry).decode())
+        release.set()
+        assert (await running).status is SagaStatus.SUCCEEDED
+        assert engine.flush_listeners(10)
+    after = samples(generate_latest(metrics.registry).decode())
+    assert value(during, "fireflytx_transactions_in_flight", kind="saga", name="waiting") == 1
+    assert value(after, "fireflytx_transactions_in_flight", kind="saga", name="waiting") == 0

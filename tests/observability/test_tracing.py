@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +24,7 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
+from fireflytx.listeners import TransactionKind, TransactionStarted
 from fireflytx.tracing import TracingObserver, context_from, inject_context
 
 exporter = InMemorySpanExporter()
@@ -136,3 +139,18 @@ async def test_tcc_phases_and_the_decision() -> None:
     run_id = run.context.span_id
     children = sorted(s.name for s in spans if s.parent is not None and s.parent.span_id == run_id)
     assert children == ["confirm payment", "try payment"]
+
+
+def test_runs_whose_end_was_never_seen_do_not_pile_up() -> None:
+    exporter.clear()
+    observer = TracingObserver(provider, max_open=2)
+    now = datetime.now(UTC)
+    for cid in ("r1", "r2", "r3"):
+        observer.on_event(
+            TransactionStarted(
+                kind=TransactionKind.SAGA, name="lost", correlation_id=cid, at=now, input=None, headers={}
+            )
+        )
+    (ended,) = exporter.get_finished_spans()
+    assert ended.attributes is not None and ended.attributes["fireflytx.correlation_id"] == "r1"
+    assert ended.status.description == "the end of this run was not observed"
