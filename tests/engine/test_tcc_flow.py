@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
+from jpype import JClass
 from pydantic import BaseModel
 from rich.console import Console
 
@@ -333,8 +334,8 @@ async def test_engine_failure_outside_participants_raises_java_execution_error(
 ) -> None:
     # The engine reports some failures as a result naming no failed participant: here, the NPE it
     # throws at the first confirm when its events are null.
-    java = engine._bridge._j
-    monkeypatch.setattr(engine._bridge, "_engine", java.TccEngine(java.registry, None))
+    engine_class = JClass("org.fireflyframework.transactional.tcc.engine.TccEngine")
+    monkeypatch.setattr(engine._bridge, "_engine", engine_class(engine._bridge._j.registry, None))
     with pytest.raises(JavaExecutionError) as info:
         await engine.execute(_participants("a", fail_last=False))
     assert info.value.java_class == "java.lang.NullPointerException"

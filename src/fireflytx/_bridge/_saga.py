@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import weakref
 from typing import Any
 
 from jpype import JClass, JImplements, JOverride
@@ -21,6 +22,8 @@ from ..config import CompensationPolicy
 from ..errors import DefinitionError
 from ._calls import CompletionListener, completer
 from ._errors import map_java_errors, to_python
+from ._facade import facade
+from ._protocol import JavaObject
 
 _P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
@@ -30,17 +33,9 @@ class _Java:
     """Java classes, resolved once."""
 
     def __init__(self) -> None:
-        self.SagaDefinition = JClass(_P + "saga.registry.SagaDefinition")
-        self.StepDefinition = JClass(_P + "saga.registry.StepDefinition")
-        self.SagaEngine = JClass(_P + "saga.engine.SagaEngine")
+        self.facade = facade()
         self.StepInputs = JClass(_P + "saga.engine.StepInputs")
-        self.SagaValidator = JClass(_P + "saga.validation.SagaValidator")
-        self.Policy = JClass(_P + "shared.engine.CompensationPolicy")
-        self.Duration = JClass("java.time.Duration")
-        self.ArrayList = JClass("java.util.ArrayList")
-        self.NoOpSagaEvents = JClass("dev.fireflytx.bridge.NoOpSagaEvents")
         self.SagaRuns = JClass("dev.fireflytx.bridge.SagaRuns")
-        self.PythonStepHandler = JClass("dev.fireflytx.bridge.PythonStepHandler")
         self.TOKEN = JClass("java.lang.Boolean").TRUE
         # An empty StepInputs has no resolvers to cache, so one instance serves every run.
         self.NO_INPUTS = self.StepInputs.empty()
@@ -63,62 +58,58 @@ class SagaBridge:
     def __init__(self, default_policy: CompensationPolicy) -> None:
         self._j = java()
         self._default_policy = default_policy
-        self._engines: dict[CompensationPolicy, Any] = {}
-        self._definitions: dict[str, tuple[SagaSpec, Any]] = {}
+        self._engines: dict[CompensationPolicy, JavaObject] = {}
+        self._definitions: dict[str, tuple[SagaSpec, JavaObject]] = {}
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
         self.runs: dict[str, SagaRun] = {}
         self._completion_listener = CompletionListener(self.runs)
-        self._events = self._j.NoOpSagaEvents()
 
-    def _engine(self, policy: CompensationPolicy) -> Any:
+    def _engine(self, policy: CompensationPolicy) -> JavaObject:
         engine = self._engines.get(policy)
         if engine is None:
             with map_java_errors():
-                engine = self._j.SagaEngine(None, self._events, self._j.Policy.valueOf(policy.value))
+                engine = self._j.facade.sagaEngine(policy.value)
             self._engines[policy] = engine
         return engine
 
-    def register(self, spec: SagaSpec) -> Any:
-        """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change)."""
+    def register(self, spec: SagaSpec) -> JavaObject:
+        """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change).
+
+        The step proxies the definition holds reach this bridge only through a weak reference:
+        Java keeps a proxy's Python object alive for as long as Java holds the proxy, so a strong
+        reference back would make a cycle across the two heaps that neither collector can see,
+        and every stopped engine would stay in memory with its definitions.
+        """
         known = self._definitions.get(spec.name)
         if known is not None and known[0] is spec:
             return known[1]
-        j = self._j
+        facade = self._j.facade
+        bridge = weakref.proxy(self)
         with map_java_errors():
-            definition = j.SagaDefinition(spec.name, None, None, spec.layer_concurrency)
+            definition = facade.saga(spec.name, spec.layer_concurrency)
             for step in spec.steps:
-                deps = j.ArrayList()
-                for dep in step.depends_on:
-                    deps.add(dep)
-                java_step = j.StepDefinition(
+                compensation = step.compensation
+                facade.addStep(
+                    definition,
                     step.step_id,
-                    step.compensation.method_name if step.compensation else None,
-                    deps,
+                    step.depends_on,
                     step.retry,
-                    j.Duration.ofMillis(step.backoff_ms),
+                    step.backoff_ms,
                     # fireflytx times attempts itself, from when they start running (see _core._run):
                     # the engine's timer would race a result arriving at the limit and drop it.
-                    j.Duration.ZERO,
+                    0,
                     step.idempotency_key,
                     step.jitter,
                     step.jitter_factor,
-                    False,
+                    compensation.method_name if compensation else None,
+                    compensation.backoff_ms if compensation else 0,
+                    compensation.critical if compensation else False,
+                    _StepStarter(bridge, step),
                     None,
                 )
-                java_step.handler = self._j.PythonStepHandler(
-                    _StepStarter(self, step), step.compensation is not None, None, step.step_id
-                )
-                if step.compensation is not None:
-                    # fireflytx retries and times compensations itself (the engine would retry a
-                    # handler's compensation at most once, and only under some policies).
-                    java_step.compensationRetry = JClass("java.lang.Integer").valueOf(0)
-                    java_step.compensationTimeout = j.Duration.ZERO
-                    java_step.compensationBackoff = j.Duration.ofMillis(step.compensation.backoff_ms)
-                    java_step.compensationCritical = step.compensation.critical
-                definition.steps.put(step.step_id, java_step)
-            report = j.SagaValidator.validateSagaDefinition(definition)
-            if report.hasErrors():
-                raise DefinitionError(f"saga {spec.name!r}", [str(e) for e in report.getErrors()])
+            errors = [str(error) for error in facade.validate(definition)]
+        if errors:
+            raise DefinitionError(f"saga {spec.name!r}", errors)
         self._definitions[spec.name] = (spec, definition)
         return definition
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -24,14 +25,13 @@ from jpype import JClass, JImplements, JOverride, JString
 
 from fireflytx._bridge._calls import CompletionListener, completer, fail
 from fireflytx._bridge._errors import map_java_errors, to_python
+from fireflytx._bridge._facade import facade
+from fireflytx._bridge._protocol import JavaObject
 from fireflytx._tcc_definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
 from fireflytx._tcc_run import TccRun
 
 _P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
-
-NO_LIMIT_MS = 100 * 365 * 24 * 3600 * 1000
-"""What fireflytx gives the engine for "no timeout": about a century (its nanoseconds still fit a long)."""
 
 RUN_VARIABLE = "fireflytx.run"
 
@@ -47,15 +47,10 @@ class _Java:
     """Java classes and shared objects, resolved once."""
 
     def __init__(self) -> None:
-        self.TccEngine = JClass(_P + "tcc.engine.TccEngine")
-        self.TccRegistry = JClass(_P + "tcc.registry.TccRegistry")
-        self.TccDefinition = JClass(_P + "tcc.registry.TccDefinition")
-        self.TccParticipantDefinition = JClass(_P + "tcc.registry.TccParticipantDefinition")
-        self.TccInputs = JClass(_P + "tcc.core.TccInputs")
+        self.facade = facade()
         self.TccContext = JClass(_P + "tcc.core.TccContext")
         # fireflytx passes no inputs through the engine: an empty TccInputs (never null) serves every run.
-        self.NO_INPUTS = self.TccInputs.empty()
-        self.NoOpTccEvents = JClass("dev.fireflytx.bridge.NoOpTccEvents")
+        self.NO_INPUTS = JClass(_P + "tcc.core.TccInputs").empty()
         self.StepFuture = JClass("dev.fireflytx.bridge.StepFuture")
         self.Completions = JClass("dev.fireflytx.bridge.Completions")
         self.TccRuns = JClass("dev.fireflytx.bridge.TccRuns")
@@ -64,17 +59,9 @@ class _Java:
         self.TOKEN = JClass("java.lang.Boolean").TRUE
         self.JUST_TOKEN = self.Mono.just(self.TOKEN)
         self.RUN_VARIABLE = JClass("java.lang.String")(RUN_VARIABLE)
-        participant = JClass("dev.fireflytx.bridge.PyTccParticipant").class_
-        signature = (JClass("java.lang.Object").class_, self.TccContext.class_)
-        self.methods = {
-            TRY: participant.getMethod("tryPhase", *signature),
-            CONFIRM: participant.getMethod("confirmPhase", *signature),
-            CANCEL: participant.getMethod("cancelPhase", *signature),
-        }
-        # TccEngine insists on a registry, whose only constructor scans a Spring context at once.
-        spring = JClass("org.springframework.context.support.GenericApplicationContext")()
-        spring.refresh()
-        self.registry = self.TccRegistry(spring)
+        # The registry holds nothing fireflytx uses (definitions are handed to the engine), so every
+        # engine of the process shares one.
+        self.registry = self.facade.tccRegistry()
 
 
 _java: _Java | None = None
@@ -97,48 +84,45 @@ class TccBridge:
     def __init__(self) -> None:
         self._j = java()
         with map_java_errors():
-            self._engine = self._j.TccEngine(self._j.registry, self._j.NoOpTccEvents())
-        self._definitions: dict[str, tuple[TccSpec, Any]] = {}
+            self._engine = self._j.facade.tccEngine(self._j.registry)
+        self._definitions: dict[str, tuple[TccSpec, JavaObject]] = {}
         # Keyed by strings: numbers passed from Java into Python leak in JPype 1.7.1 (#1379).
         self.runs: dict[str, TccRun] = {}
         self._completion_listener = CompletionListener(self.runs, _engine_error)
 
-    def register(self, spec: TccSpec) -> Any:
-        """Translate ``spec`` into an engine ``TccDefinition`` (cached by name, replaced on change)."""
+    def register(self, spec: TccSpec) -> JavaObject:
+        """Translate ``spec`` into an engine ``TccDefinition`` (cached by name, replaced on change).
+
+        As for sagas, the participant proxies reach this bridge only through a weak reference, so
+        a stopped engine's definitions are not kept alive by a cycle through Java.
+        """
         known = self._definitions.get(spec.name)
         if known is not None and known[0] is spec:
             return known[1]
-        j = self._j
+        bridge = weakref.proxy(self)
         with map_java_errors():
-            # The engine reads none of the TCC-level settings; fireflytx applies @tcc(timeout_ms) itself.
-            definition = j.TccDefinition(spec.name, None, None, -1, False, 0, 0)
+            definition = self._j.facade.tcc(spec.name)
             for participant in spec.participants:
-                definition.addParticipant(self._participant(participant))
+                self._participant(definition, participant, bridge)
         self._definitions[spec.name] = (spec, definition)
         return definition
 
-    def _participant(self, p: ParticipantSpec) -> Any:
-        proxy = _Participant(self, p)
-        methods = self._j.methods
+    def _participant(self, definition: JavaObject, p: ParticipantSpec, bridge: TccBridge) -> None:
+        confirm = p.confirm_phase
         # fireflytx times every attempt itself, from when it starts running (see _core._run): the
-        # engine's timer would race a result arriving at the limit and drop it.
-        return self._j.TccParticipantDefinition(
+        # engine's timer would race a result arriving at the limit and drop it. A timeout of 0 is
+        # "no limit" to the facade. fireflytx runs cancels itself and answers the engine's calls.
+        self._j.facade.addParticipant(
+            definition,
             p.participant_id,
             p.order,
-            NO_LIMIT_MS,
-            False,  # `optional` is never read by the engine; fireflytx implements it
-            proxy,
-            proxy,
-            methods[TRY],
-            NO_LIMIT_MS,
+            _Participant(bridge, p),
             p.try_phase.retry,
             p.try_phase.backoff_ms,
-            methods[CONFIRM],
-            NO_LIMIT_MS,
-            p.confirm_phase.retry,
-            p.confirm_phase.backoff_ms,
-            methods[CANCEL],  # fireflytx runs cancels itself and answers the engine's calls
-            NO_LIMIT_MS,
+            0,
+            confirm.retry,
+            confirm.backoff_ms,
+            0,
             0,
             0,
         )

@@ -2,17 +2,20 @@
 
 Every check looks without changing anything: no download, no JVM start. Required pieces (Python,
 Java, the bridge jar, valid settings, engine jars when offline) fail the command; optional ones
-(Graphviz, jars an online engine would fetch itself) only warn.
+(Graphviz, jars an online engine would fetch itself, a bridge jar that no longer matches the record
+of how it was built) only warn.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
@@ -36,6 +39,7 @@ _SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
 _SECRET_ASSIGNMENT = re.compile(rf"(?P<head>[\w.-]*(?:{_SECRET_WORDS})[\w.-]*=)[^\s,;]+", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+(?P<tail>@)", re.IGNORECASE)
 _MASK = "********"
+BUILD_RECORD = "bridge-build.json"
 _MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "info": "[blue]·[/]"}
 
 out = Console(highlight=False, soft_wrap=True)
@@ -110,7 +114,7 @@ def _jars(settings: FireflyTxSettings) -> list[Check]:
         lock = _classpath.load_lock()
     except FireflyTxError as exc:
         return [Check("bridge jar", "fail", str(exc), "reinstall fireflytx")]
-    checks = [Check("bridge jar", "ok", str(bridge), data={"path": str(bridge)})]
+    checks = [_bridge_build(bridge)]
     cache = settings.jars.cache_dir or _classpath.default_cache_dir()
     problems = _classpath.verify(cache, lock)
     data = {
@@ -137,6 +141,22 @@ def _jars(settings: FireflyTxSettings) -> list[Check]:
             Check("engine jars", "warn", detail, "run `fireflytx jars fetch` to download them now", data)
         )
     return checks
+
+
+def _bridge_build(bridge: Path) -> Check:
+    # The package build writes this record next to the jar (see javabuild/_compile.py in the source tree).
+    record = bridge.parent / BUILD_RECORD
+    data: dict[str, Any] = {"path": str(bridge), "build": None}
+    try:
+        build = json.loads(record.read_text(encoding="utf-8"))
+        how = f"built with {build['compiler']} on {build['java']} for Java {build['release']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return Check("bridge jar", "ok", f"{bridge} (how it was built is not recorded)", data=data)
+    data["build"] = build
+    if hashlib.sha256(bridge.read_bytes()).hexdigest() != build.get("jar_sha256"):
+        detail = f"{bridge} does not match its build record ({how}): it was replaced after the build"
+        return Check("bridge jar", "warn", detail, "reinstall fireflytx", data)
+    return Check("bridge jar", "ok", f"{bridge}, {how}", data=data)
 
 
 def _graphviz() -> Check:

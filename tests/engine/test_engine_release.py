@@ -1,0 +1,83 @@
+"""A stopped engine leaves nothing behind: its bridge, definitions and threads are reused or freed."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+from fireflytx import (
+    SagaEngine,
+    TccEngine,
+    cancel_method,
+    compensation_step,
+    confirm_method,
+    saga,
+    saga_step,
+    tcc,
+    tcc_participant,
+    try_method,
+)
+
+SEEN: list[threading.Thread] = []
+
+
+@saga("release")
+class Release:
+    @saga_step("a")
+    def a(self) -> int:
+        SEEN.append(threading.current_thread())
+        return 1
+
+    @compensation_step("a")
+    def undo(self, _: int) -> None: ...
+
+    @saga_step("b", depends_on=["a"])
+    async def b(self) -> int:
+        SEEN.append(threading.current_thread())
+        return 2
+
+
+@tcc("release")
+class ReleaseTcc:
+    @tcc_participant("p", order=1)
+    class P:
+        @try_method
+        def t(self) -> int:
+            return 1
+
+        @confirm_method
+        def c(self, _: int) -> None: ...
+
+        @cancel_method
+        def x(self, _: int) -> None: ...
+
+
+def test_a_stopped_saga_engine_frees_its_bridge_although_java_holds_its_step_proxies() -> None:
+    engine = SagaEngine().start()
+    assert engine.execute_sync(Release).is_success
+    bridge = weakref.ref(engine._bridge)
+    engine.stop()
+    gc.collect()
+    assert bridge() is None
+
+
+def test_a_stopped_tcc_engine_frees_its_bridge_although_java_holds_its_participant_proxies() -> None:
+    engine = TccEngine().start()
+    assert engine.execute_sync(ReleaseTcc).is_confirmed
+    bridge = weakref.ref(engine._bridge)
+    engine.stop()
+    gc.collect()
+    assert bridge() is None
+
+
+def test_engines_started_one_after_another_run_steps_on_threads_that_already_exist() -> None:
+    with SagaEngine() as engine:
+        assert engine.execute_sync(Release).is_success
+    known = set(threading.enumerate())  # held, so a new thread cannot pass for a known one
+    SEEN.clear()
+    for _ in range(20):
+        with SagaEngine() as engine:
+            assert engine.execute_sync(Release).is_success
+    assert len(SEEN) == 40
+    assert set(SEEN) <= known

@@ -1,0 +1,10 @@
+"""The build tests import ``javabuild`` from the checkout's root, as the package build does."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
