@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,14 @@ _log = logging.getLogger("fireflytx.listeners")
 
 BUFFER = 100_000
 """Events an engine keeps for slow observers before it drops the oldest."""
+
+BATCH_PAUSE = 0.002
+"""Seconds the observer thread lets events gather after it is woken.
+
+Runs release the GIL at every call into Java; an observer thread woken per event takes it at
+each of those moments, and the hand-offs cost a busy engine up to half its throughput. Woken
+once per batch, it costs a few percent.
+"""
 
 
 def split_listeners(listeners: Iterable[Any]) -> tuple[list[Observer], list[Journal]]:
@@ -104,6 +113,7 @@ class Listeners:
         pending = self._pending
         while True:
             self._wake.wait()
+            time.sleep(BATCH_PAUSE)
             self._wake.clear()
             while pending:
                 event = pending.popleft()
