@@ -15,6 +15,10 @@ and lines the engine writes on its own timer threads, between a failed attempt a
 carry no run). Use them in any format (``"%(tx_correlation_id)s %(message)s"``), or use
 ``JsonFormatter`` for one JSON object per line.
 
+The attributes come from a log record factory that the first engine installs around the one it
+finds (``logging.setLogRecordFactory``); code that replaces the factory later should wrap the
+one it finds, as fireflytx does.
+
 The engine's log level is the ``logging.level`` setting when the JVM starts, and
 ``set_java_log_level`` changes it (or one engine logger's) while it runs.
 """
