@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from pydantic import ValidationError
 
+from ._core import _logctx
 from ._core._intercept import Interceptor
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
@@ -92,6 +93,7 @@ class EngineBase:
 
     def __init__(self, settings: FireflyTxSettings | None, listeners: Iterable[Any] = ()) -> None:
         self.settings = settings or FireflyTxSettings()
+        _logctx.install()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
         if self.settings.events.publisher != "none":
@@ -134,6 +136,11 @@ class EngineBase:
     def listener_errors(self) -> int:
         """How many times an observer raised (each was logged; no run was affected)."""
         return self._listeners.observer_errors
+
+    @property
+    def listener_dropped(self) -> int:
+        """How many run events were dropped because observers fell too far behind."""
+        return self._listeners.dropped
 
     def flush_listeners(self, timeout: float | None = None) -> bool:
         """Wait until observers have received every event so far; False if ``timeout`` ran out."""

@@ -6,9 +6,11 @@ Python-owned daemon thread drains the queue, so logging costs the engine's threa
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
+from .._core._logctx import stamp
 from ..config import LogConfig
 
 LOGGER = logging.getLogger("fireflytx.java")
@@ -36,6 +38,21 @@ CHATTY = tuple(
 )
 
 
+def set_logger_level(logger: str, level: str | None) -> None:
+    """Set one Logback logger's level now (None: inherit again); the JVM must be running.
+
+    Raises:
+        ValueError: Logback does not know ``level``.
+    """
+    from jpype import JClass, JException
+
+    appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
+    try:
+        appender.setLevel(logger, level)
+    except JException as exc:
+        raise ValueError(str(exc.getMessage())) from exc
+
+
 def set_level(level: str, topology: bool) -> None:
     """Set the engine's log level; per-run and per-step chatter stays at WARN unless ``topology``."""
     from jpype import JClass
@@ -60,16 +77,34 @@ def _drain() -> None:
             if _stopping.is_set():
                 return
             continue
-        level, logger, message, thread, error = (None if v is None else str(v) for v in record)
+        level, logger, message, thread, error, cid, name, unit = (
+            None if v is None else str(v) for v in record
+        )
+        number = _LEVELS.get(level or "INFO", logging.INFO)
+        if not LOGGER.isEnabledFor(number):
+            continue
         text = f"[{(logger or '').rsplit('.', 1)[-1]}] {message}"
         if error:
             text = f"{text}\n{error}"
-        LOGGER.log(
-            _LEVELS.get(level or "INFO", logging.INFO),
-            "%s",
-            text,
+        entry = LOGGER.makeRecord(
+            LOGGER.name, number, "(java)", 0, "%s", (text,), None,
             extra={"java_logger": logger, "java_thread": thread},
         )
+        # The line was written inside a run (see RunTags in the adapter); the engine's JSON lines
+        # name the step they are about, which may be the next one the continuation started.
+        step = _step_named_in(message) or unit
+        stamp(entry, (cid, name, step, None))
+        LOGGER.handle(entry)
+
+
+def _step_named_in(message: str | None) -> str | None:
+    if message is None or not message.startswith("{") or '"step_id"' not in message:
+        return None
+    try:
+        step = json.loads(message).get("step_id")
+    except (ValueError, AttributeError):
+        return None
+    return step if isinstance(step, str) else None
 
 
 def start(config: LogConfig) -> None:

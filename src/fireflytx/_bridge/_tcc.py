@@ -99,7 +99,7 @@ class TccBridge(PumpedBridge):
             definition,
             p.participant_id,
             p.order,
-            self._j.PumpParticipant(key),
+            self._j.PumpParticipant(key, p.participant_id),
             p.try_phase.retry,
             p.try_phase.backoff_ms,
             0,

@@ -25,7 +25,12 @@ _log = logging.getLogger("fireflytx.listeners")
 BUFFER = 100_000
 """Events an engine keeps for slow observers before it drops the oldest."""
 GATHER_S = 0.002
-"""How long the observer thread lets events gather after a wake-up (their delay to observers)."""
+"""How long the observer thread lets events gather after a wake-up (their delay to observers).
+
+Runs release the GIL at every call into Java; an observer thread woken per event takes it at
+each of those moments, and the hand-offs cost a busy engine up to half its throughput. Woken
+once per batch, it costs a few percent.
+"""
 
 
 def split_listeners(listeners: Iterable[Any]) -> tuple[list[Observer], list[Journal]]:

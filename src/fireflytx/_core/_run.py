@@ -47,6 +47,7 @@ from ..listeners import (
 from ._attempt import FORWARD, Attempt
 from ._intercept import Interceptor, before_async, before_sync, paced
 from ._listeners import Listeners
+from ._logctx import CURRENT
 from ._records import Clock
 
 __all__ = ["Policy", "RunBase", "RunStart", "Workers"]
@@ -164,6 +165,8 @@ class RunBase:
             attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
         if self.listeners.active:
             self._tell_started(attempt)
+        # This task's own context: no reset needed, and tasks the method starts inherit it.
+        CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
         try:
             if self.interceptors:
                 await before_async(self, attempt)
@@ -187,6 +190,7 @@ class RunBase:
             self._on_loop(self._arm, attempt)
         if self.listeners.active:
             self._tell_started(attempt)
+        scope = CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
         try:
             if self.interceptors and not before_sync(self, attempt):
                 return  # finished while an injected delay held it (its timeout): user code never runs
@@ -197,6 +201,8 @@ class RunBase:
             self.finish(attempt, None, exc)
         else:
             self.finish(attempt, value, None)
+        finally:
+            CURRENT.reset(scope)
 
     def _arm(self, attempt: Attempt) -> None:
         """Start the timer of a worker attempt, counting from when the worker started it."""

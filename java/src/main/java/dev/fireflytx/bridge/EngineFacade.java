@@ -100,7 +100,7 @@ public final class EngineFacade {
                 false,
                 null);
         boolean compensable = compensationName != null;
-        step.handler = new PythonStepHandler(unitKey, compensable);
+        step.handler = new PythonStepHandler(unitKey, compensable, id);
         if (compensable) {
             step.compensationRetry = 0;
             step.compensationTimeout = Duration.ZERO;

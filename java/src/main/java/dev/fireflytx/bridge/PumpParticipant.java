@@ -11,10 +11,15 @@ import org.fireflyframework.transactional.tcc.core.TccContext;
 public final class PumpParticipant implements PyTccParticipant {
 
     private final String unitKey;
+    private final String participantId;
 
-    /** @param unitKey Python's key for the participant */
-    public PumpParticipant(String unitKey) {
+    /**
+     * @param unitKey       Python's key for the participant
+     * @param participantId its id, for the {@link RunTags} of the engine's log lines
+     */
+    public PumpParticipant(String unitKey, String participantId) {
         this.unitKey = unitKey;
+        this.participantId = participantId;
     }
 
     @Override
@@ -35,7 +40,8 @@ public final class PumpParticipant implements PyTccParticipant {
     private Object request(char kind, TccContext ctx) {
         try {
             RunPump pump = (RunPump) ctx.getVariable(TccRuns.PUMP_VARIABLE);
-            return pump.request(kind, (String) ctx.getVariable(TccRuns.RUN_VARIABLE), unitKey);
+            String[] tags = {ctx.correlationId(), ctx.getTccName(), participantId};
+            return pump.request(kind, (String) ctx.getVariable(TccRuns.RUN_VARIABLE), unitKey, tags);
         } catch (Throwable error) {
             return reactor.core.publisher.Mono.error(error);
         }

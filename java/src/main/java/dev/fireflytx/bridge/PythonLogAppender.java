@@ -18,7 +18,8 @@ import ch.qos.logback.core.AppenderBase;
 /**
  * Hands engine log events to Python logging without calling into Python from the logging thread.
  *
- * <p>Events are queued as {@code String[]{level, logger, message, thread, throwableOrNull}}; a Python drainer
+ * <p>Events are queued as {@code String[]{level, logger, message, thread, throwableOrNull, correlationId,
+ * transactionName, unitId}} (the last three from {@link RunTags}, null outside a run); a Python drainer
  * thread takes them with {@link #poll(long)}. Logging from arbitrary JVM threads into Python directly would be
  * slow and could deadlock on the GIL. The queue is bounded: when it is full, events are dropped and counted.
  */
@@ -33,12 +34,16 @@ public class PythonLogAppender extends AppenderBase<ILoggingEvent> {
     @Override
     protected void append(ILoggingEvent event) {
         IThrowableProxy proxy = event.getThrowableProxy();
+        String[] tags = RunTags.current();
         String[] record = {
             event.getLevel().toString(),
             event.getLoggerName(),
             event.getFormattedMessage(),
             event.getThreadName(),
             proxy == null ? null : ThrowableProxyUtil.asString(proxy),
+            tags == null ? null : tags[0],
+            tags == null ? null : tags[1],
+            tags == null ? null : tags[2],
         };
         if (!QUEUE.offer(record)) {
             DROPPED.incrementAndGet();
@@ -48,7 +53,8 @@ public class PythonLogAppender extends AppenderBase<ILoggingEvent> {
     /**
      * Takes the next event, waiting up to {@code timeoutMillis}.
      *
-     * @return {@code {level, logger, message, thread, throwableOrNull}}, or null on timeout or interruption
+     * @return {@code {level, logger, message, thread, throwableOrNull, correlationId, transactionName, unitId}},
+     *         or null on timeout or interruption
      */
     public static String[] poll(long timeoutMillis) {
         try {

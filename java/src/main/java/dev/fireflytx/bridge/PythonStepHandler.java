@@ -16,21 +16,28 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
 
     private final String unitKey;
     private final boolean compensable;
+    private final String stepId;
 
     /**
      * @param unitKey     Python's key for the step (a short string: it goes into every request line)
      * @param compensable whether the step has a compensation (if not, compensating is a no-op)
+     * @param stepId      the step's id, for the {@link RunTags} of the engine's log lines; may be null
      */
-    public PythonStepHandler(String unitKey, boolean compensable) {
+    public PythonStepHandler(String unitKey, boolean compensable, String stepId) {
         this.unitKey = unitKey;
         this.compensable = compensable;
+        this.stepId = stepId;
+    }
+
+    private String[] tags(SagaContext ctx) {
+        return new String[] {ctx.correlationId(), ctx.sagaName(), stepId};
     }
 
     @Override
     public Mono<Object> execute(Object input, SagaContext ctx) {
         try {
             RunContext run = (RunContext) ctx;
-            return run.pump.request('S', run.runKey, unitKey);
+            return run.pump.request('S', run.runKey, unitKey, tags(ctx));
         } catch (Throwable error) {
             return Mono.error(error);
         }
@@ -43,7 +50,7 @@ public final class PythonStepHandler implements StepHandler<Object, Object> {
         }
         try {
             RunContext run = (RunContext) ctx;
-            return run.pump.request('C', run.runKey, unitKey).then();
+            return run.pump.request('C', run.runKey, unitKey, tags(ctx)).then();
         } catch (Throwable error) {
             return Mono.error(error);
         }

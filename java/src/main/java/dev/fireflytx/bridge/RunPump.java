@@ -49,10 +49,11 @@ public final class RunPump {
      * Queues a request for Python and returns the Mono the engine waits on.
      *
      * @param kind the request's letter (see the class comment)
+     * @param tags {@link RunTags} for the engine's log lines written when Python answers; may be null
      */
-    public Mono<Object> request(char kind, String runKey, String unitKey) {
+    public Mono<Object> request(char kind, String runKey, String unitKey, String[] tags) {
         String attemptKey = Long.toString(ATTEMPTS.incrementAndGet());
-        StepFuture future = new StepFuture(attemptKey, null);
+        StepFuture future = new StepFuture(attemptKey, null, tags);
         pending.put(attemptKey, future);
         post(kind + runKey + ' ' + unitKey + ' ' + attemptKey);
         return future.mono();

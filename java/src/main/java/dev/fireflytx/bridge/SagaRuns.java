@@ -30,8 +30,13 @@ public final class SagaRuns {
             RunPump pump) {
         return pump.during(() -> {
             RunContext context = new RunContext(correlationId, definition.name, runKey, pump);
-            Completions.subscribe(engine.execute(definition, inputs, context), runKey,
-                    (key, value, error) -> pump.ended(key, error));
+            String[] previous = RunTags.enter(new String[] {correlationId, definition.name, null});
+            try {
+                Completions.subscribe(engine.execute(definition, inputs, context), runKey,
+                        (key, value, error) -> pump.ended(key, error));
+            } finally {
+                RunTags.restore(previous);
+            }
         });
     }
 }

@@ -3,6 +3,8 @@ package dev.fireflytx.bridge;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
+import org.fireflyframework.transactional.tcc.core.TccContext;
+
 import reactor.core.publisher.Mono;
 
 /**
@@ -16,14 +18,58 @@ public class StepFuture extends CompletableFuture<Object> {
 
     private final String key;
     private final CancelListener listener;
+    private final String[] tags;
 
     /**
      * @param id       opaque id handed back to {@code listener}
      * @param listener told when this future is cancelled; may be null
      */
     public StepFuture(String key, CancelListener listener) {
+        this(key, listener, null);
+    }
+
+    /**
+     * @param id       opaque id handed back to {@code listener}
+     * @param listener told when this future is cancelled; may be null
+     * @param tags     {@link RunTags} for the engine's log lines written while completing; may be null
+     */
+    public StepFuture(String key, CancelListener listener, String[] tags) {
         this.key = key;
         this.listener = listener;
+        this.tags = tags;
+    }
+
+    /** A future for one TCC phase of {@code participantId}, tagged with the run from {@code ctx}. */
+    public static StepFuture forParticipant(TccContext ctx, String participantId) {
+        return new StepFuture("", null, new String[] {ctx.correlationId(), ctx.getTccName(), participantId});
+    }
+
+    /** Completes, with the engine's continuation (which runs on this thread) tagged with the run. */
+    @Override
+    public boolean complete(Object value) {
+        if (tags == null) {
+            return super.complete(value);
+        }
+        String[] previous = RunTags.enter(tags);
+        try {
+            return super.complete(value);
+        } finally {
+            RunTags.restore(previous);
+        }
+    }
+
+    /** Completes exceptionally, with the engine's continuation tagged with the run. */
+    @Override
+    public boolean completeExceptionally(Throwable error) {
+        if (tags == null) {
+            return super.completeExceptionally(error);
+        }
+        String[] previous = RunTags.enter(tags);
+        try {
+            return super.completeExceptionally(error);
+        } finally {
+            RunTags.restore(previous);
+        }
     }
 
     /** The key this future was created with. */

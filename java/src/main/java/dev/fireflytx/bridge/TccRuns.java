@@ -36,8 +36,14 @@ public final class TccRuns {
             TccContext context = new TccContext(correlationId);
             context.setVariable(RUN_VARIABLE, runKey);
             context.setVariable(PUMP_VARIABLE, pump);
-            Completions.subscribe(engine.execute(definition, inputs, context), runKey,
-                    (key, value, error) -> pump.ended(key, error != null ? error : engineError(value)));
+            // The engine logs as soon as execute is called, before anything is subscribed.
+            String[] previous = RunTags.enter(new String[] {correlationId, definition.name, null});
+            try {
+                Completions.subscribe(engine.execute(definition, inputs, context), runKey,
+                        (key, value, error) -> pump.ended(key, error != null ? error : engineError(value)));
+            } finally {
+                RunTags.restore(previous);
+            }
         });
     }
 

@@ -62,6 +62,56 @@ class PythonLogAppenderTest {
     }
 
     @Test
+    void eventsOutsideARunCarryNoTags() {
+        LoggerFactory.getLogger(NAME).info("untagged");
+        String[] e = nextProbeEvent();
+        assertNotNull(e);
+        assertNull(e[5]);
+        assertNull(e[6]);
+        assertNull(e[7]);
+    }
+
+    @Test
+    void continuationOfACompletedStepFutureIsTaggedWithItsRun() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        StepFuture future = new StepFuture("1", null, new String[] {"CID-1", "orders", "charge"});
+        future.mono().subscribe(value -> log.info("continued with {}", value));
+        String[] outer = RunTags.enter(new String[] {"CID-0", "other", null});
+        try {
+            future.complete("ok");
+            log.info("after");
+        } finally {
+            RunTags.restore(outer);
+        }
+        log.info("outside");
+        String[] continued = nextProbeEvent();
+        assertNotNull(continued);
+        assertEquals("continued with ok", continued[2]);
+        assertEquals("CID-1", continued[5]);
+        assertEquals("orders", continued[6]);
+        assertEquals("charge", continued[7]);
+        String[] after = nextProbeEvent();
+        assertNotNull(after);
+        assertEquals("CID-0", after[5]);
+        assertNull(after[7]);
+        assertNull(nextProbeEvent()[5]);
+        assertNull(RunTags.current());
+    }
+
+    @Test
+    void failedStepFutureTagsTheContinuationToo() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        StepFuture future = new StepFuture("2", null, new String[] {"CID-2", "orders", "reserve"});
+        future.mono().subscribe(value -> { }, error -> log.warn("failed: {}", error.getMessage()));
+        future.failWithPython("ValueError", "declined", 0);
+        String[] e = nextProbeEvent();
+        assertNotNull(e);
+        assertEquals("failed: ValueError: declined", e[2]);
+        assertEquals("CID-2", e[5]);
+        assertEquals("reserve", e[7]);
+    }
+
+    @Test
     void pollReturnsNullOnTimeout() {
         assertNull(PythonLogAppender.poll(10));
     }

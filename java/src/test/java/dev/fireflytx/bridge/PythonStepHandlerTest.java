@@ -18,7 +18,7 @@ class PythonStepHandlerTest {
 
     @Test
     void queuesARequestWithTheRunUnitAndANewAttemptAndDeliversTheAnswer() {
-        PythonStepHandler handler = new PythonStepHandler("7", true);
+        PythonStepHandler handler = new PythonStepHandler("7", true, "step-7");
         RunContext ctx = new RunContext("cid", "saga", "42", pump);
         var first = handler.execute(null, ctx);
         var second = handler.execute(null, ctx);
@@ -37,7 +37,7 @@ class PythonStepHandlerTest {
 
     @Test
     void aContextThatIsNotFireflytxsBecomesAnErrorNotAThrow() {
-        PythonStepHandler handler = new PythonStepHandler("1", true);
+        PythonStepHandler handler = new PythonStepHandler("1", true, "step-1");
         var plain = new org.fireflyframework.transactional.saga.core.SagaContext("cid", "saga");
         assertThrows(ClassCastException.class, () -> handler.execute(null, plain).block(Duration.ofSeconds(1)));
         assertThrows(ClassCastException.class, () -> handler.compensate(null, plain).block(Duration.ofSeconds(1)));
@@ -46,9 +46,9 @@ class PythonStepHandlerTest {
     @Test
     void compensationIsANoOpWithoutACompensationAndARequestWithOne() {
         RunContext ctx = new RunContext("cid", "saga", "7", pump);
-        assertNull(new PythonStepHandler("3", false).compensate(null, ctx).block(Duration.ofSeconds(1)));
+        assertNull(new PythonStepHandler("3", false, "step-3").compensate(null, ctx).block(Duration.ofSeconds(1)));
         assertEquals("", pump.drain());
-        var compensation = new PythonStepHandler("3", true).compensate(null, ctx);
+        var compensation = new PythonStepHandler("3", true, "step-3").compensate(null, ctx);
         String line = pump.drain().trim();
         assertTrue(line.startsWith("C7 3 "), line);
         pump.exchange(line.split(" ")[2]);

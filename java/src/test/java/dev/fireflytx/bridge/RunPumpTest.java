@@ -21,19 +21,19 @@ class RunPumpTest {
 
     @Test
     void wakesPythonOnceForRequestsThatArriveWhileItSleeps() {
-        pump.request('S', "1", "a");
-        pump.request('S', "1", "b");
-        pump.request('S', "2", "a");
+        pump.request('S', "1", "a", null);
+        pump.request('S', "1", "b", null);
+        pump.request('S', "2", "a", null);
         assertEquals(1, wakes.get());
         assertEquals(3, pump.drain().split("\n").length);
-        pump.request('S', "3", "a");
+        pump.request('S', "3", "a", null);
         assertEquals(2, wakes.get());
     }
 
     @Test
     void requestsQueuedWhileAnswersAreAppliedComeBackFromTheSameCall() {
-        var first = pump.request('S', "1", "a");
-        first.subscribe(value -> pump.request('S', "1", "b"));
+        var first = pump.request('S', "1", "a", null);
+        first.subscribe(value -> pump.request('S', "1", "b", null));
         String key = pump.drain().trim().split(" ")[2];
         int before = wakes.get();
         String next = pump.exchange(key);
@@ -43,7 +43,7 @@ class RunPumpTest {
 
     @Test
     void startingARunNeedsNoWakeUp() {
-        String lines = pump.during(() -> pump.request('S', "9", "a"));
+        String lines = pump.during(() -> pump.request('S', "9", "a", null));
         assertTrue(lines.startsWith("S9 a "));
         assertEquals(0, wakes.get());
     }
@@ -66,7 +66,7 @@ class RunPumpTest {
         for (int t = 0; t < threads; t++) {
             new Thread(() -> {
                 for (int i = 0; i < each; i++) {
-                    pump.request('S', "r", "u");
+                    pump.request('S', "r", "u", null);
                 }
                 done.countDown();
             }).start();
@@ -84,7 +84,7 @@ class RunPumpTest {
     void anUnknownAnswerIsIgnored() {
         assertEquals("", pump.exchange("12345 999"));
         assertEquals(false, pump.fail("777", "E", "m"));
-        var future = pump.request('S', "1", "a");
+        var future = pump.request('S', "1", "a", null);
         pump.exchange(pump.drain().trim().split(" ")[2]);
         assertEquals(Boolean.TRUE, future.block(Duration.ofSeconds(1)));
     }
