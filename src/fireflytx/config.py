@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["CompensationPolicy", "FireflyTxSettings", "JarsConfig", "JvmConfig", "LogConfig"]
+__all__ = [
+    "CompensationPolicy",
+    "FireflyTxSettings",
+    "JarsConfig",
+    "JvmConfig",
+    "LogConfig",
+    "PersistenceConfig",
+]
 
 
 class CompensationPolicy(enum.StrEnum):
@@ -119,6 +127,60 @@ class LogConfig(BaseModel):
     )
 
 
+def mask_url(url: str) -> str:
+    """``url`` with its password (the part after ``user:`` before ``@``) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    masked = f"{user}:***" if colon else user
+    return f"{scheme}://{masked}@{host}{slash}{path}"
+
+
+class SqliteSynchronous(enum.StrEnum):
+    """SQLite's ``synchronous`` level for the store (in WAL mode).
+
+    - ``FULL`` (default): every commit is fsynced before it is acknowledged; a checkpoint survives
+      a machine crash or power loss.
+    - ``NORMAL``: commits survive a crash of the process, but the last ones before a machine crash
+      or power loss may be lost (the WAL is fsynced only at WAL checkpoints).
+    """
+
+    FULL = "FULL"
+    NORMAL = "NORMAL"
+
+
+class PersistenceConfig(BaseModel):
+    """Where transaction records are kept: ``memory://``, ``sqlite:///path`` or ``redis://``/``rediss://``.
+
+    A password in the URL is never shown: reprs and ``str()`` mask it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(
+        default="memory://",
+        pattern=r"^(memory://|sqlite:///.+|rediss?://.*)$",
+        description="memory:// (in-process), sqlite:///path/file.db, redis://[:password@]host:port/db, rediss://...",
+    )
+    key_prefix: str = Field(default="fireflytx:", description="Redis: prefix of every key the store writes.")
+    finished_ttl_s: int | None = Field(
+        default=None, ge=1, description="Redis: seconds a finished record is kept (None: until purged)."
+    )
+    sqlite_synchronous: SqliteSynchronous = SqliteSynchronous.FULL
+    lease_s: float = Field(
+        default=30.0, gt=0, description="How long a process owns a running transaction without a heartbeat."
+    )
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (mask_url(value) if name == "url" and isinstance(value, str) else value)
+
+
 class FireflyTxSettings(BaseSettings):
     """Everything an engine can be configured with."""
 
@@ -133,3 +195,4 @@ class FireflyTxSettings(BaseSettings):
     jvm: JvmConfig = JvmConfig()
     jars: JarsConfig = JarsConfig()
     logging: LogConfig = LogConfig()
+    persistence: PersistenceConfig = PersistenceConfig()
