@@ -72,7 +72,7 @@ class ValkeyProcess:
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "server.log"),
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -115,6 +115,4 @@ class ValkeyProcess:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self._process is not None and self._process.stderr is not None:
-            self._process.stderr.close()
         self._process = None

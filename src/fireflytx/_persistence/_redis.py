@@ -69,8 +69,18 @@ class RedisStore:
         self._url = url
         self._prefix = key_prefix
         self._ttl = finished_ttl_s or 0
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # No automatic resend: a write whose answer was lost may have run, and running it again would
+        # change its answer (a create would report "exists"). The caller gets StoreUnavailableError.
         self._client: Any = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=5, socket_timeout=30
+            url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=30,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=2,
         )
         self._errors: tuple[type[BaseException], ...] = (exceptions.ConnectionError, exceptions.TimeoutError)
         self._noscript: type[BaseException] = exceptions.NoScriptError
@@ -97,10 +107,7 @@ class RedisStore:
 
     async def ping(self) -> None:
         """Check that the server answers (raises ``StoreUnavailableError`` otherwise)."""
-        try:
-            await self._client.ping()
-        except self._errors as exc:
-            raise self._unavailable(exc) from exc
+        await self._read(("PING",))
 
     async def _load_scripts(self) -> None:
         for name, source in _SCRIPTS.items():
@@ -134,15 +141,21 @@ class RedisStore:
     async def _send(self, batch: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
         if not self._shas:
             await self._load_scripts()
+        results: list[Any] = [None] * len(batch)
+        todo = list(range(len(batch)))
         for _ in range(2):
             pipe = self._client.pipeline(transaction=False)
-            for script, keys, args, _future in batch:
+            for i in todo:
+                script, keys, args, _future = batch[i]
                 pipe.evalsha(self._shas[script], len(keys), *keys, *args)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
-            if not any(isinstance(r, self._noscript) for r in results):
+            answers: list[Any] = await pipe.execute(raise_on_error=False)
+            for i, answer in zip(todo, answers, strict=True):
+                results[i] = answer
+            # A restarted server has lost its script cache: load again and resend only the scripts it
+            # refused, which did not run (a script that ran must not run twice: its answer would change).
+            todo = [i for i in todo if isinstance(results[i], self._noscript)]
+            if not todo:
                 break
-            # The server restarted and lost its script cache: load again and resend. Scripts that did
-            # run are idempotent on a second run (create-if-absent, append-if-absent...).
             await self._load_scripts()
         return [
             StoreUnavailableError(self.description, f"{type(r).__name__}: {r}")
@@ -152,14 +165,19 @@ class RedisStore:
         ]
 
     async def _read(self, *commands: tuple[str, ...]) -> list[Any]:
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            for command in commands:
-                pipe.execute_command(*command)
-            result: list[Any] = await pipe.execute()
-            return result
-        except self._errors as exc:
-            raise self._unavailable(exc) from exc
+        # Reads (unlike writes) may be sent again: a connection that broke with a restarted server
+        # is replaced by the client, and the second try meets the new server.
+        for attempt in (1, 2):
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for command in commands:
+                    pipe.execute_command(*command)
+                result: list[Any] = await pipe.execute()
+                return result
+            except self._errors as exc:
+                if attempt == 2:
+                    raise self._unavailable(exc) from exc
+        raise AssertionError("unreachable")
 
     async def create(
         self, new: NewTransaction, *, owner: str, lease_s: float
