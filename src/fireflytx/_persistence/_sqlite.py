@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from ..errors import PersistenceError, StoreUnavailableError
 from ._model import (
+    RUNNING,
     Checkpoint,
     NewTransaction,
     StoredTransaction,
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS ftx_tx (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     decision TEXT,
-    result TEXT NOT NULL
+    result TEXT NOT NULL,
+    checkpoints INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ftx_tx_running ON ftx_tx (status, lease);
 CREATE INDEX IF NOT EXISTS ftx_tx_created ON ftx_tx (created);
@@ -121,8 +123,15 @@ def _read(conn: sqlite3.Connection, correlation_id: str) -> TransactionRecord | 
     return None if row is None else _record(row)
 
 
+_UPSERT = (
+    f"INSERT INTO ftx_tx ({_COLUMNS}) VALUES ({', '.join('?' * 14)}) "
+    "ON CONFLICT (correlation_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:])
+)
+
+
 def _write(conn: sqlite3.Connection, record: TransactionRecord) -> None:
-    conn.execute(f"INSERT OR REPLACE INTO ftx_tx ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", _row(record))
+    conn.execute(_UPSERT, _row(record))
 
 
 def _deliver(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -257,21 +266,28 @@ class SqliteStore:
         """See ``TransactionStore.append``."""
 
         def run(conn: sqlite3.Connection) -> bool:
-            check_writable(_read(conn, correlation_id), correlation_id, owner)
             row = conn.execute(
-                "SELECT COUNT(*), SUM(key = ?) FROM ftx_checkpoint WHERE correlation_id = ?",
-                (checkpoint.key, correlation_id),
+                "SELECT status, owner, checkpoints FROM ftx_tx WHERE correlation_id = ?", (correlation_id,)
             ).fetchone()
-            if row[1]:
+            if row is None or row[0] != RUNNING or row[1] != owner:
+                check_writable(_read(conn, correlation_id), correlation_id, owner)  # raises the reason
+            exists = conn.execute(
+                "SELECT 1 FROM ftx_checkpoint WHERE correlation_id = ? AND key = ?",
+                (correlation_id, checkpoint.key),
+            ).fetchone()
+            if exists:
                 return False
             now = time.time()
-            seq = row[0] + 1
+            seq = row[2] + 1
             doc = replace(checkpoint, seq=seq, at=checkpoint.at or now).to_json()
             conn.execute(
                 "INSERT INTO ftx_checkpoint (correlation_id, key, seq, doc) VALUES (?, ?, ?, ?)",
                 (correlation_id, checkpoint.key, seq, doc),
             )
-            conn.execute("UPDATE ftx_tx SET updated = ? WHERE correlation_id = ?", (now, correlation_id))
+            conn.execute(
+                "UPDATE ftx_tx SET checkpoints = ?, updated = ? WHERE correlation_id = ?",
+                (seq, now, correlation_id),
+            )
             return True
 
         return await self._call(run)
