@@ -12,6 +12,7 @@ conformance suite in ``tests/persistence/``; a new store (PostgreSQL, say) imple
 from __future__ import annotations
 
 from ._codec import TypeRegistry, decode, dumps, encode, type_ref
+from ._events import checkpoint_of, final_result_of, idempotency_key, new_transaction_of
 from ._factory import open_store
 from ._memory import MemoryStore
 from ._model import (
@@ -41,10 +42,14 @@ __all__ = [
     "TransactionStore",
     "TypeRegistry",
     "checkpoint_key",
+    "checkpoint_of",
     "decode",
     "dumps",
     "encode",
+    "final_result_of",
+    "idempotency_key",
     "is_finished",
+    "new_transaction_of",
     "open_store",
     "type_ref",
 ]
