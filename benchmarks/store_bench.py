@@ -158,7 +158,9 @@ async def engine_diamonds(store: TransactionStore | None, count: int, tag: str) 
 
         async def worker(limit: int) -> None:
             for n in numbers:
-                await engine.execute(DiamondSaga, {"fail": False}, correlation_id=f"{tag}{n}")
+                result = await engine.execute(DiamondSaga, False, correlation_id=f"{tag}{n}")
+                if not result.is_success:
+                    raise AssertionError(f"the diamond failed: {result!r}")
                 if n >= limit:
                     return
 

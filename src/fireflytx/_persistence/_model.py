@@ -156,36 +156,18 @@ class TransactionRecord:
         """Whether the transaction reached a final status."""
         return is_finished(self.status)
 
-    def to_fields(self) -> dict[str, str]:
-        """The record as flat string fields (a Redis hash, an SQLite row)."""
-        return {
-            "correlation_id": self.correlation_id,
-            "kind": self.kind,
-            "name": self.name,
-            "status": self.status,
-            "input": json.dumps(self.input, separators=(",", ":")),
-            "headers": json.dumps(self.headers, separators=(",", ":")),
-            "fingerprint": self.fingerprint,
-            "owner": self.owner or "",
-            "lease": repr(self.lease_expires_at),
-            "recoveries": str(self.recovery_attempts),
-            "created": repr(self.created_at),
-            "updated": repr(self.updated_at),
-            "decision": self.decision or "",
-            "result": json.dumps(self.result, separators=(",", ":")),
-        }
-
     @classmethod
     def from_fields(cls, f: dict[str, str]) -> TransactionRecord:
-        """Read a record written by ``to_fields``."""
+        """Read a record kept as flat string fields (a Redis hash): ``static`` plus the changing ones."""
+        kind, name, input_, headers, fingerprint = json.loads(f["static"])
         return cls(
-            correlation_id=f["correlation_id"],
-            kind=f["kind"],
-            name=f["name"],
+            correlation_id=f["id"],
+            kind=kind,
+            name=name,
             status=f["status"],
-            input=json.loads(f["input"]),
-            headers=json.loads(f["headers"]),
-            fingerprint=f["fingerprint"],
+            input=input_,
+            headers=headers,
+            fingerprint=fingerprint,
             owner=f["owner"] or None,
             lease_expires_at=float(f["lease"]),
             recovery_attempts=int(f["recoveries"]),

@@ -183,26 +183,14 @@ class RedisStore:
         self, new: NewTransaction, *, owner: str, lease_s: float
     ) -> tuple[TransactionRecord, bool]:
         """See ``TransactionStore.create``."""
-        draft = TransactionRecord(
-            correlation_id=new.correlation_id,
-            kind=new.kind,
-            name=new.name,
-            status="RUNNING",
-            input=new.input,
-            headers=dict(new.headers),
-            fingerprint=new.fingerprint,
-            owner=owner,
-            lease_expires_at=0.0,
-            recovery_attempts=0,
-            created_at=0.0,
-            updated_at=0.0,
-        ).to_fields()
-        args: list[Any] = [new.correlation_id, repr(lease_s)]
-        for key, value in draft.items():
-            args += (key, value)
+        static = json.dumps(
+            [new.kind, new.name, new.input, dict(new.headers), new.fingerprint], separators=(",", ":")
+        )
         cid = new.correlation_id
         created, flat = await self._run(
-            "create", [self._key("tx:", cid), self._key("lease"), self._key("created")], args
+            "create",
+            [self._key("tx:", cid), self._key("lease"), self._key("created")],
+            [cid, repr(lease_s), owner, static],
         )
         return TransactionRecord.from_fields(_fields(flat)), bool(created)
 

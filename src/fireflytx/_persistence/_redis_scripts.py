@@ -19,15 +19,16 @@ end
 local function fmt(x) return string.format('%.6f', x) end
 """
 
-# KEYS: tx, lease, created. ARGV: id, lease_s, field, value, ...
+# KEYS: tx, lease, created. ARGV: id, lease_s, owner, static json (kind, name, input, headers, fingerprint).
 CREATE = (
     _PRELUDE
     + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('HGETALL', KEYS[1])} end
 local n = now()
 local lease = n + tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('HSET', KEYS[1], 'lease', fmt(lease), 'created', fmt(n), 'updated', fmt(n))
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'static', ARGV[4], 'status', 'RUNNING', 'owner', ARGV[3],
+  'lease', fmt(lease), 'recoveries', '0', 'created', fmt(n), 'updated', fmt(n), 'decision', '',
+  'result', 'null')
 redis.call('ZADD', KEYS[2], lease, ARGV[1])
 redis.call('ZADD', KEYS[3], n, ARGV[1])
 return {1, redis.call('HGETALL', KEYS[1])}
