@@ -31,7 +31,7 @@ def new(cid: str = "tx-1", name: str = "order", value: object = None) -> NewTran
         correlation_id=cid,
         kind="saga",
         name=name,
-        input=encode({"order": cid, "amount": 10.5} if value is None else value),
+        input=encode({"order": cid, "amount": 10.5, "note": 'Zoë 🚀 "quoted"\n'} if value is None else value),
         headers={"tenant": "t1"},
         fingerprint="fp-1",
     )
@@ -59,7 +59,7 @@ async def test_create_writes_a_running_record_owned_by_its_creator(store: Transa
     stored = await store.get("tx-1")
     assert stored is not None and stored.checkpoints == ()
     assert stored.record == record
-    assert stored.record.input == {"order": "tx-1", "amount": 10.5}
+    assert stored.record.input == {"order": "tx-1", "amount": 10.5, "note": 'Zoë 🚀 "quoted"\n'}
     assert stored.record.headers == {"tenant": "t1"} and stored.record.fingerprint == "fp-1"
 
 
@@ -88,7 +88,7 @@ async def test_racing_creates_of_one_id_create_it_once(
 
 async def test_checkpoints_are_kept_in_order_with_results_and_errors(store: TransactionStore) -> None:
     await store.create(new(), owner=A, lease_s=HELD)
-    assert await store.append("tx-1", step("reserve", {"id": "R-1", "items": (1, 2)}), owner=A)
+    assert await store.append("tx-1", step("reserve", {"id": "R-1", "items": (1, 2), "ü": "🚀"}), owner=A)
     failed = step("charge", error=ErrorInfo("ValueError", "card declined"))
     assert await store.append("tx-1", failed, owner=A)
     assert await store.append("tx-1", step("reserve", phase="compensation"), owner=A)
@@ -100,7 +100,7 @@ async def test_checkpoints_are_kept_in_order_with_results_and_errors(store: Tran
         ("compensation", "reserve", 3),
     ]
     reserve = stored.checkpoint("step", "reserve")
-    assert reserve is not None and reserve.result == encode({"id": "R-1", "items": (1, 2)})
+    assert reserve is not None and reserve.result == encode({"id": "R-1", "items": (1, 2), "ü": "🚀"})
     assert reserve.attempts == 2 and reserve.idempotency_key == "tx-1:step:reserve" and reserve.at > 0
     charge = stored.checkpoint("step", "charge")
     assert charge is not None and charge.error == ErrorInfo("ValueError", "card declined")

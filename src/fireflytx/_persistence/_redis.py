@@ -1,12 +1,12 @@
 """The shared durable store (``redis://`` / ``rediss://``): many processes and machines, one server.
 
-Every write is one Lua script (``_redis_scripts``), so what it checks and what it changes happen
-atomically on the server. Writes are pipelined: while one round trip is in flight, the writes
-asked for meanwhile wait, and go together in the next pipeline, each still its own script. A
-caller is answered only when the server has answered its own script, so nothing is acknowledged
-before Redis has it. How durable "has it" is depends on the server's ``appendonly`` and
-``appendfsync`` settings (``always``: on disk; ``everysec``: up to a second may be lost in a
-machine crash; no AOF: lost with the server).
+Every write is a Lua function (``_redis_scripts``), so what it checks and what it changes happen
+atomically on the server. Writes are batched: while one round trip is in flight, the writes asked
+for meanwhile wait, and go together, in order, in the next script call. A caller is answered only
+when the server has answered that call, so nothing is acknowledged before Redis has it. How
+durable "has it" is depends on the server's ``appendonly`` and ``appendfsync`` settings
+(``always``: on disk; ``everysec``: up to a second may be lost in a machine crash; no AOF: lost
+with the server). A batch is one script, so one Redis server is needed (no cluster).
 
 The store is used from one event loop (the client's connections belong to it). Finished records
 expire after ``finished_ttl_s`` when it is set; ids of expired records are dropped from the
@@ -29,17 +29,9 @@ from ._rules import check_writable, missing, with_status
 
 __all__ = ["RedisStore"]
 
-_SCRIPTS = {
-    "create": scripts.CREATE,
-    "append": scripts.APPEND,
-    "decide": scripts.DECIDE,
-    "set_status": scripts.SET_STATUS,
-    "claim": scripts.CLAIM,
-    "renew": scripts.RENEW,
-    "release": scripts.RELEASE,
-    "recoverable": scripts.RECOVERABLE,
-}
 _CHUNK = 500
+_MAX_BATCH = 1000
+"""Operations in one script call: a script blocks the server while it runs, so batches stay short."""
 
 
 def _fields(flat: Sequence[str]) -> dict[str, str]:
@@ -85,7 +77,7 @@ class RedisStore:
         self._errors: tuple[type[BaseException], ...] = (exceptions.ConnectionError, exceptions.TimeoutError)
         self._noscript: type[BaseException] = exceptions.NoScriptError
         self._response_error: type[BaseException] = exceptions.ResponseError
-        self._shas: dict[str, str] = {}
+        self._sha: str | None = None
         self._pending: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -109,28 +101,31 @@ class RedisStore:
         """Check that the server answers (raises ``StoreUnavailableError`` otherwise)."""
         await self._read(("PING",))
 
-    async def _load_scripts(self) -> None:
-        for name, source in _SCRIPTS.items():
-            self._shas[name] = await self._client.script_load(source)
+    async def _load_script(self) -> None:
+        self._sha = await self._client.script_load(scripts.BATCH)
 
-    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        """Queue one script for the next pipeline and wait for its own answer."""
+    async def _run(self, operation: str, keys: list[str], args: list[str]) -> Any:
+        """Queue one operation for the next batch and wait for its own answer."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((script, keys, args, future))
+        self._pending.append((operation, keys, args, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
             try:
                 results = await self._send(batch)
             except self._errors as exc:
                 results = [self._unavailable(exc)] * len(batch)
+            except self._response_error as exc:
+                results = [StoreUnavailableError(self.description, f"{type(exc).__name__}: {exc}")] * len(
+                    batch
+                )
             except Exception as exc:  # an unexpected client failure fails the whole batch, with its cause
                 results = [exc] * len(batch)
-            for (_s, _k, _a, future), result in zip(batch, results, strict=True):
+            for (_o, _k, _a, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue
                 if isinstance(result, BaseException):
@@ -138,31 +133,18 @@ class RedisStore:
                 else:
                     future.set_result(result)
 
-    async def _send(self, batch: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        if not self._shas:
-            await self._load_scripts()
-        results: list[Any] = [None] * len(batch)
-        todo = list(range(len(batch)))
-        for _ in range(2):
-            pipe = self._client.pipeline(transaction=False)
-            for i in todo:
-                script, keys, args, _future = batch[i]
-                pipe.evalsha(self._shas[script], len(keys), *keys, *args)
-            answers: list[Any] = await pipe.execute(raise_on_error=False)
-            for i, answer in zip(todo, answers, strict=True):
-                results[i] = answer
-            # A restarted server has lost its script cache: load again and resend only the scripts it
-            # refused, which did not run (a script that ran must not run twice: its answer would change).
-            todo = [i for i in todo if isinstance(results[i], self._noscript)]
-            if not todo:
-                break
-            await self._load_scripts()
-        return [
-            StoreUnavailableError(self.description, f"{type(r).__name__}: {r}")
-            if isinstance(r, self._response_error)
-            else r
-            for r in results
-        ]
+    async def _send(self, batch: list[tuple[str, list[str], list[str], asyncio.Future[Any]]]) -> list[Any]:
+        # One argument for the whole batch: packing is then one JSON dump in C, not a Python loop per key.
+        payload = json.dumps([(operation, keys, args) for operation, keys, args, _future in batch])
+        if self._sha is None:
+            await self._load_script()
+        try:
+            answers: list[Any] = await self._client.evalsha(self._sha, 0, payload)
+        except self._noscript:
+            # A restarted server has lost its script cache. The batch did not run: load and send again.
+            await self._load_script()
+            answers = await self._client.evalsha(self._sha, 0, payload)
+        return answers
 
     async def _read(self, *commands: tuple[str, ...]) -> list[Any]:
         # Reads (unlike writes) may be sent again: a connection that broke with a restarted server
