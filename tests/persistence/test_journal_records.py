@@ -112,7 +112,8 @@ async def test_a_saga_that_succeeds_is_stored_step_by_step(store: TransactionSto
     assert reserve is not None and reserve.attempts == 1
     assert decode(reserve.result) == Reservation("R-O-1", ("book", "pen"))
     assert reserve.idempotency_key == idempotency_key("saga-ok", "step", "reserve")
-    assert record.result["status"] == "SUCCEEDED" and record.result["steps"]["charge"]["status"]
+    assert record.result["status"] == "SUCCEEDED" and record.result["failed_steps"] == []
+    assert record.result["completed_at"] >= record.result["started_at"]
 
 
 async def test_a_compensated_saga_stores_the_failure_and_each_compensation(store: TransactionStore) -> None:
@@ -128,6 +129,8 @@ async def test_a_compensated_saga_stores_the_failure_and_each_compensation(store
         ("step", "charge"),
         ("compensation", "reserve"),
     ]
+    assert stored.record.result["failed_steps"] == ["charge"]
+    assert stored.record.result["compensated_steps"] == ["reserve"]
     charge = stored.checkpoint("step", "charge")
     assert charge is not None and charge.error is not None and charge.result is None
     assert (charge.error.type, charge.error.message) == ("ValueError", "card declined")
@@ -185,7 +188,7 @@ async def test_a_tcc_stores_its_tries_its_decision_and_its_confirms(store: Trans
     stored = await store.get("tcc-ok")
     assert stored is not None
     assert stored.record.kind == "tcc" and stored.record.decision == "CONFIRM"
-    assert stored.record.status == "CONFIRMED"
+    assert stored.record.status == "CONFIRMED" and stored.record.result["failed_participant"] is None
     assert {(c.phase, c.unit_id) for c in stored.checkpoints} == {
         ("try", "payment"),
         ("try", "stock"),

@@ -7,6 +7,7 @@ journal's ``record``, it fails that step (``JournalError`` with this as its caus
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..listeners import AttemptFinished, TransactionFinished, TransactionStarted
@@ -61,7 +62,22 @@ def checkpoint_of(event: AttemptFinished) -> Checkpoint:
     )
 
 
-def final_result_of(event: TransactionFinished) -> Any:
-    """The stored summary of a finished run: its result's JSON view (the run view ``tx show`` draws)."""
-    view = getattr(event.result, "to_json_dict", None)
-    return view() if callable(view) else encode(event.result, f"result of {event.kind.value} {event.name!r}")
+def final_result_of(event: TransactionFinished) -> dict[str, Any]:
+    """The stored summary of a finished run: status, times, what failed or was undone, and the context.
+
+    Per-step outcomes are not repeated here: the checkpoints hold them, and building them from a
+    ``SagaResult`` (which defers that work until asked) would cost more than the whole write.
+    """
+    result = event.result
+    summary: dict[str, Any] = {"status": event.status, "duration_ms": float(event.duration_ms)}
+    for name in ("started_at", "completed_at"):
+        value = getattr(result, name, None)
+        summary[name] = value.isoformat() if isinstance(value, datetime) else None
+    for name in ("failed_steps", "compensated_steps"):
+        if hasattr(result, name):
+            summary[name] = list(getattr(result, name))
+    if hasattr(result, "failed_participant"):
+        summary["failed_participant"] = result.failed_participant
+    context = getattr(result, "context", None)
+    summary["context"] = encode(context or {}, f"context of {event.kind.value} {event.name!r}")
+    return summary
