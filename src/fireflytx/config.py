@@ -175,6 +175,11 @@ class PersistenceConfig(BaseModel):
     lease_s: float = Field(
         default=30.0, gt=0, description="How long a process owns a running transaction without a heartbeat."
     )
+    max_recoveries: int = Field(
+        default=5,
+        ge=1,
+        description="Takeovers after lost leases before a transaction is set DEAD (ends a crash loop).",
+    )
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
