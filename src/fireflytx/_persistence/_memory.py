@@ -26,6 +26,8 @@ __all__ = ["MemoryStore"]
 
 
 def _copy(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
     return json.loads(json.dumps(value, allow_nan=False))
 
 
@@ -36,6 +38,21 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._records: dict[str, TransactionRecord] = {}
         self._checkpoints: dict[str, dict[str, Checkpoint]] = {}
+        self._touched: dict[str, float] = {}
+
+    def _current(self, correlation_id: str) -> TransactionRecord | None:
+        """The record with any pending update time applied (call with the lock held)."""
+        record = self._records.get(correlation_id)
+        touched = self._touched.pop(correlation_id, None)
+        if record is not None and touched is not None and touched > record.updated_at:
+            record = replace(record, updated_at=touched)
+            self._records[correlation_id] = record
+        return record
+
+    def _settle(self) -> None:
+        """Apply every pending update time (call with the lock held)."""
+        for cid in list(self._touched):
+            self._current(cid)
 
     @property
     def description(self) -> str:
@@ -51,7 +68,7 @@ class MemoryStore:
         """See ``TransactionStore.create``."""
         new = replace(new, input=_copy(new.input), headers=_copy(new.headers))
         with self._lock:
-            existing = self._records.get(new.correlation_id)
+            existing = self._current(new.correlation_id)
             if existing is not None:
                 return existing, False
             record = new_record(new, owner, lease_s, time.time())
@@ -61,21 +78,33 @@ class MemoryStore:
 
     async def append(self, correlation_id: str, checkpoint: Checkpoint, *, owner: str) -> bool:
         """See ``TransactionStore.append``."""
-        checkpoint = replace(checkpoint, result=_copy(checkpoint.result))
+        result = _copy(checkpoint.result)
+        key = checkpoint.key
         with self._lock:
-            record = check_writable(self._records.get(correlation_id), correlation_id, owner)
+            check_writable(self._records.get(correlation_id), correlation_id, owner)
             done = self._checkpoints[correlation_id]
-            if checkpoint.key in done:
+            if key in done:
                 return False
             now = time.time()
-            done[checkpoint.key] = replace(checkpoint, seq=len(done) + 1, at=checkpoint.at or now)
-            self._records[correlation_id] = replace(record, updated_at=now)
+            done[key] = Checkpoint(
+                phase=checkpoint.phase,
+                unit_id=checkpoint.unit_id,
+                attempts=checkpoint.attempts,
+                idempotency_key=checkpoint.idempotency_key,
+                result=result,
+                error=checkpoint.error,
+                at=checkpoint.at or now,
+                seq=len(done) + 1,
+            )
+            # The record's update time is applied when the record is next read or changed: copying
+            # a frozen record on every checkpoint would cost more than the checkpoint itself.
+            self._touched[correlation_id] = now
             return True
 
     async def decide(self, correlation_id: str, decision: str, *, owner: str) -> str:
         """See ``TransactionStore.decide``."""
         with self._lock:
-            record = check_writable(self._records.get(correlation_id), correlation_id, owner)
+            record = check_writable(self._current(correlation_id), correlation_id, owner)
             if record.decision is not None:
                 return record.decision
             self._records[correlation_id] = replace(record, decision=decision, updated_at=time.time())
@@ -88,7 +117,7 @@ class MemoryStore:
         result = _copy(result)
         with self._lock:
             record = with_status(
-                self._records.get(correlation_id), correlation_id, status, owner, result, time.time()
+                self._current(correlation_id), correlation_id, status, owner, result, time.time()
             )
             self._records[correlation_id] = record
             return record
@@ -96,7 +125,7 @@ class MemoryStore:
     async def get(self, correlation_id: str) -> StoredTransaction | None:
         """See ``TransactionStore.get``."""
         with self._lock:
-            record = self._records.get(correlation_id)
+            record = self._current(correlation_id)
             if record is None:
                 return None
             checkpoints = sorted(self._checkpoints[correlation_id].values(), key=lambda c: c.seq)
@@ -112,6 +141,7 @@ class MemoryStore:
     ) -> list[TransactionRecord]:
         """See ``TransactionStore.find``."""
         with self._lock:
+            self._settle()
             found = [
                 r
                 for r in self._records.values()
@@ -127,7 +157,7 @@ class MemoryStore:
     ) -> TransactionRecord | None:
         """See ``TransactionStore.claim``."""
         with self._lock:
-            record = claimed(self._records.get(correlation_id), owner, lease_s, max_recoveries, time.time())
+            record = claimed(self._current(correlation_id), owner, lease_s, max_recoveries, time.time())
             if record is not None:
                 self._records[correlation_id] = record
             return record
@@ -138,7 +168,7 @@ class MemoryStore:
         kept: set[str] = set()
         with self._lock:
             for cid in correlation_ids:
-                record = renewed(self._records.get(cid), owner, lease_s, now)
+                record = renewed(self._current(cid), owner, lease_s, now)
                 if record is not None:
                     self._records[cid] = record
                     kept.add(cid)
@@ -147,7 +177,7 @@ class MemoryStore:
     async def release(self, correlation_id: str, *, owner: str) -> bool:
         """See ``TransactionStore.release``."""
         with self._lock:
-            record = released(self._records.get(correlation_id), owner, time.time())
+            record = released(self._current(correlation_id), owner, time.time())
             if record is None:
                 return False
             self._records[correlation_id] = record
@@ -157,6 +187,7 @@ class MemoryStore:
         """See ``TransactionStore.recoverable``."""
         now = time.time()
         with self._lock:
+            self._settle()
             found = [r for r in self._records.values() if r.status == RUNNING and r.lease_expires_at <= now]
         found.sort(key=lambda r: r.lease_expires_at)
         return found[:limit]
@@ -164,6 +195,7 @@ class MemoryStore:
     async def purge(self, older_than: float) -> int:
         """See ``TransactionStore.purge``."""
         with self._lock:
+            self._settle()
             doomed = [cid for cid, r in self._records.items() if r.finished and r.updated_at < older_than]
             for cid in doomed:
                 del self._records[cid]

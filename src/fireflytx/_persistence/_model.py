@@ -80,8 +80,8 @@ class Checkpoint:
         """The same checkpoint numbered by the store."""
         return replace(self, seq=seq)
 
-    def to_json(self) -> str:
-        """The checkpoint as one JSON document."""
+    def to_json(self, *, seq: int | None = None, at: float | None = None) -> str:
+        """The checkpoint as one JSON document, numbered ``seq`` and timed ``at`` when given."""
         error = None if self.error is None else [self.error.type, self.error.message]
         return json.dumps(
             {
@@ -91,15 +91,15 @@ class Checkpoint:
                 "key": self.idempotency_key,
                 "result": self.result,
                 "error": error,
-                "at": self.at,
-                "seq": self.seq,
+                "at": self.at if at is None else at,
+                "seq": self.seq if seq is None else seq,
             },
             separators=(",", ":"),
         )
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Checkpoint:
-        """Read a checkpoint written by ``to_json``."""
+    def from_json(cls, text: str | bytes, *, seq: int | None = None, at: float | None = None) -> Checkpoint:
+        """Read a checkpoint from ``to_json``; ``seq`` replaces its number, ``at`` fills in a missing time."""
         d = json.loads(text)
         error = None if d["error"] is None else ErrorInfo(d["error"][0], d["error"][1])
         return cls(
@@ -109,8 +109,8 @@ class Checkpoint:
             idempotency_key=d["key"],
             result=d["result"],
             error=error,
-            at=d["at"],
-            seq=d["seq"],
+            at=d["at"] or at or 0.0,
+            seq=d["seq"] if seq is None else seq,
         )
 
 

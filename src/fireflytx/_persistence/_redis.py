@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..config import mask_url
@@ -40,8 +39,7 @@ def _fields(flat: Sequence[str]) -> dict[str, str]:
 
 def _checkpoint(value: str) -> Checkpoint:
     seq, at, doc = value.split(" ", 2)
-    checkpoint = Checkpoint.from_json(doc)
-    return replace(checkpoint, seq=int(seq), at=checkpoint.at or float(at))
+    return Checkpoint.from_json(doc, seq=int(seq), at=float(at))
 
 
 class RedisStore:

@@ -21,7 +21,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -279,7 +278,7 @@ class SqliteStore:
                 return False
             now = time.time()
             seq = row[2] + 1
-            doc = replace(checkpoint, seq=seq, at=checkpoint.at or now).to_json()
+            doc = checkpoint.to_json(seq=seq, at=checkpoint.at or now)
             conn.execute(
                 "INSERT INTO ftx_checkpoint (correlation_id, key, seq, doc) VALUES (?, ?, ?, ?)",
                 (correlation_id, checkpoint.key, seq, doc),
