@@ -10,7 +10,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[dev,metrics,otel,otel-sdk]")
+    session.install("-e", ".[dev,metrics,otel,otel-sdk,redis,test-services]")
     session.run("pytest", *session.posargs)
 
 
@@ -46,3 +46,10 @@ def bench(session: nox.Session) -> None:
     """Run the benchmark suite and record the results under benchmarks/results/."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def store_bench(session: nox.Session) -> None:
+    """Checkpoint writes per second and recovery scans of the transaction stores (SQLite, Redis)."""
+    session.install("-e", ".[redis,test-services]")
+    session.run("python", "-m", "benchmarks.store_bench", *session.posargs)

@@ -14,6 +14,7 @@ need_apt=()
 command -v dot >/dev/null || need_apt+=(graphviz)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v openssl >/dev/null || need_apt+=(openssl)  # certificates for the Redis TLS test
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -1,0 +1,72 @@
+"""Where transaction records are kept: the store's own settings, chosen by URL.
+
+Internal until recovery is wired into engines: ``open_store`` takes these directly.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["PersistenceConfig", "SqliteSynchronous", "mask_url"]
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (the part after ``user:`` before ``@``) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    masked = f"{user}:***" if colon else user
+    return f"{scheme}://{masked}@{host}{slash}{path}"
+
+
+class SqliteSynchronous(enum.StrEnum):
+    """SQLite's ``synchronous`` level for the store (in WAL mode).
+
+    - ``FULL`` (default): every commit is fsynced before it is acknowledged; a checkpoint survives
+      a machine crash or power loss.
+    - ``NORMAL``: commits survive a crash of the process, but the last ones before a machine crash
+      or power loss may be lost (the WAL is fsynced only at WAL checkpoints).
+    """
+
+    FULL = "FULL"
+    NORMAL = "NORMAL"
+
+
+class PersistenceConfig(BaseModel):
+    """Where transaction records are kept: ``memory://``, ``sqlite:///path`` or ``redis://``/``rediss://``.
+
+    A password in the URL is never shown: reprs and ``str()`` mask it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(
+        default="memory://",
+        pattern=r"^(memory://|sqlite:///.+|rediss?://.*)$",
+        description="memory:// (in-process), sqlite:///path/file.db, redis://[:password@]host:port/db, rediss://...",
+    )
+    key_prefix: str = Field(default="fireflytx:", description="Redis: prefix of every key the store writes.")
+    finished_ttl_s: int | None = Field(
+        default=None, ge=1, description="Redis: seconds a finished record is kept (None: until purged)."
+    )
+    sqlite_synchronous: SqliteSynchronous = SqliteSynchronous.FULL
+    lease_s: float = Field(
+        default=30.0, gt=0, description="How long a process owns a running transaction without a heartbeat."
+    )
+    max_recoveries: int = Field(
+        default=5,
+        ge=1,
+        description="Takeovers after lost leases before a transaction is set DEAD (ends a crash loop).",
+    )
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (mask_url(value) if name == "url" and isinstance(value, str) else value)

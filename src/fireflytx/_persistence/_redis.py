@@ -1,0 +1,343 @@
+"""The shared durable store (``redis://`` / ``rediss://``): many processes and machines, one server.
+
+Every write is a Lua function (``_redis_scripts``), so what it checks and what it changes happen
+atomically on the server. Writes are batched: while one round trip is in flight, the writes asked
+for meanwhile wait, and go together, in order, in the next script call. A caller is answered only
+when the server has answered that call, so nothing is acknowledged before Redis has it. How
+durable "has it" is depends on the server's ``appendonly`` and ``appendfsync`` settings
+(``always``: on disk; ``everysec``: up to a second may be lost in a machine crash; no AOF: lost
+with the server). A batch is one script, so one Redis server is needed (no cluster).
+
+The store is used from one event loop (the client's connections belong to it). Finished records
+expire after ``finished_ttl_s`` when it is set; ids of expired records are dropped from the
+listing indexes when a listing meets them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import PersistenceError, StoreUnavailableError
+from . import _redis_scripts as scripts
+from ._config import mask_url
+from ._model import Checkpoint, NewTransaction, StoredTransaction, TransactionRecord
+from ._rules import check_writable, missing, with_status
+
+__all__ = ["RedisStore"]
+
+_CHUNK = 500
+_MAX_BATCH = 1000
+"""Operations in one script call: a script blocks the server while it runs, so batches stay short."""
+
+
+def _fields(flat: Sequence[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _checkpoint(value: str) -> Checkpoint:
+    seq, at, doc = value.split(" ", 2)
+    return Checkpoint.from_json(doc, seq=int(seq), at=float(at))
+
+
+class RedisStore:
+    """Records in Redis (or Valkey), written by Lua scripts sent in pipelines."""
+
+    def __init__(
+        self, url: str, *, key_prefix: str = "fireflytx:", finished_ttl_s: int | None = None
+    ) -> None:
+        try:
+            import redis.asyncio as aioredis
+        except ImportError:
+            raise ImportError(
+                "the Redis transaction store needs the redis package: pip install 'fireflytx[redis]'"
+            ) from None
+        from redis import exceptions
+
+        self._url = url
+        self._prefix = key_prefix
+        self._ttl = finished_ttl_s or 0
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # No automatic resend: a write whose answer was lost may have run, and running it again would
+        # change its answer (a create would report "exists"). The caller gets StoreUnavailableError.
+        self._client: Any = aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=30,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=2,
+        )
+        self._errors: tuple[type[BaseException], ...] = (exceptions.ConnectionError, exceptions.TimeoutError)
+        self._noscript: type[BaseException] = exceptions.NoScriptError
+        self._response_error: type[BaseException] = exceptions.ResponseError
+        self._sha: str | None = None
+        self._pending: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def description(self) -> str:
+        """The store's URL, password masked."""
+        return mask_url(self._url)
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.description!r}, key_prefix={self._prefix!r})"
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
+        error = StoreUnavailableError(self.description, f"{type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
+
+    def _key(self, kind: str, correlation_id: str = "") -> str:
+        return f"{self._prefix}{kind}{correlation_id}"
+
+    async def ping(self) -> None:
+        """Check that the server answers (raises ``StoreUnavailableError`` otherwise)."""
+        await self._read(("PING",))
+
+    async def _load_script(self) -> None:
+        self._sha = await self._client.script_load(scripts.BATCH)
+
+    async def _run(self, operation: str, keys: list[str], args: list[str]) -> Any:
+        """Queue one operation for the next batch and wait for its own answer."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((operation, keys, args, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
+            try:
+                results = await self._send(batch)
+            except self._errors as exc:
+                results = [self._unavailable(exc)] * len(batch)
+            except self._response_error as exc:
+                results = [StoreUnavailableError(self.description, f"{type(exc).__name__}: {exc}")] * len(
+                    batch
+                )
+            except Exception as exc:  # an unexpected client failure fails the whole batch, with its cause
+                results = [exc] * len(batch)
+            for (_o, _k, _a, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    async def _send(self, batch: list[tuple[str, list[str], list[str], asyncio.Future[Any]]]) -> list[Any]:
+        # One argument for the whole batch: packing is then one JSON dump in C, not a Python loop per key.
+        payload = json.dumps([(operation, keys, args) for operation, keys, args, _future in batch])
+        if self._sha is None:
+            await self._load_script()
+        try:
+            answers: list[Any] = await self._client.evalsha(self._sha, 0, payload)
+        except self._noscript:
+            # A restarted server has lost its script cache. The batch did not run: load and send again.
+            await self._load_script()
+            answers = await self._client.evalsha(self._sha, 0, payload)
+        return answers
+
+    async def _read(self, *commands: tuple[str, ...]) -> list[Any]:
+        # Reads (unlike writes) may be sent again: a connection that broke with a restarted server
+        # is replaced by the client, and the second try meets the new server.
+        for attempt in (1, 2):
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for command in commands:
+                    pipe.execute_command(*command)
+                result: list[Any] = await pipe.execute()
+                return result
+            except self._errors as exc:
+                if attempt == 2:
+                    raise self._unavailable(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def create(
+        self, new: NewTransaction, *, owner: str, lease_s: float
+    ) -> tuple[TransactionRecord, bool]:
+        """See ``TransactionStore.create``."""
+        static = json.dumps(
+            [new.kind, new.name, new.input, dict(new.headers), new.fingerprint], separators=(",", ":")
+        )
+        cid = new.correlation_id
+        created, flat = await self._run(
+            "create",
+            [self._key("tx:", cid), self._key("lease"), self._key("created")],
+            [cid, repr(lease_s), owner, static],
+        )
+        return TransactionRecord.from_fields(_fields(flat)), bool(created)
+
+    async def append(self, correlation_id: str, checkpoint: Checkpoint, *, owner: str) -> bool:
+        """See ``TransactionStore.append``."""
+        keys = [self._key("tx:", correlation_id), self._key("cp:", correlation_id)]
+        answer = await self._run("append", keys, [owner, checkpoint.key, checkpoint.to_json()])
+        if answer[0] == -1:
+            self._refused(correlation_id, answer[1], owner)
+        return bool(answer[0] == 1)
+
+    def _refused(self, correlation_id: str, flat: Sequence[str], owner: str) -> None:
+        record = TransactionRecord.from_fields(_fields(flat)) if flat else None
+        check_writable(record, correlation_id, owner)
+        raise PersistenceError(f"the store refused a write to {correlation_id!r} for no known reason")
+
+    async def decide(self, correlation_id: str, decision: str, *, owner: str) -> str:
+        """See ``TransactionStore.decide``."""
+        answer = await self._run("decide", [self._key("tx:", correlation_id)], [owner, decision])
+        if answer[0] == -1:
+            self._refused(correlation_id, answer[1], owner)
+        return str(answer[1])
+
+    async def set_status(
+        self, correlation_id: str, status: str, *, owner: str | None, result: Any = None
+    ) -> TransactionRecord:
+        """See ``TransactionStore.set_status``."""
+        keys = [
+            self._key("tx:", correlation_id),
+            self._key("cp:", correlation_id),
+            self._key("lease"),
+            self._key("finished"),
+        ]
+        args = [
+            correlation_id,
+            status,
+            owner or "",
+            "0" if owner is None else "1",
+            json.dumps(result, separators=(",", ":"), allow_nan=False),
+            str(self._ttl),
+        ]
+        code, flat = await self._run("set_status", keys, args)
+        if code == -1:
+            if not flat:
+                raise missing(correlation_id)
+            with_status(
+                TransactionRecord.from_fields(_fields(flat)), correlation_id, status, owner, result, 0.0
+            )
+            raise PersistenceError(
+                f"the store refused to set {correlation_id!r} {status} for no known reason"
+            )
+        return TransactionRecord.from_fields(_fields(flat))
+
+    async def get(self, correlation_id: str) -> StoredTransaction | None:
+        """See ``TransactionStore.get``."""
+        flat, cps = await self._read(
+            ("HGETALL", self._key("tx:", correlation_id)), ("HVALS", self._key("cp:", correlation_id))
+        )
+        if not flat:
+            return None
+        record = TransactionRecord.from_fields(flat if isinstance(flat, dict) else _fields(flat))
+        checkpoints = sorted((_checkpoint(v) for v in cps), key=lambda c: c.seq)
+        return StoredTransaction(record, tuple(checkpoints))
+
+    async def _records(self, ids: Sequence[str]) -> list[TransactionRecord | None]:
+        rows = await self._read(*(("HGETALL", self._key("tx:", cid)) for cid in ids))
+        return [
+            TransactionRecord.from_fields(r if isinstance(r, dict) else _fields(r)) if r else None
+            for r in rows
+        ]
+
+    async def find(
+        self,
+        *,
+        status: str | None = None,
+        name: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+    ) -> list[TransactionRecord]:
+        """See ``TransactionStore.find``."""
+        found: list[TransactionRecord] = []
+        start = 0
+        low = "-inf" if since is None else repr(since)
+        while len(found) < limit:
+            (ids,) = await self._read(
+                ("ZREVRANGEBYSCORE", self._key("created"), "+inf", low, "LIMIT", str(start), str(_CHUNK))
+            )
+            if not ids:
+                break
+            start += len(ids)
+            records = await self._records(ids)
+            gone = [cid for cid, r in zip(ids, records, strict=True) if r is None]
+            if gone:
+                await self._read(
+                    ("ZREM", self._key("created"), *gone), ("ZREM", self._key("finished"), *gone)
+                )
+                start -= len(gone)
+            found += [
+                r
+                for r in records
+                if r is not None
+                and (status is None or r.status == status)
+                and (name is None or r.name == name)
+            ]
+        return found[:limit]
+
+    async def claim(
+        self, correlation_id: str, *, owner: str, lease_s: float, max_recoveries: int | None = None
+    ) -> TransactionRecord | None:
+        """See ``TransactionStore.claim``."""
+        most = -1 if max_recoveries is None else max_recoveries
+        flat = await self._run(
+            "claim",
+            [self._key("tx:", correlation_id), self._key("lease")],
+            [correlation_id, owner, repr(lease_s), str(most)],
+        )
+        return TransactionRecord.from_fields(_fields(flat)) if flat else None
+
+    async def renew(self, owner: str, correlation_ids: Sequence[str], *, lease_s: float) -> set[str]:
+        """See ``TransactionStore.renew``."""
+        ids = list(correlation_ids)
+        if not ids:
+            return set()
+        keys = [self._key("lease"), *(self._key("tx:", cid) for cid in ids)]
+        kept = await self._run("renew", keys, [owner, repr(lease_s), *ids])
+        return set(kept)
+
+    async def release(self, correlation_id: str, *, owner: str) -> bool:
+        """See ``TransactionStore.release``."""
+        done = await self._run(
+            "release", [self._key("tx:", correlation_id), self._key("lease")], [correlation_id, owner]
+        )
+        return bool(done)
+
+    async def recoverable(self, *, limit: int = 100) -> list[TransactionRecord]:
+        """See ``TransactionStore.recoverable``."""
+        ids = await self._run("recoverable", [self._key("lease")], [str(limit)])
+        if not ids:
+            return []
+        return [r for r in await self._records(ids) if r is not None and r.status == "RUNNING"]
+
+    async def purge(self, older_than: float) -> int:
+        """See ``TransactionStore.purge``."""
+        purged = 0
+        while True:
+            (ids,) = await self._read(
+                (
+                    "ZRANGEBYSCORE",
+                    self._key("finished"),
+                    "-inf",
+                    f"({older_than!r}",
+                    "LIMIT",
+                    "0",
+                    str(_CHUNK),
+                )
+            )
+            if not ids:
+                return purged
+            commands: list[tuple[str, ...]] = []
+            for cid in ids:
+                commands += [("DEL", self._key("tx:", cid)), ("DEL", self._key("cp:", cid))]
+            commands += [("ZREM", self._key("created"), *ids), ("ZREM", self._key("finished"), *ids)]
+            answers = await self._read(*commands)
+            purged += sum(int(a) for a in answers[0 : 2 * len(ids) : 2])
+
+    async def close(self) -> None:
+        """Wait for the writes in flight, then close the connections."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._client.aclose()
