@@ -365,6 +365,7 @@ class EngineBase:
         mapped = bridge.error_of(run, run.engine_error)
         if mapped is not None:
             raise mapped
+        run.release_frames()
         result = run.result()
         if listeners.active:
             finished = TransactionFinished(

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 from ._context import SagaContext
@@ -58,7 +59,7 @@ class SagaRun(RunBase):
         record = self.records[step.step_id]
         number = len(record.attempts) + 1
         attempt = self.new_attempt(
-            Phase.STEP, step.step_id, number, lambda: self._call_step(step), step.is_async,
+            Phase.STEP, step.step_id, number, partial(self._call_step, step), step.is_async,
             step.timeout_ms, number > step.retry, self._step_done, key,
         )
         record.attempts.append(attempt)
@@ -109,7 +110,7 @@ class SagaRun(RunBase):
         error: BaseException | None = None
         try:
             last = await self.attempt_with_retries(
-                Phase.COMPENSATION, step.step_id, comp, lambda: self._call_compensation(step),
+                Phase.COMPENSATION, step.step_id, comp, partial(self._call_compensation, step),
                 comp.is_async, self.records[step.step_id].compensations,
             )
             error = last.error

@@ -26,6 +26,7 @@ import asyncio
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 from ._core._attempt import Attempt
@@ -93,7 +94,7 @@ class TccRun(RunBase):
         records = part.attempts[phase]
         number = len(records) + 1
         attempt = self.new_attempt(
-            _PHASE[phase], participant_id, number, lambda: self._call(part, spec), spec.is_async,
+            _PHASE[phase], participant_id, number, partial(self._call, part, spec), spec.is_async,
             spec.timeout_ms, number > spec.retry,
             self._try_done if phase == TRY else self._confirm_done, key,
         )
@@ -195,7 +196,7 @@ class TccRun(RunBase):
         part.settled = True
         phase = part.spec.cancel_phase
         return await self.attempt_with_retries(
-            Phase.CANCEL, part.spec.participant_id, phase, lambda: self._call(part, phase),
+            Phase.CANCEL, part.spec.participant_id, phase, partial(self._call, part, phase),
             phase.is_async, part.attempts[CANCEL],
         )
 

@@ -22,11 +22,6 @@ FireflyTxError
     ├── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
     ├── JournalError           a journal did not accept a checkpoint (what it records failed instead)
     └── TransactionCancelledError  the caller cancelled the run (recorded on the steps it stopped)
-PersistenceError               a transaction store could not keep or give back a record
-├── UnstorableValueError       a value cannot be stored as JSON (names its type)
-├── UnrestorableValueError     a stored value's type cannot be found again (import or register it)
-├── StoreUnavailableError      the store cannot be reached or refused the operation
-└── LeaseLostError             another process owns the transaction now; this one must stop writing
 ```
 
 Every error is a plain Python class: none needs the JVM to be imported, raised or pickled.
@@ -46,11 +41,6 @@ __all__ = [
     "InputValidationError",
     "JournalError",
     "JarsError",
-    "LeaseLostError",
-    "PersistenceError",
-    "StoreUnavailableError",
-    "UnrestorableValueError",
-    "UnstorableValueError",
     "JavaExecutionError",
     "JavaNotFoundError",
     "JvmStartError",
@@ -326,78 +316,3 @@ class TransactionCancelledError(TransactionError):
     def __reduce__(self) -> tuple[type[TransactionCancelledError], tuple[str]]:
         return (type(self), (self.unit_id,))
 
-
-class PersistenceError(FireflyTxError):
-    """A transaction store could not keep or give back a record."""
-
-
-class UnstorableValueError(PersistenceError):
-    """A value (an input, a step result) cannot be stored as JSON; ``type_name`` names its type.
-
-    ``where`` says which value it was (``input``, ``result of step 'charge'``...).
-    """
-
-    def __init__(self, where: str, type_name: str) -> None:
-        self.where = where
-        self.type_name = type_name
-        super().__init__(
-            f"the {where} cannot be stored: it holds a {type_name}; store None, JSON-like values "
-            "(str-keyed dicts, lists, tuples, str, int, finite float, bool), pydantic models or dataclasses"
-        )
-
-    def __reduce__(self) -> tuple[type[UnstorableValueError], tuple[str, str]]:
-        return (type(self), (self.where, self.type_name))
-
-
-class UnrestorableValueError(PersistenceError):
-    """A stored pydantic model or dataclass names a type that cannot be found or no longer fits.
-
-    ``type_ref`` is the stored ``module:qualname``. Make the class importable under that name, or
-    register it with the store's type registry (needed for classes defined inside functions).
-    """
-
-    def __init__(self, type_ref: str, detail: str) -> None:
-        self.type_ref = type_ref
-        self.detail = detail
-        super().__init__(
-            f"a stored value of type {type_ref} cannot be restored: {detail}; make the class importable "
-            "under that name or register it with the type registry"
-        )
-
-    def __reduce__(self) -> tuple[type[UnrestorableValueError], tuple[str, str]]:
-        return (type(self), (self.type_ref, self.detail))
-
-
-class StoreUnavailableError(PersistenceError):
-    """The store cannot be reached, or failed the operation; ``store`` names it (secrets masked).
-
-    The store's own exception is the ``__cause__``.
-    """
-
-    def __init__(self, store: str, detail: str) -> None:
-        self.store = store
-        self.detail = detail
-        super().__init__(f"transaction store {store} failed: {detail}")
-
-    def __reduce__(self) -> tuple[type[StoreUnavailableError], tuple[str, str]]:
-        return (type(self), (self.store, self.detail))
-
-
-class LeaseLostError(PersistenceError):
-    """A write was refused because this process no longer owns the transaction's lease.
-
-    Another process took the transaction over after this one's lease expired (a missed heartbeat);
-    this process must stop running it, and the owner will finish it.
-    """
-
-    def __init__(self, correlation_id: str, owner: str, current_owner: str | None) -> None:
-        self.correlation_id = correlation_id
-        self.owner = owner
-        self.current_owner = current_owner
-        super().__init__(
-            f"transaction {correlation_id!r} is no longer owned by {owner!r} "
-            f"(owner now: {current_owner!r}); stop running it here"
-        )
-
-    def __reduce__(self) -> tuple[type[LeaseLostError], tuple[str, str, str | None]]:
-        return (type(self), (self.correlation_id, self.owner, self.current_owner))

@@ -133,3 +133,27 @@ async def test_a_tcc_result_holds_no_reference_to_the_participants(tcc_engine: T
     assert result.status is TccStatus.CANCELED and result.error is not None
     targets = [*instances, asyncio.get_running_loop(), tcc_engine._executor]
     assert reaches(result, targets) == []
+
+
+async def test_a_failed_steps_exception_keeps_its_traceback_text_but_not_the_instance() -> None:
+    @saga("fails-with-locals")
+    class Fails:
+        @saga_step("a")
+        def a(self) -> None:
+            raise ValueError("boom")
+
+    instance = Fails()
+    alive = weakref.ref(instance)
+    async with SagaEngine() as engine:
+        result = await engine.execute(instance)
+    del instance
+    # The worker thread that ran the step may still be handing its failure to Java for a moment.
+    for _ in range(200):
+        gc.collect()
+        if alive() is None:
+            break
+        await asyncio.sleep(0.01)
+    assert alive() is None
+    error = result.steps["a"].error
+    assert error is not None and isinstance(error.exception, ValueError)
+    assert 'raise ValueError("boom")' in error.traceback

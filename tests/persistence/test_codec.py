@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from fireflytx._persistence import TypeRegistry, decode, dumps, encode
-from fireflytx.errors import UnrestorableValueError, UnstorableValueError
+from fireflytx._persistence._errors import UnrestorableValueError, UnstorableValueError
 
 
 class Money(BaseModel):

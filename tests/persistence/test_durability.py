@@ -14,8 +14,8 @@ import pytest
 from valkey_server import ValkeyProcess
 
 from fireflytx._persistence import Checkpoint, NewTransaction, SqliteStore, TransactionStore, open_store
+from fireflytx._persistence._errors import StoreUnavailableError
 from fireflytx._persistence._redis import RedisStore
-from fireflytx.errors import StoreUnavailableError
 
 CHILD = Path(__file__).with_name("store_child.py")
 SRC = Path(__file__).resolve().parents[2] / "src"

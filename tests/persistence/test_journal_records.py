@@ -35,7 +35,7 @@ from fireflytx._persistence import (
     idempotency_key,
     new_transaction_of,
 )
-from fireflytx.errors import UnstorableValueError
+from fireflytx._persistence._errors import UnstorableValueError
 from fireflytx.listeners import (
     AttemptFinished,
     DecisionMade,

@@ -20,7 +20,7 @@ import pytest
 from valkey_server import ValkeyProcess
 
 from fireflytx._persistence import NewTransaction, open_store
-from fireflytx.errors import StoreUnavailableError
+from fireflytx._persistence._errors import StoreUnavailableError
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:

@@ -10,7 +10,7 @@ from valkey_server import free_port
 
 from fireflytx._persistence import MemoryStore, SqliteStore, open_store
 from fireflytx._persistence._config import PersistenceConfig
-from fireflytx.errors import StoreUnavailableError
+from fireflytx._persistence._errors import StoreUnavailableError
 
 
 def test_the_password_in_the_url_is_masked() -> None:

@@ -19,7 +19,7 @@ from fireflytx._persistence import (
     TransactionStore,
     encode,
 )
-from fireflytx.errors import LeaseLostError, PersistenceError
+from fireflytx._persistence._errors import LeaseLostError, PersistenceError
 
 A, B = "owner-a", "owner-b"
 HELD = 60.0  # a lease that does not expire during a test

@@ -27,9 +27,11 @@ of an empty tuple per attempt.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,7 +152,7 @@ class RunBase:
                 self._on_loop(self._start_task, attempt)
         else:
             try:
-                attempt.job = self.workers.submit(lambda: self._run_sync(attempt))
+                attempt.job = self.workers.submit(functools.partial(self._run_sync, attempt))
             except Exception as exc:  # workers stopped: the attempt cannot run
                 self.finish(attempt, None, exc)
 
@@ -203,6 +205,9 @@ class RunBase:
             self.finish(attempt, value, None)
         finally:
             CURRENT.reset(scope)
+        # An error's traceback reaches this frame through its callee's f_back, and a frame still
+        # running when the run ends cannot be cleared: empty it, so it keeps no run alive.
+        del self, attempt, method
 
     def _arm(self, attempt: Attempt) -> None:
         """Start the timer of a worker attempt, counting from when the worker started it."""
@@ -256,8 +261,14 @@ class RunBase:
             problem = carriable_problem(value)
             if problem is not None:
                 value, error = None, UnsupportedResultError(attempt.unit_id, problem)
-        elif isinstance(error, KeyboardInterrupt | SystemExit) and self.process_exit is None:
-            self.process_exit = error
+        else:
+            tb = error.__traceback__
+            if tb is not None and tb.tb_frame.f_code in _KERNEL_CODE:
+                # Drop the kernel's own frame, where the error was caught: it is still running, so
+                # it could not be cleared later (see release_frames), and it holds the run.
+                error.__traceback__ = tb.tb_next
+            if isinstance(error, KeyboardInterrupt | SystemExit) and self.process_exit is None:
+                self.process_exit = error
         attempt.value = value
         attempt.error = error
         attempt.method = attempt.task = attempt.job = attempt.timer = None
@@ -336,6 +347,20 @@ class RunBase:
         """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""
         raise NotImplementedError
 
+    def release_frames(self) -> None:
+        """Clear the local variables of the frames in the run's recorded errors (the run has ended).
+
+        Those frames (the user's method, fireflytx's own) would keep the saga instance and this
+        run alive for as long as a result holds the exception; code and line numbers, all a
+        traceback prints, stay.
+        """
+        for attempt in self.attempts:
+            error = attempt.error
+            while error is not None:
+                if error.__traceback__ is not None:
+                    traceback.clear_frames(error.__traceback__)
+                error = error.__cause__ or error.__context__
+
     # -- the engine's end of the run -------------------------------------------------------------
 
     def until_ended(self) -> asyncio.Future[None]:
@@ -397,6 +422,9 @@ class RunBase:
             attempt=attempt.number, duration_ms=(attempt.ended - (attempt.started or attempt.ended)) * 1000,
             error=attempt.error, result=attempt.value, final=attempt.final,
         )
+
+
+_KERNEL_CODE = frozenset({RunBase._drive.__code__, RunBase._run_sync.__code__})
 
 
 def _unanswerable(key: str, error: BaseException | None) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .._values import MAX_DEPTH, carriable_problem, to_jsonable
-from ..errors import UnrestorableValueError, UnstorableValueError
+from ._errors import UnrestorableValueError, UnstorableValueError
 
 __all__ = ["TAG", "TypeRegistry", "decode", "dumps", "encode", "type_ref"]
 

@@ -20,9 +20,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import PersistenceError, StoreUnavailableError
 from . import _redis_scripts as scripts
 from ._config import mask_url
+from ._errors import PersistenceError, StoreUnavailableError
 from ._model import Checkpoint, NewTransaction, StoredTransaction, TransactionRecord
 from ._rules import check_writable, missing, with_status
 

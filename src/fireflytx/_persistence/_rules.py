@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import LeaseLostError, PersistenceError
+from ._errors import LeaseLostError, PersistenceError
 from ._model import DEAD, RUNNING, NewTransaction, TransactionRecord, is_finished
 
 __all__ = ["check_writable", "claimed", "missing", "new_record", "released", "renewed", "with_status"]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import PersistenceError, StoreUnavailableError
+from ._errors import PersistenceError, StoreUnavailableError
 from ._model import (
     RUNNING,
     Checkpoint,
