@@ -102,7 +102,7 @@ class SagaRun(RunBase):
 
     def start_compensation(self, step: StepSpec, key: str) -> None:
         """Undo ``step`` (it has a compensation) with its own retries, the engine's request ``key``."""
-        self._on_loop(lambda: self.loop.create_task(self._compensate(step, key)))
+        self.on_loop(lambda: self.loop.create_task(self._compensate(step, key)))
 
     async def _compensate(self, step: StepSpec, key: str) -> None:
         comp = step.compensation

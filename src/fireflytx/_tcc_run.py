@@ -206,7 +206,7 @@ class TccRun(RunBase):
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-        self._on_loop(create)
+        self.on_loop(create)
 
     def _decision_event(self, decision: Decision) -> DecisionMade:
         return DecisionMade(

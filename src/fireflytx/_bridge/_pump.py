@@ -8,9 +8,12 @@ next), and whenever Java wakes the loop because a request arrived from a timer t
 cross, and the crossings of a run do not grow with the steps that run in one loop turn.
 
 Failures are rarer and carry a message, so each is handed to Java at once, from whatever thread
-finished the attempt. The waker reaches this object through a weak reference: Java holds the
-waker, and a strong reference back would make a cycle across the two heaps that neither collector
-sees, keeping every loop's pump alive.
+finished the attempt; so is a success finished on a worker thread, whose answer then also drains
+what the engine asks next, on that thread.
+
+The waker reaches this object through a weak reference: Java holds the waker, and a strong
+reference back would make a cycle across the two heaps that neither collector sees, keeping every
+loop's pump alive.
 """
 
 from __future__ import annotations
@@ -68,13 +71,18 @@ class LoopPump:
             except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
                 self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
             return
+        if threading.get_ident() != self.loop_thread:
+            # A worker thread finished a `def` attempt: answer from here, as one crossing, so that the
+            # engine's next request is handled on this thread too (a `def` step starts from here at
+            # once) instead of waiting for the loop to wake up.
+            lines = self.java.exchange(attempt_key)
+            if lines:
+                self._dispatch(self, str(lines))
+            return
         self._succeeded.append(attempt_key)
         if not self._scheduled:
             self._scheduled = True
-            if threading.get_ident() == self.loop_thread:
-                self.loop.call_soon(self.pump)
-            else:
-                self.wake()
+            self.loop.call_soon(self.pump)
 
     def wake(self) -> None:
         """Drain soon, on this pump's loop; from any thread."""
@@ -120,6 +128,7 @@ class PumpedBridge:
         return pump
 
     def _dispatch(self, pump: LoopPump, text: str) -> None:
+        """Act on request lines; on the loop's thread, or on a worker thread that just answered."""
         runs = self.runs
         for line in text.split("\n"):
             if not line:
@@ -128,7 +137,8 @@ class PumpedBridge:
             if kind == "E" or kind == "F":
                 run = runs.pop(line[1:], None)
                 if run is not None:
-                    run.engine_ended(None if kind == "E" else pump.java.failure(line[1:]))
+                    error = None if kind == "E" else pump.java.failure(line[1:])
+                    run.on_loop(run.engine_ended, error)
                 continue
             run_key, unit, key = line[1:].split(" ")
             run = runs.get(run_key)

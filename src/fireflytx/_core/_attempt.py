@@ -48,6 +48,8 @@ class Attempt:
     task: asyncio.Task[Any] | None = None
     job: Any = None
     timer: asyncio.TimerHandle | None = None
+    timed_out: bool = False
+    """Its timeout fired while it ran as a task; the task is being cancelled."""
     done: bool = False
 
     @property

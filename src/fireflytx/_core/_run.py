@@ -3,10 +3,11 @@
 Threads: ``async def`` methods run as tasks on the run's event loop, plain ``def`` methods on the
 engine's worker threads. An attempt's timeout is measured from the moment it starts running (not
 from when it was asked for, so a busy loop or busy workers do not eat into it), by a timer on the
-run's loop; when it fires the attempt is finished as timed out at once, a task is cancelled and a
-worker thread is abandoned (Python cannot stop a thread: it runs on unseen and its result is
-dropped). Finishing takes a lock, because a worker, the loop and a timer can race to finish one
-attempt; the first one wins.
+run's loop. When it fires, a task is cancelled and the attempt is reported as timed out once the
+task has unwound (or a few loop turns later if it ignores the cancellation); a worker thread is
+abandoned at once (Python cannot stop a thread: it runs on unseen and its result is dropped).
+Finishing takes a lock, because a worker, the loop and a timer can race to finish one attempt; the
+first one wins.
 
 Cancellation: when the caller cancels the run, running ``async def`` steps and tries are
 cancelled, and new ones fail at once with ``TransactionCancelledError`` without calling user code;
@@ -149,7 +150,7 @@ class RunBase:
             if threading.get_ident() == self.loop_thread:
                 self._start_task(attempt)
             else:
-                self._on_loop(self._start_task, attempt)
+                self.on_loop(self._start_task, attempt)
         else:
             try:
                 attempt.job = self.workers.submit(functools.partial(self._run_sync, attempt))
@@ -176,8 +177,14 @@ class RunBase:
             assert method is not None
             value = await method()
         except asyncio.CancelledError as exc:
-            # Ours (timeout: already finished; caller cancelled the run) or the method's own.
-            self.finish(attempt, None, TransactionCancelledError(attempt.unit_id) if self.cancelled else exc)
+            # Ours (its timeout, or the caller cancelled the run) or the method's own.
+            if attempt.timed_out:
+                error: BaseException = StepTimeoutError(attempt.unit_id, attempt.timeout_ms)
+            elif self.cancelled and attempt.phase in FORWARD:
+                error = TransactionCancelledError(attempt.unit_id)
+            else:
+                error = exc
+            self.finish(attempt, None, error)
         except BaseException as exc:  # noqa: BLE001 - every error ends the attempt, none escapes the loop
             self.finish(attempt, None, exc)
         else:
@@ -189,7 +196,7 @@ class RunBase:
         if attempt.done:
             return
         if attempt.timeout_ms:
-            self._on_loop(self._arm, attempt)
+            self.on_loop(self._arm, attempt)
         if self.listeners.active:
             self._tell_started(attempt)
         scope = CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
@@ -217,23 +224,37 @@ class RunBase:
 
     def _expire(self, attempt: Attempt) -> None:
         attempt.timer = None
+        if attempt.done:
+            return
         task, job = attempt.task, attempt.job
-        if self.finish(attempt, None, StepTimeoutError(attempt.unit_id, attempt.timeout_ms)):
-            if task is not None:
-                task.cancel()
-            elif job is not None:
+        if task is not None:
+            # Cancel the task, and let it unwind (its own cleanup runs first) before the timeout is
+            # reported; a task that ignores the cancellation is timed out all the same, a few loop
+            # turns later.
+            attempt.timed_out = True
+            task.cancel()
+            self.loop.call_soon(self._time_out, attempt, task, 3)
+        elif self.finish(attempt, None, StepTimeoutError(attempt.unit_id, attempt.timeout_ms)):
+            if job is not None:
                 job.abandon()
+
+    def _time_out(self, attempt: Attempt, task: asyncio.Task[Any], turns: int) -> None:
+        if not attempt.done and not task.done() and turns > 0:
+            self.loop.call_soon(self._time_out, attempt, task, turns - 1)
+            return
+        self.finish(attempt, None, StepTimeoutError(attempt.unit_id, attempt.timeout_ms))
 
     def stop_attempt(self, attempt: Attempt, error: BaseException) -> None:
         """Finish ``attempt`` with ``error`` now (the engine gave up on it); from any thread."""
         task, job = attempt.task, attempt.job
         if self.finish(attempt, None, error):
             if task is not None:
-                self._on_loop(task.cancel)
+                self.on_loop(task.cancel)
             elif job is not None:
                 job.abandon()
 
-    def _on_loop(self, callback: Callable[..., Any], *args: Any) -> None:
+    def on_loop(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Call ``callback(*args)`` on the run's loop: now if this is its thread, else soon."""
         if threading.get_ident() == self.loop_thread:
             callback(*args)
             return
@@ -256,7 +277,7 @@ class RunBase:
         attempt.ended = time.perf_counter()
         timer = attempt.timer
         if timer is not None:
-            self._on_loop(timer.cancel)
+            self.on_loop(timer.cancel)
         if error is None:
             problem = carriable_problem(value)
             if problem is not None:
@@ -275,7 +296,7 @@ class RunBase:
         if self.listeners.active:
             event = self._finished_event(attempt)
             if self.listeners.journals and attempt.final:
-                self._on_loop(self._spawn_journal, attempt, event)
+                self.on_loop(self._spawn_journal, attempt, event)
                 return True
             self.listeners.emit(event)
         self._done(attempt)
@@ -329,7 +350,16 @@ class RunBase:
                 number > policy.retry, self._resolve, done,
             )
             records.append(attempt)
-            self.launch(attempt)
+            if is_async:
+                # Run it inside this task: no task and no loop turn of its own. Its timeout cancels
+                # this task, which _drive absorbs; the cancellation is taken back below.
+                task = asyncio.current_task()
+                attempt.task = task
+                await self._drive(attempt)
+                if task is not None and attempt.timed_out and task.cancelling():
+                    task.uncancel()
+            else:
+                self.launch(attempt)
             await done
             if attempt.error is None or attempt.last:
                 return attempt
@@ -341,7 +371,7 @@ class RunBase:
 
     def _resolve(self, attempt: Attempt) -> None:
         sink, attempt.sink = attempt.sink, None
-        self._on_loop(_set_done, sink)
+        self.on_loop(_set_done, sink)
 
     def result(self) -> Any:
         """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""
