@@ -245,7 +245,7 @@ class RunBase:
         self.finish(attempt, None, StepTimeoutError(attempt.unit_id, attempt.timeout_ms))
 
     def stop_attempt(self, attempt: Attempt, error: BaseException) -> None:
-        """Finish ``attempt`` with ``error`` now (the engine gave up on it); from any thread."""
+        """Finish ``attempt`` with ``error`` now; from any thread. A worker running it is abandoned."""
         task, job = attempt.task, attempt.job
         if self.finish(attempt, None, error):
             if task is not None:
@@ -422,7 +422,7 @@ class RunBase:
                 continue
             if attempt.task is not None:
                 attempt.task.cancel()
-            elif attempt.job is not None:
+            elif not attempt.is_async:
                 # A thread cannot be stopped, and waiting for it could take forever: like a timed-out
                 # attempt, it is abandoned and runs on unseen, its outcome dropped.
                 self.stop_attempt(attempt, TransactionCancelledError(attempt.unit_id))
