@@ -35,7 +35,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from .errors import WorkersStoppedError
 
-__all__ = ["LoopThread", "StepWorkers", "WorkerJob", "WorkerStats"]
+__all__ = ["LoopThread", "StepWorkers", "WorkerCall", "WorkerJob", "WorkerStats"]
 
 log = logging.getLogger("fireflytx.workers")
 
@@ -81,6 +81,27 @@ class WorkerJob(Future[T]):
         return False
 
 
+class WorkerCall:
+    """One call queued with ``StepWorkers.start``: like a ``WorkerJob``, without a future's cost."""
+
+    __slots__ = ("_abandoned", "_call", "_finished", "_thread", "_workers")
+
+    def __init__(self, workers: StepWorkers, call: Callable[[], None]) -> None:
+        self._workers = workers
+        self._call = call
+        self._thread: threading.Thread | None = None
+        self._abandoned = False
+        self._finished = False
+
+    def done(self) -> bool:
+        """Whether the call has returned."""
+        return self._finished
+
+    def abandon(self) -> None:
+        """Its attempt timed out: its thread stops counting against ``size`` (later calls do nothing)."""
+        self._workers._abandon(self)
+
+
 class StepWorkers(Executor):
     """At most ``size`` threads running live calls, plus up to ``max_abandoned`` stuck ones replaced."""
 
@@ -91,7 +112,7 @@ class StepWorkers(Executor):
         self._max_abandoned = max_abandoned
         self._prefix = name_prefix
         self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[WorkerJob[Any]] = deque()
+        self._queue: deque[WorkerJob[Any] | WorkerCall] = deque()
         self._live = 0  # threads not abandoned: idle or running a live call
         self._idle = 0
         self._abandoned = 0
@@ -109,6 +130,10 @@ class StepWorkers(Executor):
             WorkersStoppedError: after ``stop()``.
         """
         job = WorkerJob(self, functools.partial(fn, *args, **kwargs))
+        self._enqueue(job)
+        return job
+
+    def _enqueue(self, job: WorkerJob[Any] | WorkerCall) -> None:
         with self._cond:
             if self._stopped:
                 raise WorkersStoppedError(
@@ -120,6 +145,17 @@ class StepWorkers(Executor):
                 self._cond.notify()
             else:
                 self._spawn_if_room()
+
+    def start(self, call: Callable[[], None]) -> WorkerCall:
+        """Queue ``call`` without a ``Future``: the kernel's way, which needs no result back.
+
+        ``call`` must handle its own errors (one that escapes is logged).
+
+        Raises:
+            WorkersStoppedError: after ``stop()``.
+        """
+        job = WorkerCall(self, call)
+        self._enqueue(job)
         return job
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -128,7 +164,8 @@ class StepWorkers(Executor):
             with self._cond:
                 queued, self._queue = list(self._queue), deque()
             for job in queued:
-                job.cancel()
+                if isinstance(job, WorkerJob):
+                    job.cancel()
         self.stop()
 
     # -- own API -----------------------------------------------------------------------------------
@@ -163,7 +200,7 @@ class StepWorkers(Executor):
         self._serial += 1
         _reservoir.lend(self._work, f"{self._prefix}-{self._serial}")
 
-    def _abandon(self, job: WorkerJob[Any]) -> None:
+    def _abandon(self, job: WorkerJob[Any] | WorkerCall) -> None:
         with self._cond:
             if job._abandoned or job.done():
                 return
@@ -214,7 +251,13 @@ class StepWorkers(Executor):
                 job._thread = me
                 if job._abandoned:
                     self._count_abandoned(me)
-            if job.set_running_or_notify_cancel():
+            if isinstance(job, WorkerCall):
+                try:
+                    job._call()
+                except BaseException:  # noqa: BLE001 - logged: the thread must go on serving
+                    log.exception("a `def` call raised past fireflytx's own handling")
+                job._finished = True
+            elif job.set_running_or_notify_cancel():
                 try:
                     result = job._call()
                 except BaseException as exc:  # noqa: BLE001 - the job's future carries it
@@ -222,6 +265,8 @@ class StepWorkers(Executor):
                 else:
                     job.set_result(result)
             job._call = _spent
+            if not job._abandoned:  # set under the lock, and only while the call had not finished
+                continue
             with self._cond:
                 if job._abandoned:
                     # The stuck call came back at last: this thread leaves, its replacement stays.

@@ -72,7 +72,7 @@ class Policy(Protocol):
 class Workers(Protocol):
     """The engine's worker threads, as the kernel uses them."""
 
-    def submit(self, fn: Callable[[], None]) -> Any: ...
+    def start(self, call: Callable[[], None]) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,7 @@ class RunBase:
                 self.on_loop(self._start_task, attempt)
         else:
             try:
-                attempt.job = self.workers.submit(functools.partial(self._run_sync, attempt))
+                attempt.job = self.workers.start(functools.partial(self._run_sync, attempt))
             except Exception as exc:  # workers stopped: the attempt cannot run
                 self.finish(attempt, None, exc)
 
