@@ -26,7 +26,7 @@ ADAPTER_JAR = "fireflytx-bridge.jar"
 ADAPTER_CLASS = "dev/fireflytx/bridge/ParkedThreadExecutor.class"
 REINSTALL = (
     "Reinstall fireflytx (`pip install --force-reinstall fireflytx`, or `pip install .` from a checkout, "
-    "which needs Maven and a JDK 25)."
+    "which needs only Python)."
 )
 
 
