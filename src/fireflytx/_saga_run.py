@@ -118,7 +118,7 @@ class SagaRun(RunBase):
             error = exc
             raise
         finally:
-            self.reply(key, error)
+            self.reply_at_once(key, error)
 
     def _call_compensation(self, step: StepSpec) -> Any:
         comp = step.compensation

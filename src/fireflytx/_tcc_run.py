@@ -84,7 +84,7 @@ class TccRun(RunBase):
         """Start the next attempt of a phase the engine asked for (its request ``key``)."""
         part = self.participants[participant_id]
         if phase != TRY and part.settled:
-            self.reply(key, None)  # fireflytx cancelled it already: the engine's call is void
+            self.reply_at_once(key, None)  # fireflytx cancelled it already: the engine's call is void
             return
         if phase == CANCEL:
             # Only after an engine failure outside any try: cancel like fireflytx always does.
@@ -163,7 +163,7 @@ class TccRun(RunBase):
             if part.spec.optional and part.spec.participant_id == self._last_id:
                 self._decide_confirm(key)
             else:
-                self.reply(key, None if part.spec.optional else error)
+                self.reply_at_once(key, None if part.spec.optional else error)
 
     async def _cancel_all(self, first: _Participant | None = None) -> None:
         """Decide CANCEL, cancel ``first`` (whose try failed), then everyone tried, in reverse order."""
@@ -187,7 +187,7 @@ class TccRun(RunBase):
                 last = await self._own_cancel(part)
                 error = None if last is None else last.error
         finally:
-            self.reply(key, error)
+            self.reply_at_once(key, error)
 
     async def _own_cancel(self, part: _Participant) -> Attempt | None:
         """Cancel one participant with its try result (``None`` if its try failed) and its cancel policy."""

@@ -84,6 +84,19 @@ class LoopPump:
             self._scheduled = True
             self.loop.call_soon(self.pump)
 
+    def reply_at_once(self, attempt_key: str, error: BaseException | None) -> None:
+        """Answer now, not with the loop turn's batch: for undoing, which runs one step at a time.
+
+        A compensation or cancel rarely shares a loop turn with others, so waiting for the batch
+        would only add a turn between one and the next.
+        """
+        if error is not None or threading.get_ident() != self.loop_thread:
+            self.reply(attempt_key, error)
+            return
+        lines = self.java.exchange(attempt_key)
+        if lines:
+            self._dispatch(self, str(lines))
+
     def wake(self) -> None:
         """Drain soon, on this pump's loop; from any thread."""
         try:

@@ -117,6 +117,7 @@ class SagaBridge(PumpedBridge):
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
         pump = self.pump_for(run.loop)
         run.reply = pump.reply
+        run.reply_at_once = pump.reply_at_once
         run_key = str(next(_ids))
         done = run.until_ended()
         self.runs[run_key] = run

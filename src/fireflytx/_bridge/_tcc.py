@@ -115,6 +115,7 @@ class TccBridge(PumpedBridge):
         definition = self.register(run.spec)
         pump = self.pump_for(run.loop)
         run.reply = pump.reply
+        run.reply_at_once = pump.reply_at_once
         run_key = str(next(_ids))
         done = run.until_ended()
         self.runs[run_key] = run

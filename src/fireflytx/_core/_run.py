@@ -121,6 +121,7 @@ class RunBase:
         self.engine_error: Any = None
         self._waiter: asyncio.Future[None] | None = None
         self.reply: Callable[[str, BaseException | None], None] = _unanswerable
+        self.reply_at_once: Callable[[str, BaseException | None], None] = _unanswerable
         """Answers the engine's request ``key`` with an outcome (set by the bridge that starts the run)."""
 
     # -- starting --------------------------------------------------------------------------------
