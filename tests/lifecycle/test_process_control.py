@@ -100,11 +100,13 @@ def test_sigterm_mid_saga_runs_the_applications_handler_and_atexit(tmp_path: Pat
 def test_sigint_interrupts_a_sleeping_main_thread_at_once(tmp_path: Path) -> None:
     code = """
     try:
+        print("READY", flush=True)
         time.sleep(3600)
     except KeyboardInterrupt:
         print("INTERRUPTED", flush=True)
     """
-    proc = _start(ENGINE_IDLE, code, cwd=tmp_path)
+    # READY is printed inside the try: a signal that arrives right after it is still caught there.
+    proc = _start(ENGINE_IDLE.replace('print("READY", flush=True)', ""), code, cwd=tmp_path)
     out, err = _signal_when_ready(proc, signal.SIGINT)
     assert proc.returncode == 0, err
     assert out.split() == ["INTERRUPTED", "ATEXIT"]
