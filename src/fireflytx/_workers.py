@@ -141,6 +141,12 @@ class StepWorkers(Executor):
                     "(or keep this one running) for as long as it has runs to finish"
                 )
             self._queue.append(job)
+            if getattr(_serving, "pool", None) is self and not _serving.claimed:
+                # Queued by one of our threads while its own call ends (a `def` step answered from its
+                # worker and the engine asked for the next): that thread takes it next, with no
+                # wake-up. Only the first one: more would run one after another instead of together.
+                _serving.claimed = True
+                return
             if self._idle > len(self._queue) - 1:
                 self._cond.notify()
             else:
@@ -252,10 +258,12 @@ class StepWorkers(Executor):
                 if job._abandoned:
                     self._count_abandoned(me)
             if isinstance(job, WorkerCall):
+                _serving.pool, _serving.claimed = self, False
                 try:
                     job._call()
                 except BaseException:  # noqa: BLE001 - logged: the thread must go on serving
                     log.exception("a `def` call raised past fireflytx's own handling")
+                _serving.pool = None
                 job._finished = True
             elif job.set_running_or_notify_cancel():
                 try:
@@ -276,6 +284,10 @@ class StepWorkers(Executor):
                     if self._queue and not self._stopped:
                         self._spawn_if_room()
                     return
+
+
+_serving = threading.local()
+"""The pool a worker thread is running a call for now, and whether it claimed a queued call."""
 
 
 def _spent() -> None:
