@@ -57,9 +57,6 @@ class LoopPump:
         self._dispatch = dispatch
         self._succeeded: deque[str] = deque()
         self._scheduled = False
-        # The loop's queue of callbacks ready to run (CPython's event loops keep it as `_ready`); with
-        # none, an answer is sent at once. Without that queue, answers are always batched.
-        self._ready: Any = getattr(loop, "_ready", (None,))
 
     def handle(self, lines: str) -> None:
         """Act on request lines that a start call returned (on this loop's thread)."""
@@ -78,13 +75,6 @@ class LoopPump:
             # A worker thread finished a `def` attempt: answer from here, as one crossing, so that the
             # engine's next request is handled on this thread too (a `def` step starts from here at
             # once) instead of waiting for the loop to wake up.
-            lines = self.java.exchange(attempt_key)
-            if lines:
-                self._dispatch(self, str(lines))
-            return
-        if not self._scheduled and not self._ready:
-            # Nothing else is waiting to run in this loop turn, so no other answer can join a batch:
-            # answer now rather than a loop turn later.
             lines = self.java.exchange(attempt_key)
             if lines:
                 self._dispatch(self, str(lines))
