@@ -1,4 +1,4 @@
-"""Choosing a store from its URL (``FIREFLYTX_PERSISTENCE__URL``)."""
+"""Choosing a store from its URL (`memory://`, `sqlite:///path`, `redis://`, `rediss://`)."""
 
 from __future__ import annotations
 
