@@ -21,7 +21,7 @@ def engine_html(
     kind: str, state: str, transactions: Mapping[str, int], runs: Iterable[RunBase], interceptors: int
 ) -> str:
     """The HTML block of an engine; ``transactions`` maps names to runs started."""
-    in_flight = sorted(runs, key=lambda run: run.clock_start)
+    in_flight = sorted(runs, key=lambda run: run.clock.clock_start)
     colour = _STATE_COLOUR.get(state, "#1f2933")
     parts = [
         '<div class="fireflytx-engine">',
@@ -44,7 +44,7 @@ def engine_html(
         now = time.perf_counter()
         rows = "".join(
             f"<tr><td>{html.escape(run.name)}</td><td><code>{html.escape(run.correlation_id)}</code></td>"
-            f"<td>{(now - run.clock_start) * 1000:.0f}</td>"
+            f"<td>{run.clock.ms_since_start(now):.0f}</td>"
             f"<td>{html.escape(_running(run))}</td></tr>"
             for run in in_flight
         )

@@ -76,7 +76,6 @@ class TccRun(RunBase):
         self._last_id = spec.participants[-1].participant_id
         self._background: set[asyncio.Task[Any]] = set()
         self.decision: Decision | None = None
-        self.cancelled_by_fireflytx = False
 
     # -- engine-driven calls ---------------------------------------------------------------------
 
@@ -168,7 +167,6 @@ class TccRun(RunBase):
     async def _cancel_all(self, first: _Participant | None = None) -> None:
         """Decide CANCEL, cancel ``first`` (whose try failed), then everyone tried, in reverse order."""
         self.decision = Decision.CANCEL
-        self.cancelled_by_fireflytx = True
         if self.listeners.active:
             try:
                 await self.listeners.checkpoint(self._decision_event(Decision.CANCEL))
@@ -247,9 +245,9 @@ class TccRun(RunBase):
             tcc_name=self.spec.name,
             correlation_id=self.correlation_id,
             status=status,
-            started_at=self.wall_start,
+            started_at=self.clock.wall_start,
             completed_at=self.clock.wall(ended),
-            duration_ms=(ended - self.clock_start) * 1000,
+            duration_ms=self.clock.ms_since_start(ended),
             participants=outcomes,
             failed_participant=failed,
             context={"variables": self.context.get_all_data(), "headers": self.context.headers},

@@ -26,6 +26,7 @@ from fireflytx._bridge._protocol import JavaObject
 from fireflytx._bridge._pump import PumpedBridge
 from fireflytx._tcc_definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
 from fireflytx._tcc_run import TccRun
+from fireflytx.listeners import Decision
 
 _P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
@@ -137,7 +138,7 @@ class TccBridge(PumpedBridge):
         """The fireflytx error for what the engine's run ended with (None: it ended as recorded)."""
         if error is None:
             return None
-        if run.cancelled_by_fireflytx and isinstance(error, self._j.UnsupportedOperationException):
+        if run.decision is Decision.CANCEL and isinstance(error, self._j.UnsupportedOperationException):
             # The engine's cancel phase throws this whenever two or more participants were tried;
             # fireflytx had already cancelled them all, so the run ended as recorded.
             return None

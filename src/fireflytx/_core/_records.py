@@ -23,6 +23,10 @@ class Clock:
         """The wall-clock time of a ``perf_counter`` reading."""
         return self.wall_start + timedelta(seconds=clock - self.clock_start)
 
+    def ms_since_start(self, clock: float) -> float:
+        """Milliseconds from the run's start to a ``perf_counter`` reading."""
+        return (clock - self.clock_start) * 1000
+
 
 def span(
     attempts: Sequence[Attempt], clock: Clock, now: float

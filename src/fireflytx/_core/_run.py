@@ -107,9 +107,7 @@ class RunBase:
         self.listeners = start.listeners
         self.interceptors = start.interceptors
         self.loop_thread = threading.get_ident()
-        self.wall_start = datetime.now(UTC)
-        self.clock_start = time.perf_counter()
-        self.clock = Clock(self.wall_start, self.clock_start)
+        self.clock = Clock(datetime.now(UTC), time.perf_counter())
         self.cancelled = False
         """The caller cancelled the run: forward attempts stop, undoing goes on."""
         self.process_exit: BaseException | None = None
@@ -433,7 +431,7 @@ class RunBase:
     def started_event(self) -> TransactionStarted:
         """The event that opens this run."""
         return TransactionStarted(
-            kind=self.kind, name=self.name, correlation_id=self.correlation_id, at=self.wall_start,
+            kind=self.kind, name=self.name, correlation_id=self.correlation_id, at=self.clock.wall_start,
             input=self.tx_input, headers=dict(self.headers), definition=getattr(self, "spec", None),
         )
 

@@ -3,8 +3,6 @@ package dev.fireflytx.bridge;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
-import org.fireflyframework.transactional.tcc.core.TccContext;
-
 import reactor.core.publisher.Mono;
 
 /**
@@ -37,11 +35,6 @@ public class StepFuture extends CompletableFuture<Object> {
         this.key = key;
         this.listener = listener;
         this.tags = tags;
-    }
-
-    /** A future for one TCC phase of {@code participantId}, tagged with the run from {@code ctx}. */
-    public static StepFuture forParticipant(TccContext ctx, String participantId) {
-        return new StepFuture("", null, new String[] {ctx.correlationId(), ctx.getTccName(), participantId});
     }
 
     /** Completes, with the engine's continuation (which runs on this thread) tagged with the run. */
