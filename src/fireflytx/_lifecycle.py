@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
 
+_SETTLE_S = 2.0
+"""How long releasing an idle engine waits for worker threads still finishing the tail of a call.
+
+No run is in flight then, so such a thread is only handing a finished run's last answer to Java;
+it takes microseconds, and the bound only keeps a wedged JVM call from holding ``stop`` forever."""
+
 T = TypeVar("T")
 
 
@@ -239,7 +245,7 @@ class EngineBase:
             executor, self._executor = self._executor, None
             sync_loop, self._sync_loop = self._sync_loop, None
         if executor is not None:
-            executor.stop()
+            executor.stop(settle_s=_SETTLE_S)
         if sync_loop is not None:
             sync_loop.release()
         self._listeners.close(timeout=self.settings.events.close_timeout_s)

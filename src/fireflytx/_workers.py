@@ -176,11 +176,21 @@ class StepWorkers(Executor):
 
     # -- own API -----------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Refuse new calls; queued calls still run, idle threads end, running calls run on unseen."""
+    def stop(self, settle_s: float = 0.0) -> None:
+        """Refuse new calls; queued calls still run, idle threads end, running calls run on unseen.
+
+        With ``settle_s``, wait up to that long for the threads that are not abandoned to leave. An
+        engine stops once no run is in flight, when such a thread can only be finishing the tail of
+        a call whose run has ended (handing its answer to Java, acting on the run's end); waiting
+        for it means nothing of the engine is still in use once ``stop`` returns. A thread never
+        waits for itself.
+        """
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+            if settle_s <= 0 or getattr(_serving, "pool", None) is self:
+                return
+            self._cond.wait_for(lambda: self._live <= 0, timeout=settle_s)
 
     def stats(self) -> WorkerStats:
         """Threads busy, calls queued and threads abandoned, right now."""
@@ -241,6 +251,8 @@ class StepWorkers(Executor):
             )
         if self._queue and not self._stopped:
             self._spawn_if_room()
+        if self._stopped:
+            self._cond.notify_all()  # stop() may be waiting for the live threads to leave
 
     def _work(self) -> None:
         me = threading.current_thread()
@@ -252,6 +264,8 @@ class StepWorkers(Executor):
                     self._idle -= 1
                 if not self._queue or self._live > self._capacity():
                     self._live -= 1
+                    if self._stopped:
+                        self._cond.notify_all()  # stop() may be waiting for the live threads to leave
                     return
                 job = self._queue.popleft()
                 job._thread = me

@@ -81,3 +81,20 @@ def test_engines_started_one_after_another_run_steps_on_threads_that_already_exi
             assert engine.execute_sync(Release).is_success
     assert len(SEEN) == 40
     assert set(SEEN) <= known
+
+
+def test_stop_waits_for_worker_threads_still_handing_a_finished_runs_last_answer_to_java() -> None:
+    # A `def` step's worker answers Java and acts on the run's end itself, so the caller can get its
+    # result while that thread is still returning through the bridge. Before stop() waited for such
+    # tails, about 4% of these engines were still held by a worker right after stop().
+    still_held = 0
+    for i in range(200):
+        engine: SagaEngine | TccEngine = TccEngine() if i % 2 else SagaEngine()
+        engine.start()
+        result = engine.execute_sync(ReleaseTcc if i % 2 else Release)
+        assert result.is_confirmed if i % 2 else result.is_success
+        bridge = weakref.ref(engine._bridge)
+        engine.stop()
+        gc.collect()
+        still_held += bridge() is not None
+    assert still_held == 0

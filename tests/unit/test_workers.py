@@ -170,3 +170,31 @@ def test_a_released_loop_serves_the_next_engine_and_keeps_running() -> None:
     assert asyncio.run_coroutine_threadsafe(where(), again.loop).result(timeout=10) is thread
     again.release()
     other.release()
+
+
+def test_stop_with_settle_waits_for_a_live_call_to_finish_but_not_for_an_abandoned_one(
+    release: threading.Event,
+) -> None:
+    workers = StepWorkers(2, max_abandoned=1, name_prefix="unit-step")
+    stuck = workers.submit(threading.Event().wait)  # never returns
+    _until(stuck.running)
+    stuck.abandon()
+    tail_done = threading.Event()
+
+    def tail() -> None:
+        release.wait(WAIT)
+        tail_done.set()
+
+    workers.submit(tail)
+    threading.Timer(0.2, release.set).start()
+    workers.stop(settle_s=WAIT)
+    assert tail_done.is_set()  # returned only after the live call left, and did not wait for the stuck one
+    assert workers.stats().busy == 0
+
+
+def test_stop_with_settle_gives_up_after_its_bound(release: threading.Event) -> None:
+    workers = StepWorkers(1, max_abandoned=0, name_prefix="unit-step")
+    running = workers.submit(release.wait)
+    _until(running.running)
+    workers.stop(settle_s=0.05)
+    assert running.running()
