@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._core._logctx import CURRENT
+
 __all__ = ["FromStep", "ContextBase", "SagaContext"]
 
 
@@ -52,6 +54,25 @@ class ContextBase:
     def correlation_id(self) -> str:
         """The run's correlation id (given to ``execute`` or generated)."""
         return self._correlation_id
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key of the step, compensation or phase running now: pass it to external systems.
+
+        ``<correlation id>:<phase>:<step or participant id>``. It is the same for every attempt and
+        for the re-run after a crash, so a service that deduplicates on it applies the effect once,
+        however often fireflytx had to call. A step and its compensation have different keys.
+
+        Raises:
+            RuntimeError: read outside a step, compensation or phase of this run.
+        """
+        scope = CURRENT.get()
+        if scope is None or scope[0] != self._correlation_id:
+            raise RuntimeError(
+                "ctx.idempotency_key names the step running now, so read it inside a step, compensation "
+                "or TCC phase of this run (in a thread the step starts itself, pass the key along)"
+            )
+        return f"{self._correlation_id}:{scope[3]}:{scope[2]}"
 
     def set_data(self, key: str, value: Any) -> None:
         """Store a variable for later steps (and for the result's ``context``)."""

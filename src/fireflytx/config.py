@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ._persistence._config import PersistenceConfig, SqliteSynchronous
+
 __all__ = [
     "CompensationPolicy",
     "EventsConfig",
@@ -23,6 +25,8 @@ __all__ = [
     "JvmConfig",
     "KafkaConfig",
     "LogConfig",
+    "PersistenceConfig",
+    "SqliteSynchronous",
 ]
 
 
@@ -239,3 +243,4 @@ class FireflyTxSettings(BaseSettings):
     jars: JarsConfig = JarsConfig()
     logging: LogConfig = LogConfig()
     events: EventsConfig = EventsConfig()
+    persistence: PersistenceConfig = PersistenceConfig()

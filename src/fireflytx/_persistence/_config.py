@@ -1,6 +1,6 @@
 """Where transaction records are kept: the store's own settings, chosen by URL.
 
-Internal until recovery is wired into engines: ``open_store`` takes these directly.
+``FireflyTxSettings.persistence`` holds one of these (``FIREFLYTX_PERSISTENCE__URL`` and so on).
 """
 
 from __future__ import annotations
@@ -61,11 +61,41 @@ class PersistenceConfig(BaseModel):
     lease_s: float = Field(
         default=30.0, gt=0, description="How long a process owns a running transaction without a heartbeat."
     )
+    heartbeat_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds between renewals of a process's leases (default: lease_s / 3).",
+    )
+    recover_on_start: bool = Field(
+        default=False,
+        description=(
+            "When an engine starts, resume every unfinished transaction of a registered definition whose "
+            "owner's lease has expired (in the background)."
+        ),
+    )
+    wait_poll_s: float = Field(
+        default=0.05,
+        gt=0,
+        description=(
+            "How often an execute() with the correlation id of a transaction another process is running "
+            "checks whether it has finished."
+        ),
+    )
     max_recoveries: int = Field(
         default=5,
         ge=1,
         description="Takeovers after lost leases before a transaction is set DEAD (ends a crash loop).",
     )
+
+    @property
+    def durable(self) -> bool:
+        """Whether runs are journaled: ``memory://`` keeps nothing beyond the process, as without a store."""
+        return self.url != "memory://"
+
+    @property
+    def heartbeat_interval_s(self) -> float:
+        """Seconds between lease renewals."""
+        return self.heartbeat_s if self.heartbeat_s is not None else self.lease_s / 3
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():

@@ -1,0 +1,80 @@
+"""A definition's shape as stored with each transaction, and what changed since.
+
+Recovery replays stored checkpoints into the definition registered now. That is only sound if the
+units it replays still exist and still depend on the same things, so each record keeps the shape
+of the definition it started with, as canonical JSON text (not a hash): when the shape differs,
+recovery can say exactly what changed. Retries, timeouts and method bodies are not part of the
+shape; changing them between a crash and its recovery is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._definition import SagaSpec
+from .._tcc_definition import TccSpec
+
+__all__ = ["describe_change", "fingerprint_of", "units_of"]
+
+
+def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
+    """The shape of ``spec``: its units in definition order, with what each depends on or is ordered by.
+
+    Saga: ``{"saga": name, "steps": [[step id, [depends on...], has compensation], ...]}``.
+    TCC: ``{"tcc": name, "participants": [[participant id, order, optional], ...]}``.
+    """
+    shape: dict[str, Any]
+    if isinstance(spec, SagaSpec):
+        shape = {
+            "saga": spec.name,
+            "steps": [[s.step_id, list(s.depends_on), s.compensation is not None] for s in spec.steps],
+        }
+    else:
+        shape = {
+            "tcc": spec.name,
+            "participants": [[p.participant_id, p.order, p.optional] for p in spec.participants],
+        }
+    return json.dumps(shape, separators=(",", ":"))
+
+
+def units_of(fingerprint: str) -> list[str]:
+    """The step or participant ids a stored shape lists, in definition order ([] if unreadable)."""
+    try:
+        shape = json.loads(fingerprint)
+        return [str(unit[0]) for unit in shape.get("steps", shape.get("participants", []))]
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        return []
+
+
+def describe_change(stored: str, current: str) -> str | None:
+    """What differs between a stored shape and the current one, in words; None when they are equal."""
+    if stored == current:
+        return None
+    try:
+        old, new = json.loads(stored), json.loads(current)
+    except ValueError:
+        return "the stored definition's shape cannot be read"
+    key = "steps" if "steps" in new else "participants"
+    noun = "step" if key == "steps" else "participant"
+    before = {str(u[0]): u[1:] for u in old.get(key, [])}
+    after = {str(u[0]): u[1:] for u in new.get(key, [])}
+    changes = [f"{noun} {u!r} was removed" for u in before if u not in after]
+    changes += [f"{noun} {u!r} was added" for u in after if u not in before]
+    for unit in before.keys() & after.keys():
+        was, now = before[unit], after[unit]
+        if was == now:
+            continue
+        if key == "steps":
+            if was[0] != now[0]:
+                changes.append(f"step {unit!r} depended on {was[0]}, now on {now[0]}")
+            if was[1] != now[1]:
+                changes.append(f"step {unit!r} {'lost' if was[1] else 'gained'} its compensation")
+        else:
+            if was[0] != now[0]:
+                changes.append(f"participant {unit!r} had order {was[0]}, now {now[0]}")
+            if was[1] != now[1]:
+                changes.append(f"participant {unit!r} {'is no longer' if was[1] else 'became'} optional")
+    if not changes:
+        changes.append("the order of its units changed")
+    return "; ".join(sorted(changes))
