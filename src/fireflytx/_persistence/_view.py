@@ -179,9 +179,8 @@ class StoredRun:
     def __str__(self) -> str:
         return self.to_text()
 
-    def __rich__(self) -> Any:
-        """The summary and a table of the checkpoints; a finished run's result table first."""
-        from rich.console import Group
+    def checkpoint_table(self) -> Any:
+        """The rich table of every checkpoint, titled with the record's summary."""
         from rich.table import Table
 
         lines = self.summary_lines()
@@ -199,6 +198,13 @@ class StoredRun:
                 row.error or "",
                 style="dim" if row.phase == "-" else None,
             )
+        return table
+
+    def __rich__(self) -> Any:
+        """The checkpoint table; for a finished run, its result's table first."""
+        from rich.console import Group
+
+        table = self.checkpoint_table()
         return table if self.result is None else Group(self.result, table)
 
     def _repr_html_(self) -> str:
