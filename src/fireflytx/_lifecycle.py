@@ -474,7 +474,7 @@ class EngineBase:
         """The result of an existing transaction: stored, awaited, or resumed after its owner died."""
         from ._persistence._errors import RecoveryError
         from ._persistence._model import DEAD
-        from ._persistence._rebuild import result_of  # type: ignore[import-not-found]
+        from ._persistence._rebuild import result_of
 
         while True:
             stored = await durability.until_finished(correlation_id)
