@@ -343,3 +343,37 @@ async def test_recover_without_a_durable_store_says_how_to_get_one() -> None:
     async with SagaEngine() as engine:
         with pytest.raises(Exception, match="FIREFLYTX_PERSISTENCE__URL"):
             await engine.recover()
+
+
+async def test_executing_a_finished_correlation_id_returns_the_stored_result_and_runs_nothing(
+    settings: FireflyTxSettings,
+) -> None:
+    async with SagaEngine(settings) as engine:
+        first = await engine.execute(Chain, 5, correlation_id="i1")
+        calls = list(CALLS)
+        again = await engine.execute(Chain, 5, correlation_id="i1")
+    assert CALLS == calls
+    assert (again.status, again.correlation_id) == (first.status, "i1")
+    assert again.steps["a"].result == Parcel(weight=5)
+    assert again.steps["c"].result == "done"
+
+
+async def test_two_concurrent_executions_with_one_correlation_id_run_once_and_agree(
+    settings: FireflyTxSettings,
+) -> None:
+    async with SagaEngine(settings) as engine:
+        one, two = await asyncio.gather(
+            engine.execute(Chain, 6, correlation_id="i2"), engine.execute(Chain, 6, correlation_id="i2")
+        )
+    assert [name for name, _ in CALLS] == ["a", "b", "c"]
+    assert one.status is two.status is SagaStatus.SUCCEEDED
+    assert one.steps["b"].result == two.steps["b"].result == 12
+
+
+async def test_a_correlation_id_of_another_transaction_is_refused_clearly(
+    settings: FireflyTxSettings,
+) -> None:
+    async with SagaEngine(settings) as sagas, TccEngine(settings) as tccs:
+        await sagas.execute(Chain, 1, correlation_id="i3")
+        with pytest.raises(RecoveryError, match="belongs to saga 'durable-chain'"):
+            await tccs.execute(Pay, 1, correlation_id="i3")
