@@ -377,3 +377,47 @@ async def test_a_correlation_id_of_another_transaction_is_refused_clearly(
         await sagas.execute(Chain, 1, correlation_id="i3")
         with pytest.raises(RecoveryError, match="belongs to saga 'durable-chain'"):
             await tccs.execute(Pay, 1, correlation_id="i3")
+
+
+async def test_stored_run_shows_a_finished_run_with_its_checkpoints_and_result(
+    settings: FireflyTxSettings,
+) -> None:
+    from fireflytx.persistence import StoredRun
+
+    async with SagaEngine(settings) as engine:
+        await engine.execute(Chain, 2, correlation_id="v1")
+        view = await engine.stored_run("v1")
+        assert await engine.stored_run("nope") is None
+    assert isinstance(view, StoredRun)
+    assert view.result is not None and view.result.status is SagaStatus.SUCCEEDED
+    assert [(row.unit, row.status) for row in view.rows()] == [
+        ("a", "SUCCEEDED"),
+        ("b", "SUCCEEDED"),
+        ("c", "SUCCEEDED"),
+    ]
+    assert "v1:step:b" in view._repr_html_()
+
+
+async def test_a_store_of_ones_own_is_opened_through_store_factory(tmp_path: Path) -> None:
+    import own_store
+
+    url = f"mine://{tmp_path / 'mine.db'}"
+    settings = FireflyTxSettings(persistence=PersistenceConfig(url=url, store_factory="own_store:open_mine"))
+    async with SagaEngine(settings) as engine:
+        result = await engine.execute(Chain, 1, correlation_id="own1")
+        view = await engine.stored_run("own1")
+    assert result.is_success and own_store.OPENED == [url]
+    assert view is not None and view.record.status == "SUCCEEDED"
+
+
+def test_a_store_factory_that_returns_no_store_is_refused_at_start(tmp_path: Path) -> None:
+    settings = FireflyTxSettings(
+        persistence=PersistenceConfig(url="mine://x", store_factory="own_store:open_nothing")
+    )
+    with pytest.raises(TypeError, match="does not implement fireflytx.persistence.TransactionStore"):
+        SagaEngine(settings).start()
+
+
+def test_an_unknown_store_url_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="use memory://, sqlite:///path/file.db or redis://host:port"):
+        PersistenceConfig(url="postgres://db/tx")

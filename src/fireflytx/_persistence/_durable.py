@@ -75,7 +75,11 @@ class Durability:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fireflytx-store", daemon=True)
         self._thread.start()
-        self.store: TransactionStore = self._on_store_loop_blocking(open_store(config))
+        try:
+            self.store: TransactionStore = self._on_store_loop_blocking(open_store(config))
+        except BaseException:
+            self._stop_loop()
+            raise
         self._heartbeat = asyncio.run_coroutine_threadsafe(self._beat(), self._loop)
         self._loop_bound = bool(getattr(self.store, "loop_bound", True))
 
@@ -216,10 +220,13 @@ class Durability:
         try:
             self._on_store_loop_blocking(self.store.close())
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-            if not self._thread.is_alive():
-                self._loop.close()
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 class StoreJournal:
