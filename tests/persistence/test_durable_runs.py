@@ -421,3 +421,23 @@ def test_a_store_factory_that_returns_no_store_is_refused_at_start(tmp_path: Pat
 def test_an_unknown_store_url_is_refused_naming_the_choices() -> None:
     with pytest.raises(ValueError, match="use memory://, sqlite:///path/file.db or redis://host:port"):
         PersistenceConfig(url="postgres://db/tx")
+
+
+async def test_recover_on_start_finishes_orphans_of_each_definition_as_it_is_registered(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    await _orphan(store, "s1", definition_of(Chain), 7, [_done("step", "a", "s1", Parcel(weight=7))])
+    persistence = settings.persistence.model_copy(update={"recover_on_start": True})
+    engine = SagaEngine(settings.model_copy(update={"persistence": persistence})).start()
+    try:
+        engine.register(Chain)
+        for _ in range(600):  # a guard against hanging, not a measured expectation
+            stored = await store.get("s1")
+            assert stored is not None
+            if stored.record.finished:
+                break
+            await asyncio.sleep(0.05)
+        assert stored.record.status == "SUCCEEDED"
+        assert [name for name, _ in CALLS] == ["b", "c"]
+    finally:
+        engine.stop()
