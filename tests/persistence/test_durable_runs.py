@@ -441,3 +441,49 @@ async def test_recover_on_start_finishes_orphans_of_each_definition_as_it_is_reg
         assert [name for name, _ in CALLS] == ["b", "c"]
     finally:
         engine.stop()
+
+
+@saga("durable-slow")
+class Slow:
+    @saga_step("first")
+    def first(self, ctx: SagaContext) -> int:
+        CALLS.append(("first", ctx.idempotency_key))
+        return 1
+
+    @compensation_step("first")
+    def undo_first(self, _: int, ctx: SagaContext) -> None:
+        CALLS.append(("undo first", ctx.idempotency_key))
+
+    @saga_step("slow", depends_on=["first"])
+    async def slow(self, ctx: SagaContext) -> int:
+        CALLS.append(("slow", ctx.idempotency_key))
+        await asyncio.sleep(0.6)
+        return 2
+
+    @saga_step("last", depends_on=["slow"])
+    def last(self, ctx: SagaContext) -> int:
+        CALLS.append(("last", ctx.idempotency_key))
+        return 3
+
+
+async def test_a_process_that_lost_its_lease_runs_nothing_more_of_that_transaction(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    from fireflytx import JournalError
+    from fireflytx.persistence import LeaseLostError
+
+    # A heartbeat slower than the lease: as if this process had stalled for longer than its lease.
+    persistence = settings.persistence.model_copy(update={"lease_s": 0.1, "heartbeat_s": 30.0})
+    async with SagaEngine(settings.model_copy(update={"persistence": persistence})) as engine:
+        running = asyncio.ensure_future(engine.execute(Slow, correlation_id="lost1"))
+        while ("slow", "lost1:step:slow") not in CALLS:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # the lease has expired: another process takes the transaction over
+        assert await store.claim("lost1", owner="other-process", lease_s=60) is not None
+        with pytest.raises(JournalError) as caught:
+            await running
+    assert isinstance(caught.value.__cause__, LeaseLostError)
+    assert [name for name, _ in CALLS] == ["first", "slow"]  # neither "last" nor "undo first" ran here
+    stored = await store.get("lost1")
+    assert stored is not None and stored.record.owner == "other-process"
+    assert stored.record.status == "RUNNING"
