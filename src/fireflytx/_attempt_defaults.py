@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._limits import MAX_MS, MAX_RETRY
 
-__all__ = ["AttemptDefaults", "StepDefaults", "TccDefaults"]
+__all__ = ["AttemptDefaults", "SettleDefaults", "StepDefaults", "TccDefaults"]
 
 
 class AttemptDefaults(BaseModel):
@@ -39,6 +39,21 @@ class StepDefaults(AttemptDefaults):
     jitter_factor: float = Field(default=0.5, ge=0, le=1, description="Spread of the jitter, 0 to 1.")
 
 
+class SettleDefaults(AttemptDefaults):
+    """Confirms and cancels: 3 retries by default, like the engine's, since they have to succeed.
+
+    A class of its own rather than a field default of ``AttemptDefaults(retry=3)``: a file or
+    profile setting only ``timeout_ms`` of a section would otherwise reset its retry to 0.
+    """
+
+    retry: int = Field(
+        default=3,
+        ge=0,
+        le=MAX_RETRY,
+        description="Retries after the first attempt (any error is retried, timeouts too).",
+    )
+
+
 class TccDefaults(BaseModel):
     """TCC phases: ``@try_method``, ``@confirm_method`` and ``@cancel_method`` arguments left out.
 
@@ -49,12 +64,12 @@ class TccDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tries: AttemptDefaults = Field(default=AttemptDefaults(), description="Try methods.")
-    confirms: AttemptDefaults = Field(
-        default=AttemptDefaults(retry=3),
+    confirms: SettleDefaults = Field(
+        default=SettleDefaults(),
         description="Confirm methods (3 retries by default: a confirm has to succeed eventually).",
     )
-    cancels: AttemptDefaults = Field(
-        default=AttemptDefaults(retry=3), description="Cancel methods (3 retries by default)."
+    cancels: SettleDefaults = Field(
+        default=SettleDefaults(), description="Cancel methods (3 retries by default)."
     )
 
     def phase(self, name: str) -> AttemptDefaults:

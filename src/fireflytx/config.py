@@ -29,7 +29,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ._attempt_defaults import AttemptDefaults, StepDefaults, TccDefaults
+from ._attempt_defaults import AttemptDefaults, SettleDefaults, StepDefaults, TccDefaults
 from ._persistence._config import PersistenceConfig, SqliteSynchronous
 from ._profiles import Profile, ProfileSource
 from ._settings_file import CheckedTomlSource, file_problems, settings_file
@@ -44,6 +44,7 @@ __all__ = [
     "KafkaConfig",
     "LogConfig",
     "PersistenceConfig",
+    "SettleDefaults",
     "SqliteSynchronous",
     "StepDefaults",
     "TccDefaults",
@@ -166,7 +167,11 @@ class LogConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    level: str = Field(default="INFO", pattern=r"^(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$")
+    level: str = Field(
+        default="INFO",
+        pattern=r"^(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$",
+        description="The engine's log level when the JVM starts: TRACE, DEBUG, INFO, WARN, ERROR or OFF.",
+    )
     topology: bool = Field(
         default=False, description="Forward the engine's per-run topology and per-step lines."
     )
@@ -178,17 +183,24 @@ class KafkaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How the producer talks to the brokers."
+    )
     sasl_mechanism: str | None = Field(default=None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512...")
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_ca_location: Path | None = None
-    ssl_certificate_location: Path | None = None
-    ssl_key_location: Path | None = None
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(
+        default=None,
+        description="SASL password; better set in the environment (FIREFLYTX_EVENTS__KAFKA__SASL_PASSWORD).",
+    )
+    ssl_ca_location: Path | None = Field(default=None, description="The brokers' CA certificate file (PEM).")
+    ssl_certificate_location: Path | None = Field(default=None, description="Client certificate file (PEM).")
+    ssl_key_location: Path | None = Field(default=None, description="Client private key file (PEM).")
     acks: Literal["0", "1", "all"] = Field(
         default="all", description="all: an event counts as delivered once every in-sync replica has it."
     )
-    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        default="lz4", description="Compression of event batches."
+    )
     idempotent: bool = Field(
         default=True,
         description="Idempotent producer: retries never duplicate or reorder one transaction's events.",
@@ -219,10 +231,10 @@ class EventsConfig(BaseModel):
             "none: no events unless an engine is given an EventObserver; kafka: every engine publishes."
         ),
     )
-    topic: str = Field(default="fireflytx.events", min_length=1)
-    on_start: bool = True
-    on_success: bool = True
-    on_failure: bool = True
+    topic: str = Field(default="fireflytx.events", min_length=1, description="Topic the events go to.")
+    on_start: bool = Field(default=True, description="Send an event when a transaction starts.")
+    on_success: bool = Field(default=True, description="Send an event when a transaction succeeds.")
+    on_failure: bool = Field(default=True, description="Send an event when a transaction fails.")
     include_payload: bool = Field(
         default=False, description="Put the input (start events) and results (success events) in events."
     )

@@ -1,4 +1,4 @@
-"""The ``fireflytx`` command line: see, check and run transactions; stored ones; demo runs; jars; doctor."""
+"""The ``fireflytx`` command line: transactions, stored ones, demo runs, jars, doctor and settings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import typer
 
 from .. import __version__
 from ._common import errors
+from ._config import config_app
 from ._demo import demo
 from ._doctor import doctor
 from ._jars import jars_app
@@ -26,6 +27,7 @@ app.command()(run)
 app.command()(doctor)
 app.add_typer(jars_app, name="jars")
 app.add_typer(tx_app, name="tx")
+app.add_typer(config_app, name="config")
 app.command()(demo)
 
 
