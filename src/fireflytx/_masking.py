@@ -6,6 +6,7 @@ print a password, wherever it sits.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import SecretStr
@@ -16,6 +17,7 @@ __all__ = ["MASK", "masked"]
 
 MASK = "***"
 _SECRET_WORDS = ("password", "secret", "token", "credential")
+_USERINFO = re.compile(r":[^:@/\s]+@")
 
 
 def masked(key: str, value: Any) -> Any:
@@ -30,4 +32,7 @@ def masked(key: str, value: Any) -> Any:
         return MASK
     if isinstance(value, str) and "://" in value:
         return mask_url(value)
+    if isinstance(value, str):
+        # Not a URL (one that failed validation, say) but it may still hold user:password@host.
+        return _USERINFO.sub(":" + MASK + "@", value)
     return value

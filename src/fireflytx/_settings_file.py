@@ -100,15 +100,26 @@ def _holds(data: Mapping[str, Any], loc: tuple[int | str, ...]) -> bool:
     return True
 
 
-def file_problems(path: Path, data: Mapping[str, Any], exc: ValidationError) -> SettingsFileError | None:
-    """``exc`` as an error naming the file, if any of its problems is a value the file set."""
-    if not any(_holds(data, tuple(e["loc"])) for e in exc.errors()):
+def file_problems(
+    path: Path, data: Mapping[str, Any], exc: ValidationError, overriding: tuple[Mapping[str, Any], ...] = ()
+) -> SettingsFileError | None:
+    """``exc`` as an error naming the file, if any of its problems is a value the file set.
+
+    ``overriding``: what the sources above the file (arguments, environment) hold; a key they set
+    did not come from the file even when the file has it too.
+    """
+
+    def from_file(loc: tuple[int | str, ...]) -> bool:
+        return _holds(data, loc) and not any(_holds(above, loc) for above in overriding)
+
+    if not any(from_file(tuple(e["loc"])) for e in exc.errors()):
         return None
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])
         key = ".".join(str(part) for part in loc) or "settings"
-        source = "" if _holds(data, loc) else " (not from this file)"
-        given = f" (got {masked(key, error['input'])!r})" if _holds(data, loc) else ""
-        problems.append(f"{key}: {error['msg']}{given}{source}")
+        if from_file(loc):
+            problems.append(f"{key}: {error['msg']} (got {masked(key, error['input'])!r})")
+        else:
+            problems.append(f"{key}: {error['msg']} (not from this file)")
     return SettingsFileError(str(path), problems)

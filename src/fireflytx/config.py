@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ._attempt_defaults import AttemptDefaults, SettleDefaults, StepDefaults, TccDefaults
 from ._persistence._config import PersistenceConfig, SqliteSynchronous
@@ -307,7 +307,8 @@ class FireflyTxSettings(BaseSettings):
         except ValidationError as exc:
             if path is None:
                 raise
-            error = file_problems(path, CheckedTomlSource(type(self), path).toml_data, exc)
+            overriding = (values, EnvSettingsSource(type(self))())
+            error = file_problems(path, CheckedTomlSource(type(self), path).toml_data, exc, overriding)
             if error is None:
                 raise
             raise error from None
