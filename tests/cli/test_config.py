@@ -209,3 +209,13 @@ def test_visualize_shows_the_step_defaults_of_the_settings_file(tmp_path: Path) 
     plain = runner.invoke(app, ["visualize", target, "--config", str(tmp_path / "none.toml")])
     assert plain.exit_code == 1
     assert "none.toml" in plain.stderr
+
+
+def test_the_example_settings_file_loads_with_what_it_says() -> None:
+    settings = FireflyTxSettings.from_file(ROOT / "examples" / "fireflytx.toml")
+    assert (settings.steps.retry, settings.steps.backoff_ms, settings.steps.timeout_ms) == (2, 200, 10_000)
+    assert settings.steps.jitter is True
+    assert (settings.compensations.retry, settings.compensations.backoff_ms) == (3, 500)
+    assert settings.tcc.tries.timeout_ms == 5_000
+    assert (settings.tcc.confirms.retry, settings.tcc.cancels.retry) == (5, 3)
+    assert settings.persistence.url == "sqlite:///fireflytx-examples.db"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from .. import __version__
+from ..errors import SettingsFileError
 from ._common import errors
 from ._config import config_app
 from ._demo import demo
@@ -50,6 +52,10 @@ def main() -> None:
     """Console entry point; Ctrl-C ends any command with one line and exit status 130."""
     try:
         app()
+    except SettingsFileError as exc:
+        # Any command's FireflyTxSettings() reads the settings file; a broken one is one message.
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
+        raise SystemExit(1) from None
     except SystemExit as exc:
         if exc.code == 130 and _interrupted(exc):
             errors.print("interrupted")
