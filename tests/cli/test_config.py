@@ -219,3 +219,14 @@ def test_the_example_settings_file_loads_with_what_it_says() -> None:
     assert settings.tcc.tries.timeout_ms == 5_000
     assert (settings.tcc.confirms.retry, settings.tcc.cancels.retry) == (5, 3)
     assert settings.persistence.url == "sqlite:///fireflytx-examples.db"
+
+
+def test_the_readmes_settings_file_loads(tmp_path: Path) -> None:
+    import re
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"readme-{index}.toml"
+        path.write_text(block, encoding="utf-8")
+        FireflyTxSettings.from_file(path)
