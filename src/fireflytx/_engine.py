@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._definition import SagaSpec, definition_of
+from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
 from ._results import SagaResult
 from ._saga_run import SagaRun
@@ -46,6 +47,7 @@ class SagaEngine(EngineBase):
         listeners: Iterable[Any] = (),
     ) -> None:
         super().__init__(settings, listeners)
+        self._effective = EffectiveSpecs(self.settings)
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
         )
@@ -60,11 +62,14 @@ class SagaEngine(EngineBase):
     def register(self, saga: Any) -> SagaSpec:
         """Check a saga class and translate it for the engine now, instead of at its first run.
 
+        Returns the spec this engine runs: retry, backoff, jitter and timeouts its decorators left
+        out are the settings' ``steps`` and ``compensations`` defaults.
+
         Raises:
             DefinitionError: the class is not a valid saga.
             EngineNotStartedError: the engine is not running.
         """
-        spec = definition_of(saga)
+        spec = self._effective(definition_of(saga))
         self._running()[0].register(spec)
         self._registered(spec)
         return spec
@@ -96,7 +101,7 @@ class SagaEngine(EngineBase):
             EngineNotStartedError: the engine is not running.
             JavaExecutionError: the engine failed outside any step.
         """
-        spec = definition_of(saga)
+        spec = self._effective(definition_of(saga))
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
         return await self._launch(spec, instance, input, correlation_id, headers, policy, None)

@@ -13,7 +13,7 @@ EXPECTED = {
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "RecordedFailure", "TransactionCancelledError",
     "EngineError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError", "JavaNotFoundError",
-    "JvmStartError", "RenderError", "TransactionError", "WorkersStoppedError",
+    "JvmStartError", "RenderError", "SettingsFileError", "TransactionError", "WorkersStoppedError",
 }
 
 
