@@ -66,7 +66,7 @@ class SagaEngine(EngineBase):
         """
         spec = definition_of(saga)
         self._running()[0].register(spec)
-        self._transactions.setdefault(spec.name, 0)
+        self._registered(spec)
         return spec
 
     async def execute(
@@ -97,12 +97,34 @@ class SagaEngine(EngineBase):
             JavaExecutionError: the engine failed outside any step.
         """
         spec = definition_of(saga)
-        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps)
-        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga")
-        run = SagaRun(spec, saga() if isinstance(saga, type) else saga, start)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
+        instance = saga() if isinstance(saga, type) else saga
+        return await self._launch(spec, instance, input, correlation_id, headers, policy, None)
+
+    async def _launch(
+        self,
+        spec: SagaSpec,
+        instance: Any,
+        input: Any,
+        correlation_id: str | None,
+        headers: Mapping[str, str] | None,
+        policy: CompensationPolicy | None,
+        replay: Mapping[str, tuple[Any, BaseException | None]] | None,
+    ) -> SagaResult:
+        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps)
+        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga", replay)
+        run = SagaRun(spec, instance, start)
         result: SagaResult = await self._execute(run, lambda: bridge.start(run, policy), bridge)
         return result
+
+    async def _run_recovered(
+        self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]
+    ) -> SagaResult:
+        return await self._launch(spec, spec.cls(), value, correlation_id, headers, None, replay)
+
+    @property
+    def _kind(self) -> str:
+        return "saga"
 
     def execute_sync(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ._core._attempt import safe_text
+from .errors import RecordedFailure
 
 __all__ = ["AttemptRecord", "StepError", "json_time"]
 
@@ -52,7 +53,9 @@ class StepError:
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> StepError:
-        """Keep the exception itself, its type name and its message."""
+        """Keep the exception itself, its type name and its message (a recorded one's original type)."""
+        if isinstance(exc, RecordedFailure):
+            return cls(exc.type_name, exc.message, exc)
         return cls(type(exc).__name__, safe_text(exc), exc)
 
     def __getstate__(self) -> tuple[str, str, BaseException | None, str]:

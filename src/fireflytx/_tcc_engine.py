@@ -65,7 +65,7 @@ class TccEngine(EngineBase):
         """
         spec = tcc_definition_of(tcc)
         self._running()[0].register(spec)
-        self._transactions.setdefault(spec.name, 0)
+        self._registered(spec)
         return spec
 
     async def execute(
@@ -96,12 +96,30 @@ class TccEngine(EngineBase):
         """
         if not isinstance(tcc, type):
             raise TypeError(f"execute() takes the @tcc class itself, not {type(tcc).__name__!r}")
-        spec = tcc_definition_of(tcc)
+        return await self._launch(tcc_definition_of(tcc), input, correlation_id, headers, None)
+
+    async def _launch(
+        self,
+        spec: TccSpec,
+        input: Any,
+        correlation_id: str | None,
+        headers: Mapping[str, str] | None,
+        replay: Mapping[str, tuple[Any, BaseException | None]] | None,
+    ) -> TccResult:
         targets = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
-        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "tcc")
+        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "tcc", replay)
         run = TccRun(spec, start)
         result: TccResult = await self._execute(run, lambda: bridge.start(run), bridge)
         return result
+
+    async def _run_recovered(
+        self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]
+    ) -> TccResult:
+        return await self._launch(spec, value, correlation_id, headers, replay)
+
+    @property
+    def _kind(self) -> str:
+        return "tcc"
 
     def execute_sync(
         self,

@@ -21,6 +21,7 @@ FireflyTxError
     ├── TccConfirmError        TCC confirms failed: partly committed (raised by TccResult.raise_for_status())
     ├── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
     ├── JournalError           a journal did not accept a checkpoint (what it records failed instead)
+    ├── RecordedFailure        a failure a crashed run recorded, given back by recovery instead of re-running
     └── TransactionCancelledError  the caller cancelled the run (recorded on the steps it stopped)
 ```
 
@@ -44,6 +45,7 @@ __all__ = [
     "JavaExecutionError",
     "JavaNotFoundError",
     "JvmStartError",
+    "RecordedFailure",
     "RenderError",
     "StepFailedError",
     "StepTimeoutError",
@@ -316,3 +318,19 @@ class TransactionCancelledError(TransactionError):
     def __reduce__(self) -> tuple[type[TransactionCancelledError], tuple[str]]:
         return (type(self), (self.unit_id,))
 
+
+
+class RecordedFailure(TransactionError):
+    """A failure that a crashed run had recorded; recovery hands it back instead of running the unit again.
+
+    The original exception object did not survive the crash: ``type_name`` and ``message`` are what
+    was stored. A result's ``StepError`` shows the original type name.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        self.type_name = type_name
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[RecordedFailure], tuple[str, str]]:
+        return (type(self), (self.type_name, self.message))

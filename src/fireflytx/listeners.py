@@ -122,6 +122,8 @@ class AttemptFinished(RunEvent):
     result: Any = field(default=None, repr=False)
     final: bool = False
     """No further attempt follows: it succeeded, or it failed for good."""
+    replayed: bool = False
+    """Recovery did not run it: its outcome is the one a crashed run recorded (journals skip these)."""
 
     @property
     def succeeded(self) -> bool:

@@ -11,7 +11,7 @@ EXPECTED = {
     "TccCancelError", "TccConfirmError", "TccContext", "TccEngine", "TccParticipantOutcome",
     "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccSpec", "TccStatus",
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
-    "JournalError", "TransactionCancelledError",
+    "JournalError", "RecordedFailure", "TransactionCancelledError",
     "EngineError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError", "JavaNotFoundError",
     "JvmStartError", "RenderError", "TransactionError", "WorkersStoppedError",
 }

@@ -51,6 +51,8 @@ class Attempt:
     timed_out: bool = False
     """Its timeout fired while it ran as a task; the task is being cancelled."""
     done: bool = False
+    replayed: bool = False
+    """Not run: recovery took its outcome from the checkpoint a crashed run had written."""
 
     @property
     def succeeded(self) -> bool:

@@ -20,7 +20,7 @@ from ._attempt import Attempt
 if TYPE_CHECKING:
     from ._run import RunBase
 
-__all__ = ["AttemptCall", "Interceptor", "before_async", "before_sync", "paced"]
+__all__ = ["AttemptCall", "Interceptor", "after", "before_async", "before_sync", "paced"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,13 @@ class Interceptor(Protocol):
 
     def backoff(self, call: AttemptCall, seconds: float) -> float:
         """The pause to take instead of ``seconds`` before retrying a compensation or cancel."""
+
+    def after_attempt(self, call: AttemptCall, failed: bool) -> None:
+        """The user's method has returned (or raised) and nothing of it is recorded yet.
+
+        Called on the thread that ran the attempt, before the journal is asked to record it, so a
+        crash injected here is the crash between a step's effect and its checkpoint.
+        """
 
 
 def _call(run: RunBase, attempt: Attempt) -> AttemptCall:
@@ -86,3 +93,10 @@ def paced(run: RunBase, attempt: Attempt, seconds: float) -> float:
     for interceptor in run.interceptors:
         seconds = interceptor.backoff(call, seconds)
     return max(seconds, 0.0)
+
+
+def after(run: RunBase, attempt: Attempt) -> None:
+    """Tell the run's interceptors that ``attempt``'s method has returned, before it is recorded."""
+    call = _call(run, attempt)
+    for interceptor in run.interceptors:
+        interceptor.after_attempt(call, attempt.error is not None)

@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -48,7 +48,7 @@ from ..listeners import (
     TransactionStarted,
 )
 from ._attempt import FORWARD, Attempt
-from ._intercept import Interceptor, before_async, before_sync, paced
+from ._intercept import Interceptor, after, before_async, before_sync, paced
 from ._listeners import Listeners
 from ._logctx import CURRENT
 from ._records import Clock
@@ -89,12 +89,16 @@ class RunStart:
     listeners: Listeners
     interceptors: tuple[Interceptor, ...] = ()
     """Testing hooks consulted before each user call; empty outside tests."""
+    replay: Mapping[str, tuple[Any, BaseException | None]] | None = None
+    """Recovery only: outcomes a crashed run recorded, by ``phase/unit id``; those units are not run again."""
 
 
 class RunBase:
     """The kernel of one run; ``SagaRun`` and ``TccRun`` add what to attempt and how to report it."""
 
     kind: ClassVar[TransactionKind]
+    spec: Any
+    """The definition being run (``SagaSpec`` or ``TccSpec``)."""
 
     def __init__(self, name: str, start: RunStart) -> None:
         self.name = name
@@ -106,6 +110,7 @@ class RunBase:
         self.workers = start.workers
         self.listeners = start.listeners
         self.interceptors = start.interceptors
+        self.replay = start.replay
         self.loop_thread = threading.get_ident()
         self.clock = Clock(datetime.now(UTC), time.perf_counter())
         self.cancelled = False
@@ -143,6 +148,8 @@ class RunBase:
 
     def launch(self, attempt: Attempt) -> None:
         """Start ``attempt`` on the loop or a worker; returns at once, from any thread."""
+        if self.replay is not None and self._replayed(attempt):
+            return
         if self.cancelled and attempt.phase in FORWARD:
             self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
         elif attempt.is_async:
@@ -155,6 +162,17 @@ class RunBase:
                 attempt.job = self.workers.start(functools.partial(self._run_sync, attempt))
             except Exception as exc:  # workers stopped: the attempt cannot run
                 self.finish(attempt, None, exc)
+
+    def _replayed(self, attempt: Attempt) -> bool:
+        """Finish ``attempt`` with its recorded outcome, if the crashed run had recorded one."""
+        assert self.replay is not None
+        recorded = self.replay.get(f"{attempt.phase.value}/{attempt.unit_id}")
+        if recorded is None:
+            return False
+        attempt.replayed = True
+        attempt.started = time.perf_counter()
+        self.finish(attempt, recorded[0], recorded[1])
+        return True
 
     def _start_task(self, attempt: Attempt) -> None:
         if not attempt.done:
@@ -292,9 +310,14 @@ class RunBase:
         attempt.value = value
         attempt.error = error
         attempt.method = attempt.task = attempt.job = attempt.timer = None
+        if self.interceptors and not attempt.replayed:
+            try:
+                after(self, attempt)
+            except Exception:  # a testing hook must not strand the run
+                _log.exception("an interceptor failed after %s attempt %d", attempt.unit_id, attempt.number)
         if self.listeners.active:
             event = self._finished_event(attempt)
-            if self.listeners.journals and attempt.final:
+            if self.listeners.journals and attempt.final and not attempt.replayed:
                 self.on_loop(self._spawn_journal, attempt, event)
                 return True
             self.listeners.emit(event)
@@ -349,7 +372,9 @@ class RunBase:
                 number > policy.retry, self._resolve, done,
             )
             records.append(attempt)
-            if is_async:
+            if self.replay is not None and self._replayed(attempt):
+                pass
+            elif is_async:
                 # Run it inside this task: no task and no loop turn of its own. Its timeout cancels
                 # this task, which _drive absorbs; the cancellation is taken back below.
                 task = asyncio.current_task()
@@ -432,7 +457,7 @@ class RunBase:
         """The event that opens this run."""
         return TransactionStarted(
             kind=self.kind, name=self.name, correlation_id=self.correlation_id, at=self.clock.wall_start,
-            input=self.tx_input, headers=dict(self.headers), definition=getattr(self, "spec", None),
+            input=self.tx_input, headers=dict(self.headers), definition=self.spec,
         )
 
     def _tell_started(self, attempt: Attempt) -> None:
@@ -449,7 +474,7 @@ class RunBase:
             kind=self.kind, name=self.name, correlation_id=self.correlation_id,
             at=self.clock.wall(attempt.ended), phase=attempt.phase, unit_id=attempt.unit_id,
             attempt=attempt.number, duration_ms=(attempt.ended - (attempt.started or attempt.ended)) * 1000,
-            error=attempt.error, result=attempt.value, final=attempt.final,
+            error=attempt.error, result=attempt.value, final=attempt.final, replayed=attempt.replayed,
         )
 
 

@@ -7,6 +7,7 @@ from ..errors import FireflyTxError
 __all__ = [
     "LeaseLostError",
     "PersistenceError",
+    "RecoveryError",
     "StoreUnavailableError",
     "UnrestorableValueError",
     "UnstorableValueError",
@@ -87,3 +88,19 @@ class LeaseLostError(PersistenceError):
 
     def __reduce__(self) -> tuple[type[LeaseLostError], tuple[str, str, str | None]]:
         return (type(self), (self.correlation_id, self.owner, self.current_owner))
+
+
+class RecoveryError(PersistenceError):
+    """A stored transaction cannot be resumed; ``reason`` says why and what to do.
+
+    Raised for a transaction whose definition changed since it started, one that is DEAD (recovery
+    crashed too often), one another live process owns, or one whose definition is not registered.
+    """
+
+    def __init__(self, correlation_id: str, reason: str) -> None:
+        self.correlation_id = correlation_id
+        self.reason = reason
+        super().__init__(f"transaction {correlation_id!r} cannot be recovered: {reason}")
+
+    def __reduce__(self) -> tuple[type[RecoveryError], tuple[str, str]]:
+        return (type(self), (self.correlation_id, self.reason))

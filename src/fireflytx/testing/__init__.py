@@ -15,6 +15,10 @@ The pytest plugin (loaded by itself once the extra is installed) provides ``saga
 ``tcc_engine`` (one engine per test), ``saga_engine_session`` and ``tcc_engine_session`` (one per
 session), and ``fireflytx_settings`` to override. Assertion failures print the run view.
 
+Crashes: ``crash_after(engine, "charge")`` kills the process (SIGKILL) right after ``charge``
+returned and before its checkpoint is written, for tests of durable runs that recover in
+another process.
+
 Time: ``fast_backoff`` skips the pauses fireflytx times itself (between compensation and TCC
 cancel retries) and records them; retries of steps, tries and confirms are paced by the Java
 engine's timer and keep their real ``backoff_ms``.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 from ._asserts import assert_canceled, assert_compensated, assert_steps_ran, assert_succeeded
 from ._clock import FastBackoff, Pause, fast_backoff
+from ._crash import crash_after
 from ._faults import Fault, InjectedFault, delay_step, fail_step, timeout_step
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "assert_compensated",
     "assert_steps_ran",
     "assert_succeeded",
+    "crash_after",
     "delay_step",
     "fail_step",
     "fast_backoff",

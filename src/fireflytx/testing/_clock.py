@@ -52,6 +52,9 @@ class FastBackoff:
             self.pauses.append(Pause(call.phase, call.unit_id, call.attempt, seconds * 1000))
         return 0.0
 
+    def after_attempt(self, call: AttemptCall, failed: bool) -> None:
+        """Nothing: only pauses are changed."""
+
 
 @contextmanager
 def fast_backoff(engine: EngineBase) -> Iterator[FastBackoff]:

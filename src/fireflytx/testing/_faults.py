@@ -65,6 +65,9 @@ class Fault:
         """Faults leave pauses alone (``fast_backoff`` shortens them)."""
         return seconds
 
+    def after_attempt(self, call: AttemptCall, failed: bool) -> None:
+        """Nothing: faults act before the user's method is called."""
+
     def _unused(self) -> str | None:
         if self.problem is not None:
             return self.problem
