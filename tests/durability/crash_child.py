@@ -57,15 +57,12 @@ def _status(result: Any) -> str:
     return str(getattr(result.status, "value", result.status))
 
 
-def _crash_after(engine: Any, spec: str | None) -> Any:
-    import contextlib
+def _crash_after(engine: Any, spec: str | None) -> None:
+    if spec is not None:
+        from fireflytx.testing import crash_after
 
-    if spec is None:
-        return contextlib.nullcontext()
-    from fireflytx.testing import crash_after
-
-    phase, unit = spec.split(":")
-    return crash_after(engine, unit, phase=phase)
+        phase, unit = spec.split(":")
+        crash_after(engine, unit, phase=phase)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -74,19 +71,19 @@ async def run(args: argparse.Namespace) -> None:
     async with _engine(args) as engine:
         for definition in definitions.values():
             engine.register(definition)
+        _crash_after(engine, args.crash_after)
         _say("READY")
-        with _crash_after(engine, args.crash_after):
 
-            async def one(item: dict[str, Any]) -> None:
-                cls = definitions[item["definition"]]
-                try:
-                    result = await engine.execute(cls, item["plan"], correlation_id=item["cid"])
-                except Exception as error:  # reported to the test, which decides what it means
-                    _say(f"ERROR {item['cid']} {type(error).__name__}: {error}".replace("\n", " "))
-                else:
-                    _say(f"RESULT {item['cid']} {_status(result)}")
+        async def one(item: dict[str, Any]) -> None:
+            cls = definitions[item["definition"]]
+            try:
+                result = await engine.execute(cls, item["plan"], correlation_id=item["cid"])
+            except Exception as error:  # reported to the test, which decides what it means
+                _say(f"ERROR {item['cid']} {type(error).__name__}: {error}".replace("\n", " "))
+            else:
+                _say(f"RESULT {item['cid']} {_status(result)}")
 
-            await asyncio.gather(*(one(item) for item in plans))
+        await asyncio.gather(*(one(item) for item in plans))
     _say("DONE")
 
 

@@ -49,6 +49,7 @@ class Child:
     lines: list[str] = field(default_factory=list, init=False)
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue, init=False)
     _stderr: list[str] = field(default_factory=list, init=False)
+    _pumps: list[threading.Thread] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.process = subprocess.Popen(
@@ -59,19 +60,25 @@ class Child:
             text=True,
             env=dict(os.environ),
         )
-        threading.Thread(target=self._pump_stdout, daemon=True).start()
-        threading.Thread(target=self._pump_stderr, daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump_stdout, daemon=True),
+            threading.Thread(target=self._pump_stderr, daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     def _pump_stdout(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line.rstrip("\n"))
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
 
     def _pump_stderr(self) -> None:
         assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self._stderr.append(line)
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self._stderr.append(line)
 
     @property
     def pid(self) -> int:
@@ -120,14 +127,18 @@ class Child:
         return self.process.returncode
 
     def _drain(self) -> None:
+        """Collect what the ended child printed and close its pipes."""
+        for pump in self._pumps:
+            pump.join(timeout=30)
+        if self.process.stdin is not None:
+            self.process.stdin.close()
         while True:
             try:
-                line = self._queue.get(timeout=5)
+                line = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if line is None:
-                return
-            self.lines.append(line)
+            if line is not None:
+                self.lines.append(line)
 
     def reported(self, tag: str) -> dict[str, str]:
         """``{cid: status}`` from the child's ``TAG cid status`` lines (the last one wins)."""
@@ -213,6 +224,21 @@ def stored(url: str, cids: Iterable[str]) -> dict[str, StoredTransaction | None]
             await store.close()
 
     return asyncio.run(read())
+
+
+class StoreWatch:
+    """A store the test keeps open to look at one transaction while children run it."""
+
+    def __init__(self, url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._store = self._loop.run_until_complete(open_store(url))
+
+    def get(self, cid: str) -> StoredTransaction | None:
+        return self._loop.run_until_complete(self._store.get(cid))
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._store.close())
+        self._loop.close()
 
 
 def checkpoint_keys(transaction: StoredTransaction) -> list[str]:

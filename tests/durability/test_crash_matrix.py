@@ -48,6 +48,7 @@ from harness import (
     Backend,
     Child,
     Ledger,
+    StoreWatch,
     checkpoint_keys,
     child_args,
     plans_arg,
@@ -56,7 +57,7 @@ from harness import (
     wait_until,
 )
 
-from fireflytx._persistence import RUNNING
+from fireflytx._persistence import RUNNING, StoredTransaction
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -421,6 +422,10 @@ STEP_S = 0.3
 KILLS = 30
 
 
+def _taken_over(t: StoredTransaction | None, times: int) -> bool:
+    return t is not None and (t.record.recovery_attempts >= times or t.record.finished)
+
+
 @pytest.mark.timeout(600)
 def test_crash_loop_of_thirty_kills_ends_final_without_extra_runs(backend: Backend, tmp_path: Path) -> None:
     seed = random.randrange(2**32)
@@ -430,19 +435,35 @@ def test_crash_loop_of_thirty_kills_ends_final_without_extra_runs(backend: Backe
     plan = {"delay": {u: STEP_S / 2 for u in TEN}, "linger": {u: STEP_S / 2 for u in TEN}}
     many = 10 * KILLS  # no takeover limit in reach: this scenario is about re-runs, not DEAD
     killed: list[int] = []
-    for i in range(KILLS):
-        if i == 0:
-            args = child_args(
-                "run", backend.url, ledger.path, max_recoveries=many, extra=plans_arg([(cid, "ten", plan)])
-            )
-        else:
-            args = child_args("recover", backend.url, ledger.path, max_recoveries=many, extra=["--cids", cid])
-        child = Child(args)
+    run = child_args(
+        "run", backend.url, ledger.path, max_recoveries=many, extra=plans_arg([(cid, "ten", plan)])
+    )
+    recover = child_args(
+        "recover", backend.url, ledger.path, max_recoveries=many, extra=["--cids", cid, "--gate"]
+    )
+    watch = StoreWatch(backend.url)
+    try:
+        child = Child(run)
         child.wait_line("READY")
-        # Mostly less than one step, now and then a little more: the saga creeps forward across kills.
-        time.sleep(rng.uniform(0, 1.25 * STEP_S))
-        child.kill()
-        killed.append(child.pid)
+        for i in range(KILLS):
+            # The next recoverer starts its JVM while this child runs, and waits at its gate.
+            following = Child(recover, stdin=True) if i < KILLS - 1 else None
+            if i > 0:
+                # Count from the takeover: each kill then falls on the running saga.
+                wait_until(lambda n=i: _taken_over(watch.get(cid), n), f"takeover {i}", child)
+            # Kill within the step in flight, unless the saga is behind a schedule that spreads the
+            # 30 kills over its 10 steps: then let it finish a step or two first.
+            reached = max((TEN.index(line["unit"]) for line in ledger.reload().lines), default=-1)
+            behind = reached < i * len(TEN) // KILLS
+            time.sleep((rng.uniform(1.0, 2.5) if behind else rng.uniform(0.0, 1.0)) * STEP_S)
+            child.kill()
+            killed.append(child.pid)
+            if following is not None:
+                following.wait_line("READY")
+                following.send("go")
+                child = following
+    finally:
+        watch.close()
 
     final = recover_all(backend.url, ledger.path, [cid], max_recoveries=many)
     t = stored(backend.url, [cid])[cid]
