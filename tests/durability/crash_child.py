@@ -78,7 +78,7 @@ async def run(args: argparse.Namespace) -> None:
             cls = definitions[item["definition"]]
             try:
                 result = await engine.execute(cls, item["plan"], correlation_id=item["cid"])
-            except Exception as error:  # reported to the test, which decides what it means
+            except (Exception, asyncio.CancelledError) as error:  # reported: the test judges it
                 _say(f"ERROR {item['cid']} {type(error).__name__}: {error}".replace("\n", " "))
             else:
                 _say(f"RESULT {item['cid']} {_status(result)}")

@@ -28,6 +28,8 @@ The scenarios, and what must hold after recovery:
    finishes phase two with the recorded decision, confirms only or cancels only.
 8. 30 random kills during one 10-step saga, recovering between them: it ends final, no step ran
    more than (kills that hit it + 1) times, and always with one key.
+9. An owner frozen (SIGSTOP) in a step past its lease, while another process recovers and
+   finishes the saga, then thawed: it changes nothing in the store and undoes nothing.
 
 Scenarios that kill at a known point run several transactions in one child (each blocks at its
 own point, then the child is killed), so the whole matrix starts few JVMs. Waits are guards
@@ -36,6 +38,7 @@ against hangs, never timings that are asserted.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import time
@@ -285,7 +288,9 @@ def test_redis_server_restarted_mid_saga(redis_backend: Backend, tmp_path: Path)
             assert t is not None and t.record.status == "SUCCEEDED", f"{cid} reported {outcome[cid]}: {t}"
             assert checkpoint_keys(t) == _steps(CHAIN), f"{cid} SUCCEEDED without all its checkpoints"
 
-    # Whatever the restart left unfinished, a recovery finishes; a success still has every checkpoint.
+    # Whatever the restart left unfinished, a recovery finishes. The end agrees with what happened
+    # outside: a success has every step checkpoint and undid nothing, and every compensation that
+    # ran is recorded.
     unfinished = [cid for cid, t in after.items() if t is not None and not t.record.finished]
     if unfinished:
         recover_all(redis_backend.url, ledger.path, unfinished)
@@ -297,8 +302,14 @@ def test_redis_server_restarted_mid_saga(redis_backend: Backend, tmp_path: Path)
             assert outcome[cid] != "SUCCEEDED", cid
             continue
         assert t.record.finished, cid
+        ran = ledger.units(cid, "compensation")
         if t.record.status == "SUCCEEDED":
             assert checkpoint_keys(t) == _steps(CHAIN), f"{cid} SUCCEEDED without all its checkpoints"
+            assert ran == [], (
+                f"{cid} ended SUCCEEDED, yet compensations {ran} undid its steps: {ledger.lines}"
+            )
+        recorded = {c.unit_id for c in t.checkpoints if c.phase == "compensation"}
+        assert set(ran) == recorded, f"{cid}: compensations ran {ran}, recorded {sorted(recorded)}"
         ledger.assert_one_key(cid)
 
 
@@ -413,6 +424,47 @@ def test_tcc_killed_in_phase_two_finishes_with_the_recorded_decision(
         "cancel/p2",
         "cancel/p1",
     ]
+
+
+# -- 9 -----------------------------------------------------------------------------------------------
+
+
+def test_paused_owner_that_lost_its_lease_changes_nothing(backend: Backend, tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    cid = "paused"
+    child = Child(
+        child_args("run", backend.url, ledger.path, extra=plans_arg([(cid, "chain", {"delay": {"b": 1.0}})]))
+    )
+    watch = StoreWatch(backend.url)
+    try:
+        # Frozen (a long GC pause, a suspended VM) while b runs, until another process took over.
+        wait_until(lambda: _has_checkpoint(watch.get(cid), "step/a"), "the checkpoint of a", child)
+        os.kill(child.pid, signal.SIGSTOP)
+        recovery = recover_all(backend.url, ledger.path, [cid])
+        taken = watch.get(cid)
+    finally:
+        watch.close()
+        os.kill(child.pid, signal.SIGCONT)
+    assert child.finish() == 0, child.describe()
+
+    assert taken is not None and taken.record.status == "SUCCEEDED"
+    t = stored(backend.url, [cid])[cid]
+    assert t is not None and t.record.status == "SUCCEEDED"
+    assert t.checkpoints == taken.checkpoints, "the paused owner changed the store after losing its lease"
+    ledger.reload()
+    assert ledger.units(cid, "compensation") == [], (
+        f"the paused owner undid steps of a saga another process finished: {ledger.lines}"
+    )
+    # a ran before the pause; b was in flight, so both owners ran it; the recoverer ran the rest.
+    ran_by = {"a": [child.pid], "b": [child.pid, recovery.pid]}
+    for unit in CHAIN:
+        pids = sorted(r["pid"] for r in ledger.runs(cid, "step", unit))
+        assert pids == sorted(ran_by.get(unit, [recovery.pid])), f"step {unit} ran in {pids}"
+    ledger.assert_one_key(cid)
+
+
+def _has_checkpoint(t: StoredTransaction | None, key: str) -> bool:
+    return t is not None and key in checkpoint_keys(t)
 
 
 # -- 8 -----------------------------------------------------------------------------------------------
