@@ -31,6 +31,7 @@ from .listeners import TransactionFinished
 if TYPE_CHECKING:
     from ._bridge._protocol import EngineBridge
     from ._persistence._durable import Durability
+    from ._persistence._view import StoredRun
 
 __all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
 
@@ -474,7 +475,7 @@ class EngineBase:
         """The result of an existing transaction: stored, awaited, or resumed after its owner died."""
         from ._persistence._errors import RecoveryError
         from ._persistence._model import DEAD
-        from ._persistence._rebuild import result_of  # type: ignore[import-not-found]
+        from ._persistence._rebuild import result_of
 
         while True:
             stored = await durability.until_finished(correlation_id)
@@ -552,6 +553,27 @@ class EngineBase:
                 correlation_id, f"it became DEAD: {claimed.recovery_attempts} recoveries did not finish it"
             )
         return [await self._resume(claimed, durability)]
+
+    async def stored_run(self, correlation_id: str) -> StoredRun | None:
+        """The stored record of ``correlation_id`` as a ``StoredRun`` (None if the store has none).
+
+        Running, dead or finished: a notebook shows its checkpoints, and for a finished one the run
+        view and timeline its result would show.
+
+        Raises:
+            FireflyTxError: the engine has no durable store.
+        """
+        from ._persistence._view import StoredRun
+
+        durability = self._durability
+        if durability is None:
+            self._running()
+            raise FireflyTxError(
+                "stored_run() reads the engine's durable store, and this engine has none: set "
+                "FIREFLYTX_PERSISTENCE__URL (or settings.persistence.url) to sqlite:///path/file.db or redis://host"
+            )
+        stored = await durability.get(correlation_id)
+        return None if stored is None else StoredRun.of(stored, durability.registry)
 
     def recover_sync(self, correlation_id: str | None = None, *, retry_dead: bool = False) -> list[Any]:
         """Blocking ``recover`` for scripts and the CLI."""

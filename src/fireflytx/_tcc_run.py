@@ -144,6 +144,7 @@ class TccRun(RunBase):
         try:
             await self.listeners.checkpoint(self._decision_event(Decision.CONFIRM))
         except JournalError as exc:
+            self.journal_failed(exc)
             # Nothing is confirmed yet: cancelling everyone tried is still possible, and safe.
             await self._cancel_all()
             self.reply(key, exc)
@@ -170,8 +171,8 @@ class TccRun(RunBase):
         if self.listeners.active:
             try:
                 await self.listeners.checkpoint(self._decision_event(Decision.CANCEL))
-            except JournalError:
-                pass  # cancelling goes on regardless: it is the safe way out
+            except JournalError as exc:
+                self.journal_failed(exc)  # cancelling goes on regardless: it is the safe way out
         if first is not None:
             await self._own_cancel(first)
         for earlier in reversed(self.participants.values()):

@@ -343,3 +343,147 @@ async def test_recover_without_a_durable_store_says_how_to_get_one() -> None:
     async with SagaEngine() as engine:
         with pytest.raises(Exception, match="FIREFLYTX_PERSISTENCE__URL"):
             await engine.recover()
+
+
+async def test_executing_a_finished_correlation_id_returns_the_stored_result_and_runs_nothing(
+    settings: FireflyTxSettings,
+) -> None:
+    async with SagaEngine(settings) as engine:
+        first = await engine.execute(Chain, 5, correlation_id="i1")
+        calls = list(CALLS)
+        again = await engine.execute(Chain, 5, correlation_id="i1")
+    assert CALLS == calls
+    assert (again.status, again.correlation_id) == (first.status, "i1")
+    assert again.steps["a"].result == Parcel(weight=5)
+    assert again.steps["c"].result == "done"
+
+
+async def test_two_concurrent_executions_with_one_correlation_id_run_once_and_agree(
+    settings: FireflyTxSettings,
+) -> None:
+    async with SagaEngine(settings) as engine:
+        one, two = await asyncio.gather(
+            engine.execute(Chain, 6, correlation_id="i2"), engine.execute(Chain, 6, correlation_id="i2")
+        )
+    assert [name for name, _ in CALLS] == ["a", "b", "c"]
+    assert one.status is two.status is SagaStatus.SUCCEEDED
+    assert one.steps["b"].result == two.steps["b"].result == 12
+
+
+async def test_a_correlation_id_of_another_transaction_is_refused_clearly(
+    settings: FireflyTxSettings,
+) -> None:
+    async with SagaEngine(settings) as sagas, TccEngine(settings) as tccs:
+        await sagas.execute(Chain, 1, correlation_id="i3")
+        with pytest.raises(RecoveryError, match="belongs to saga 'durable-chain'"):
+            await tccs.execute(Pay, 1, correlation_id="i3")
+
+
+async def test_stored_run_shows_a_finished_run_with_its_checkpoints_and_result(
+    settings: FireflyTxSettings,
+) -> None:
+    from fireflytx.persistence import StoredRun
+
+    async with SagaEngine(settings) as engine:
+        await engine.execute(Chain, 2, correlation_id="v1")
+        view = await engine.stored_run("v1")
+        assert await engine.stored_run("nope") is None
+    assert isinstance(view, StoredRun)
+    assert view.result is not None and view.result.status is SagaStatus.SUCCEEDED
+    assert [(row.unit, row.status) for row in view.rows()] == [
+        ("a", "SUCCEEDED"),
+        ("b", "SUCCEEDED"),
+        ("c", "SUCCEEDED"),
+    ]
+    assert "v1:step:b" in view._repr_html_()
+
+
+async def test_a_store_of_ones_own_is_opened_through_store_factory(tmp_path: Path) -> None:
+    import own_store
+
+    url = f"mine://{tmp_path / 'mine.db'}"
+    settings = FireflyTxSettings(persistence=PersistenceConfig(url=url, store_factory="own_store:open_mine"))
+    async with SagaEngine(settings) as engine:
+        result = await engine.execute(Chain, 1, correlation_id="own1")
+        view = await engine.stored_run("own1")
+    assert result.is_success and own_store.OPENED == [url]
+    assert view is not None and view.record.status == "SUCCEEDED"
+
+
+def test_a_store_factory_that_returns_no_store_is_refused_at_start(tmp_path: Path) -> None:
+    settings = FireflyTxSettings(
+        persistence=PersistenceConfig(url="mine://x", store_factory="own_store:open_nothing")
+    )
+    with pytest.raises(TypeError, match="does not implement fireflytx.persistence.TransactionStore"):
+        SagaEngine(settings).start()
+
+
+def test_an_unknown_store_url_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ValueError, match="use memory://, sqlite:///path/file.db or redis://host:port"):
+        PersistenceConfig(url="postgres://db/tx")
+
+
+async def test_recover_on_start_finishes_orphans_of_each_definition_as_it_is_registered(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    await _orphan(store, "s1", definition_of(Chain), 7, [_done("step", "a", "s1", Parcel(weight=7))])
+    persistence = settings.persistence.model_copy(update={"recover_on_start": True})
+    engine = SagaEngine(settings.model_copy(update={"persistence": persistence})).start()
+    try:
+        engine.register(Chain)
+        for _ in range(600):  # a guard against hanging, not a measured expectation
+            stored = await store.get("s1")
+            assert stored is not None
+            if stored.record.finished:
+                break
+            await asyncio.sleep(0.05)
+        assert stored.record.status == "SUCCEEDED"
+        assert [name for name, _ in CALLS] == ["b", "c"]
+    finally:
+        engine.stop()
+
+
+@saga("durable-slow")
+class Slow:
+    @saga_step("first")
+    def first(self, ctx: SagaContext) -> int:
+        CALLS.append(("first", ctx.idempotency_key))
+        return 1
+
+    @compensation_step("first")
+    def undo_first(self, _: int, ctx: SagaContext) -> None:
+        CALLS.append(("undo first", ctx.idempotency_key))
+
+    @saga_step("slow", depends_on=["first"])
+    async def slow(self, ctx: SagaContext) -> int:
+        CALLS.append(("slow", ctx.idempotency_key))
+        await asyncio.sleep(0.6)
+        return 2
+
+    @saga_step("last", depends_on=["slow"])
+    def last(self, ctx: SagaContext) -> int:
+        CALLS.append(("last", ctx.idempotency_key))
+        return 3
+
+
+async def test_a_process_that_lost_its_lease_runs_nothing_more_of_that_transaction(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    from fireflytx import JournalError
+    from fireflytx.persistence import LeaseLostError
+
+    # A heartbeat slower than the lease: as if this process had stalled for longer than its lease.
+    persistence = settings.persistence.model_copy(update={"lease_s": 0.1, "heartbeat_s": 30.0})
+    async with SagaEngine(settings.model_copy(update={"persistence": persistence})) as engine:
+        running = asyncio.ensure_future(engine.execute(Slow, correlation_id="lost1"))
+        while ("slow", "lost1:step:slow") not in CALLS:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # the lease has expired: another process takes the transaction over
+        assert await store.claim("lost1", owner="other-process", lease_s=60) is not None
+        with pytest.raises(JournalError) as caught:
+            await running
+    assert isinstance(caught.value.__cause__, LeaseLostError)
+    assert [name for name, _ in CALLS] == ["first", "slow"]  # neither "last" nor "undo first" ran here
+    stored = await store.get("lost1")
+    assert stored is not None and stored.record.owner == "other-process"
+    assert stored.record.status == "RUNNING"

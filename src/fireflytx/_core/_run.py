@@ -118,6 +118,8 @@ class RunBase:
         self.process_exit: BaseException | None = None
         """The first KeyboardInterrupt or SystemExit a method raised; re-raised to the caller at the end."""
         self.attempts: list[Attempt] = []
+        self.disowned: BaseException | None = None
+        """A journal said another process now owns this transaction: nothing more of it runs here."""
         self._lock = threading.Lock()
         self.ended = False
         """The engine's run has ended (``engine_error`` then says how)."""
@@ -148,6 +150,9 @@ class RunBase:
 
     def launch(self, attempt: Attempt) -> None:
         """Start ``attempt`` on the loop or a worker; returns at once, from any thread."""
+        if self.disowned is not None:
+            self.finish(attempt, None, self.disowned)
+            return
         if self.replay is not None and self._replayed(attempt):
             return
         if self.cancelled and attempt.phase in FORWARD:
@@ -331,10 +336,27 @@ class RunBase:
         try:
             await self.listeners.checkpoint(event)
         except Exception as exc:  # the journal's failure fails what it did not record
+            self.journal_failed(exc)
             if attempt.error is None:
                 attempt.value, attempt.error = None, exc
         finally:
             self._done(attempt)
+
+    def journal_failed(self, error: BaseException) -> None:
+        """Note a journal's failure: one caused by a lost lease means the run is no longer this process's.
+
+        Another process has taken the transaction over and runs it from its checkpoints; running
+        anything more here (compensations included) would act on it twice. Every later attempt of
+        this run ends at once with this error, without calling user code.
+        """
+        from .._persistence._errors import LeaseLostError
+
+        if isinstance(error.__cause__, LeaseLostError) and self.disowned is None:
+            self.disowned = error
+            _log.error(
+                "%s %r (%s): %s; this process stops running it", self.kind.value, self.name,
+                self.correlation_id, error.__cause__,
+            )
 
     def _done(self, attempt: Attempt) -> None:
         on_done, attempt.on_done = attempt.on_done, None
@@ -372,7 +394,9 @@ class RunBase:
                 number > policy.retry, self._resolve, done,
             )
             records.append(attempt)
-            if self.replay is not None and self._replayed(attempt):
+            if self.disowned is not None:
+                self.finish(attempt, None, self.disowned)
+            elif self.replay is not None and self._replayed(attempt):
                 pass
             elif is_async:
                 # Run it inside this task: no task and no loop turn of its own. Its timeout cancels

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["PersistenceConfig", "SqliteSynchronous", "mask_url"]
 
@@ -50,8 +50,19 @@ class PersistenceConfig(BaseModel):
 
     url: str = Field(
         default="memory://",
-        pattern=r"^(memory://|sqlite:///.+|rediss?://.*)$",
-        description="memory:// (in-process), sqlite:///path/file.db, redis://[:password@]host:port/db, rediss://...",
+        pattern=r"^[a-z][a-z0-9+.-]*://.*$",
+        description=(
+            "memory:// (in-process), sqlite:///path/file.db, redis://[:password@]host:port/db, rediss://..., "
+            "or any URL your store_factory understands"
+        ),
+    )
+    store_factory: str | None = Field(
+        default=None,
+        pattern=r"^[\w.]+:[\w.]+$",
+        description=(
+            "`module:callable` that opens your own TransactionStore (PostgreSQL, say): called with this "
+            "config, it returns the store or an awaitable of it. Used instead of the built-in stores."
+        ),
     )
     key_prefix: str = Field(default="fireflytx:", description="Redis: prefix of every key the store writes.")
     finished_ttl_s: int | None = Field(
@@ -87,10 +98,22 @@ class PersistenceConfig(BaseModel):
         description="Takeovers after lost leases before a transaction is set DEAD (ends a crash loop).",
     )
 
+    @model_validator(mode="after")
+    def _known_url(self) -> PersistenceConfig:
+        builtin = self.url == "memory://" or self.url.startswith(("sqlite:///", "redis://", "rediss://"))
+        if not builtin and self.store_factory is None:
+            raise ValueError(
+                f"unknown store URL {mask_url(self.url)!r}: use memory://, sqlite:///path/file.db or "
+                "redis://host:port, or name your own store's opener in store_factory"
+            )
+        if self.url.startswith("sqlite:///") and len(self.url) == len("sqlite:///"):
+            raise ValueError("sqlite:/// needs a file path: sqlite:///relative/file.db or sqlite:////absolute/file.db")
+        return self
+
     @property
     def durable(self) -> bool:
         """Whether runs are journaled: ``memory://`` keeps nothing beyond the process, as without a store."""
-        return self.url != "memory://"
+        return self.url != "memory://" or self.store_factory is not None
 
     @property
     def heartbeat_interval_s(self) -> float:

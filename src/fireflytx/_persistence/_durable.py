@@ -67,10 +67,19 @@ class Durability:
         self.owner = new_owner_id()
         self.registry = TypeRegistry()
         self.owned: set[str] = set()
+        self._handover = threading.Lock()
+        self._inbox: list[tuple[Callable[[TransactionStore], Awaitable[Any]], asyncio.Future[Any], Any]] = []
+        self._inbox_scheduled = False
+        self._outbox: dict[Any, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        self._outbox_scheduled = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fireflytx-store", daemon=True)
         self._thread.start()
-        self.store: TransactionStore = self._on_store_loop_blocking(open_store(config))
+        try:
+            self.store: TransactionStore = self._on_store_loop_blocking(open_store(config))
+        except BaseException:
+            self._stop_loop()
+            raise
         self._heartbeat = asyncio.run_coroutine_threadsafe(self._beat(), self._loop)
         self._loop_bound = bool(getattr(self.store, "loop_bound", True))
 
@@ -80,12 +89,58 @@ class Durability:
         return asyncio.run_coroutine_threadsafe(_awaited(coro), self._loop).result()
 
     async def call(self, make: Callable[[TransactionStore], Awaitable[T]]) -> T:
-        """``make(store)`` awaited where the store may be used: here, or on the store's own loop."""
-        if not self._loop_bound or asyncio.get_running_loop() is self._loop:
+        """``make(store)`` awaited where the store may be used: here, or on the store's own loop.
+
+        Calls for the store's loop are handed over in batches, and their answers handed back in
+        batches, one wake-up of each loop per batch: at a hundred runs in flight, waking a loop
+        once per checkpoint would cost more than writing it.
+        """
+        if not self._loop_bound:
             return await make(self.store)
-        return await asyncio.wrap_future(
-            asyncio.run_coroutine_threadsafe(_awaited(make(self.store)), self._loop)
-        )
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return await make(self.store)
+        future: asyncio.Future[T] = loop.create_future()
+        with self._handover:
+            self._inbox.append((make, future, loop))
+            wake = not self._inbox_scheduled
+            self._inbox_scheduled = True
+        if wake:
+            self._loop.call_soon_threadsafe(self._take_inbox)
+        return await future
+
+    def _take_inbox(self) -> None:
+        with self._handover:
+            calls, self._inbox = self._inbox, []
+            self._inbox_scheduled = False
+        for make, future, loop in calls:
+            self._loop.create_task(self._serve(make, future, loop))
+
+    async def _serve(
+        self, make: Callable[[TransactionStore], Awaitable[Any]], future: asyncio.Future[Any], loop: Any
+    ) -> None:
+        try:
+            answer: tuple[asyncio.Future[Any], Any, BaseException | None] = (
+                future,
+                await make(self.store),
+                None,
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, whose await raises it
+            answer = (future, None, exc)
+        outbox = self._outbox.setdefault(loop, [])
+        outbox.append(answer)
+        if not self._outbox_scheduled:
+            self._outbox_scheduled = True
+            self._loop.call_soon(self._send_answers)
+
+    def _send_answers(self) -> None:
+        self._outbox_scheduled = False
+        outbox, self._outbox = self._outbox, {}
+        for loop, answers in outbox.items():
+            try:
+                loop.call_soon_threadsafe(_deliver_all, answers)
+            except RuntimeError:  # that loop is closed: nobody waits for these any more
+                pass
 
     # -- leases ----------------------------------------------------------------------------------
 
@@ -165,10 +220,13 @@ class Durability:
         try:
             self._on_store_loop_blocking(self.store.close())
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-            if not self._thread.is_alive():
-                self._loop.close()
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 class StoreJournal:
@@ -217,6 +275,16 @@ class StoreJournal:
                 )
             finally:
                 durability.disown(event.correlation_id)
+
+
+def _deliver_all(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in answers:
+        if future.done():  # its caller was cancelled
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:

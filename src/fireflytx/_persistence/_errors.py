@@ -9,6 +9,7 @@ __all__ = [
     "PersistenceError",
     "RecoveryError",
     "StoreUnavailableError",
+    "TransactionNotFinishedError",
     "UnrestorableValueError",
     "UnstorableValueError",
 ]
@@ -104,3 +105,22 @@ class RecoveryError(PersistenceError):
 
     def __reduce__(self) -> tuple[type[RecoveryError], tuple[str, str]]:
         return (type(self), (self.correlation_id, self.reason))
+
+
+class TransactionNotFinishedError(PersistenceError):
+    """A stored transaction has no final result yet: it is still running, or DEAD.
+
+    Only a finished transaction can be read back as a ``SagaResult`` or ``TccResult``; look at an
+    unfinished one through its record and checkpoints instead.
+    """
+
+    def __init__(self, correlation_id: str, status: str) -> None:
+        self.correlation_id = correlation_id
+        self.status = status
+        super().__init__(
+            f"transaction {correlation_id!r} is {status}, not finished: it has no result yet; "
+            "read its record and checkpoints instead"
+        )
+
+    def __reduce__(self) -> tuple[type[TransactionNotFinishedError], tuple[str, str]]:
+        return (type(self), (self.correlation_id, self.status))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from pathlib import Path
+from typing import Any
 
 from ._config import PersistenceConfig
 from ._memory import MemoryStore
@@ -26,6 +29,8 @@ async def open_store(config: PersistenceConfig | str) -> TransactionStore:
     """
     if isinstance(config, str):
         config = PersistenceConfig(url=config)
+    if config.store_factory is not None:
+        return await _own_store(config)
     url = config.url
     if url == "memory://":
         return MemoryStore()
@@ -42,3 +47,24 @@ async def open_store(config: PersistenceConfig | str) -> TransactionStore:
             raise
         return store
     raise ValueError(f"unknown transaction store URL {url!r}: use memory://, sqlite:///path or redis://host")
+
+
+async def _own_store(config: PersistenceConfig) -> TransactionStore:
+    """The store a ``store_factory`` opens, checked to keep the protocol."""
+    assert config.store_factory is not None
+    module_name, _, attribute = config.store_factory.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"store_factory {config.store_factory!r} cannot be imported: {exc}") from exc
+    store = target(config)
+    if inspect.isawaitable(store):
+        store = await store
+    if not isinstance(store, TransactionStore):
+        raise TypeError(
+            f"store_factory {config.store_factory!r} returned a {type(store).__name__}, which does not "
+            "implement fireflytx.persistence.TransactionStore"
+        )
+    return store

@@ -15,7 +15,7 @@ from typing import Any
 from .._definition import SagaSpec
 from .._tcc_definition import TccSpec
 
-__all__ = ["describe_change", "fingerprint_of", "units_of"]
+__all__ = ["describe_change", "fingerprint_of", "unit_rows", "units_of"]
 
 
 def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
@@ -38,13 +38,19 @@ def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
     return json.dumps(shape, separators=(",", ":"))
 
 
-def units_of(fingerprint: str) -> list[str]:
-    """The step or participant ids a stored shape lists, in definition order ([] if unreadable)."""
+def unit_rows(fingerprint: str) -> list[list[Any]]:
+    """The units a stored shape lists, as ``fingerprint_of`` wrote it ([] if unreadable)."""
     try:
         shape = json.loads(fingerprint)
-        return [str(unit[0]) for unit in shape.get("steps", shape.get("participants", []))]
+        rows = shape.get("steps", shape.get("participants", []))
+        return [[str(unit[0]), *unit[1:]] for unit in rows]
     except (ValueError, TypeError, AttributeError, IndexError, KeyError):
         return []
+
+
+def units_of(fingerprint: str) -> list[str]:
+    """The step or participant ids a stored shape lists, in definition order ([] if unreadable)."""
+    return [row[0] for row in unit_rows(fingerprint)]
 
 
 def describe_change(stored: str, current: str) -> str | None:

@@ -34,6 +34,9 @@ def _copy(value: Any) -> Any:
 class MemoryStore:
     """Records in a dict behind a lock (atomic for any number of event loops and threads)."""
 
+    loop_bound = False
+    """Usable from any event loop."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, TransactionRecord] = {}

@@ -45,6 +45,9 @@ def _checkpoint(value: str) -> Checkpoint:
 class RedisStore:
     """Records in Redis (or Valkey), written by Lua scripts sent in pipelines."""
 
+    loop_bound = True
+    """redis-py's asyncio client belongs to the event loop it first ran on."""
+
     def __init__(
         self, url: str, *, key_prefix: str = "fireflytx:", finished_ttl_s: int | None = None
     ) -> None:

@@ -74,6 +74,7 @@ _COLUMNS = (
     "created, updated, decision, result"
 )
 _MAX_GROUP = 512
+_Answer = tuple[asyncio.Future[Any], Any, BaseException | None]
 _Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 
@@ -142,8 +143,16 @@ def _deliver(future: asyncio.Future[Any], result: Any, error: BaseException | No
         future.set_result(result)
 
 
+def _deliver_all(answers: list[_Answer]) -> None:
+    for future, result, error in answers:
+        _deliver(future, result, error)
+
+
 class SqliteStore:
     """Records in one SQLite file, written by a dedicated thread that commits in groups."""
+
+    loop_bound = False
+    """Usable from any event loop: each answer is handed to the loop that asked."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000) -> None:
         self._path = Path(path)
@@ -231,9 +240,13 @@ class SqliteStore:
             failure = StoreUnavailableError(self.description, f"{type(exc).__name__}: {exc}")
             failure.__cause__ = exc
             outcomes = [(None, failure)] * len(group)
+        # One wake-up per event loop for the whole group: waking a loop costs more than a commit's share.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
         for (_fn, future, loop), (result, error) in zip(group, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, result, error))
+        for loop, answers in by_loop.items():
             try:
-                loop.call_soon_threadsafe(_deliver, future, result, error)
+                loop.call_soon_threadsafe(_deliver_all, answers)
             except RuntimeError:  # the caller's loop is closed: nobody waits any more
                 pass
 

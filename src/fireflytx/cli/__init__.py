@@ -1,4 +1,4 @@
-"""The ``fireflytx`` command line: see, check and run transactions; demo runs; engine jars; doctor."""
+"""The ``fireflytx`` command line: see, check and run transactions; stored ones; demo runs; jars; doctor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ._demo import demo
 from ._doctor import doctor
 from ._jars import jars_app
 from ._run import run
+from ._tx import tx_app
 from ._validate import validate
 from ._visualize import visualize
 
@@ -24,6 +25,7 @@ app.command()(validate)
 app.command()(run)
 app.command()(doctor)
 app.add_typer(jars_app, name="jars")
+app.add_typer(tx_app, name="tx")
 app.command()(demo)
 
 
