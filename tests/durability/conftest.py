@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "persistence"))
 
-from harness import Backend  # noqa: E402
+from harness import Backend, kill_leftovers  # noqa: E402
 from valkey_server import ValkeyProcess  # noqa: E402
 
 
@@ -40,3 +40,10 @@ def redis_backend(tmp_path: Path) -> Iterator[Backend]:
         yield Backend("redis", server.url, server)
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_child_left() -> Iterator[None]:
+    """A test that fails half-way leaves no child running (blocked, frozen or recovering)."""
+    yield
+    kill_leftovers()

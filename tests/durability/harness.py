@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crash_sagas import read_ledger
 from valkey_server import ValkeyProcess
@@ -39,15 +38,28 @@ class Backend:
     server: ValkeyProcess | None = None
 
 
+STARTED: list[Child] = []
+"""Every child started, so that a failed test leaves none running (see ``kill_leftovers``)."""
+
+
+def kill_leftovers() -> None:
+    """SIGKILL every child still running (frozen ones too) and forget them all."""
+    while STARTED:
+        child = STARTED.pop()
+        if child.process.poll() is None:
+            child.kill()
+
+
 @dataclass
 class Child:
-    """A ``crash_child.py`` process whose output is read as it comes."""
+    """A ``crash_child.py`` process whose output is collected as it comes."""
 
     args: list[str]
     stdin: bool = False
     process: subprocess.Popen[str] = field(init=False)
     lines: list[str] = field(default_factory=list, init=False)
-    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue, init=False)
+    """Every line printed so far (appended by a reader thread)."""
+    _cursor: int = field(default=0, init=False)
     _stderr: list[str] = field(default_factory=list, init=False)
     _pumps: list[threading.Thread] = field(default_factory=list, init=False)
 
@@ -60,49 +72,55 @@ class Child:
             text=True,
             env=dict(os.environ),
         )
+        assert self.process.stdout is not None and self.process.stderr is not None
         self._pumps = [
-            threading.Thread(target=self._pump_stdout, daemon=True),
-            threading.Thread(target=self._pump_stderr, daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.lines), daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stderr, self._stderr), daemon=True),
         ]
         for pump in self._pumps:
             pump.start()
+        STARTED.append(self)
 
-    def _pump_stdout(self) -> None:
-        assert self.process.stdout is not None
-        with self.process.stdout:
-            for line in self.process.stdout:
-                self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def _pump_stderr(self) -> None:
-        assert self.process.stderr is not None
-        with self.process.stderr:
-            for line in self.process.stderr:
-                self._stderr.append(line)
+    @staticmethod
+    def _pump(stream: IO[str], into: list[str]) -> None:
+        with stream:
+            for line in stream:
+                into.append(line.rstrip("\n"))
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def ended(self) -> bool:
+        """The child exited and everything it printed has been read."""
+        return not self._pumps[0].is_alive()
+
     def describe(self) -> str:
-        err = "".join(self._stderr)[-3000:]
+        err = "\n".join(self._stderr)[-3000:]
         head = f"child {self.args[0]} pid {self.pid} rc={self.process.poll()}"
         return f"{head}\nstdout: {self.lines}\nstderr: {err}"
 
+    def printed(self, prefix: str) -> bool:
+        """Whether the child printed a line starting with ``prefix`` so far."""
+        return any(line.startswith(prefix) for line in list(self.lines))
+
     def wait_line(self, prefix: str, guard: float = GUARD_S) -> str:
-        """The next line starting with ``prefix`` (lines before it are kept in ``lines``)."""
+        """The next line (after the last one this returned) that starts with ``prefix``."""
         deadline = time.monotonic() + guard
         while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no {prefix!r} line within {guard} s\n{self.describe()}") from None
-            if line is None:
+            ended = self.ended
+            while self._cursor < len(self.lines):
+                line = self.lines[self._cursor]
+                self._cursor += 1
+                if line.startswith(prefix):
+                    return line
+            if ended:
                 self.process.wait(timeout=30)
                 raise AssertionError(f"the child ended before printing {prefix!r}\n{self.describe()}")
-            self.lines.append(line)
-            if line.startswith(prefix):
-                return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {prefix!r} line within {guard} s\n{self.describe()}")
+            time.sleep(0.01)
 
     def send(self, text: str) -> None:
         assert self.process.stdin is not None
@@ -114,7 +132,7 @@ class Child:
         if self.process.poll() is None:
             os.kill(self.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
-        self._drain()
+        self._close()
 
     def finish(self, guard: float = GUARD_S) -> int:
         """Wait for the child to end by itself; returns its exit code."""
@@ -123,22 +141,15 @@ class Child:
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(f"the child did not end within {guard} s\n{self.describe()}") from None
-        self._drain()
+        self._close()
         return self.process.returncode
 
-    def _drain(self) -> None:
-        """Collect what the ended child printed and close its pipes."""
+    def _close(self) -> None:
+        """Read what the ended child printed to the end and close its pipes."""
         for pump in self._pumps:
             pump.join(timeout=30)
         if self.process.stdin is not None:
             self.process.stdin.close()
-        while True:
-            try:
-                line = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if line is not None:
-                self.lines.append(line)
 
     def reported(self, tag: str) -> dict[str, str]:
         """``{cid: status}`` from the child's ``TAG cid status`` lines (the last one wins)."""
@@ -183,7 +194,7 @@ def wait_until(
     deadline = time.monotonic() + guard
     while not condition():
         if child is not None and child.process.poll() is not None:
-            child._drain()
+            child._close()
             raise AssertionError(f"the child ended while waiting for {what}\n{child.describe()}")
         if time.monotonic() > deadline:
             detail = child.describe() if child is not None else ""

@@ -263,19 +263,29 @@ def test_redis_server_restarted_mid_saga(redis_backend: Backend, tmp_path: Path)
     server = redis_backend.server
     assert server is not None
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    # Both pass step a, then the server dies: "slow" is still in step b when it is back, "quick"
-    # finishes b (and writes its checkpoint) while the server is down.
+    # Both pass step a, then the server dies. It stays down until "quick" has finished step b (whose
+    # checkpoint then finds no server) and the run has ended, or for 2 s after b's effect if the run
+    # waits for the store instead; "slow" is still in its step b when the server is back.
     plans = [
-        ("slow", "async-chain", {"delay": {"b": 1.5}}),
-        ("quick", "chain", {"delay": {"b": 0.2}}),
+        ("slow", "async-chain", {"delay": {"b": 3.0}}),
+        ("quick", "chain", {"delay": {"b": 0.5}}),
     ]
     cids = [cid for cid, _, _ in plans]
     child = Child(child_args("run", redis_backend.url, ledger.path, extra=plans_arg(plans)))
-    wait_until(
-        lambda: all(ledger.has(cid, "step", "a", pid=child.pid) for cid in cids), "step a of both", child
-    )
+    watch = StoreWatch(redis_backend.url)
+    try:
+        wait_until(
+            lambda: all(_has_checkpoint(watch.get(cid), "step/a") for cid in cids), "step a of both", child
+        )
+    finally:
+        watch.close()
     server.kill()
-    time.sleep(0.5)
+    wait_until(lambda: ledger.has("quick", "step", "b", pid=child.pid), "step b of quick", child)
+    effect_at = time.monotonic()
+    while not (child.printed("RESULT quick ") or child.printed("ERROR quick ")):
+        if time.monotonic() - effect_at > 2.0:
+            break
+        time.sleep(0.01)
     server.start()
     assert child.finish() == 0, child.describe()
     outcome = {**child.reported("ERROR"), **child.reported("RESULT")}
