@@ -30,8 +30,8 @@ from typing import Any
 from crash_sagas import SAGAS, TCCS, configure
 
 from fireflytx import SagaEngine, TccEngine
-from fireflytx._persistence import open_store
 from fireflytx.config import FireflyTxSettings, JvmConfig, PersistenceConfig
+from fireflytx.persistence import open_store
 
 
 def _say(text: str) -> None:

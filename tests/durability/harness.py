@@ -23,7 +23,7 @@ from typing import IO, Any
 from crash_sagas import read_ledger
 from valkey_server import ValkeyProcess
 
-from fireflytx._persistence import StoredTransaction, open_store
+from fireflytx.persistence import StoredTransaction, open_store
 
 CHILD = Path(__file__).with_name("crash_child.py")
 GUARD_S = 90.0

@@ -4,7 +4,8 @@ Every scenario runs on both durable stores, a SQLite file and a real Valkey serv
 yes``, ``appendfsync always``), except the server restart, which only Redis has. The transactions
 run in child processes (``crash_child.py``), which the test kills with SIGKILL, or which kill
 themselves through ``fireflytx.testing.crash_after``; another child then recovers them with
-``engine.recover()``. Children use a 0.5 s lease, so a recoverer takes over soon after a kill.
+``engine.recover()``. Children use a 0.5 s lease, so a recoverer takes over soon after a kill
+(the two racing recoverers of scenario 6 hold 10 s leases: only the dead owner's may run out).
 
 What ran is read from an effects ledger outside fireflytx (``crash_sagas.py``): every step,
 compensation and TCC phase appends one line (unit, phase, attempt, idempotency key, pid) before it
@@ -20,8 +21,10 @@ The scenarios, and what must hold after recovery:
 3. Killed during compensation j of 3: the remaining ones run, the finished ones do not re-run.
 4. Killed right after ``execute_sync()`` returned: the final status is in the store, and executing
    the same correlation id again runs nothing.
-5. (Redis) The server killed and restarted mid-saga: the run ends cleanly, and no saga is
-   SUCCEEDED without all its step checkpoints in the restarted server.
+5. (Redis) The server killed mid-saga and restarted: one saga's step ends while it is down, the
+   other's after it is back. The runs end cleanly, a recovery finishes what they left, no saga is
+   SUCCEEDED without all its step checkpoints or with a compensation that ran, and every
+   compensation that ran is recorded.
 6. Two recoverers started at once on 50 orphaned sagas: every step ran at most once after the
    crash, each checkpoint was written once, all 50 end final.
 7. A TCC of 3 participants killed in phase two (in the first confirm; in a cancel): recovery
@@ -32,7 +35,8 @@ The scenarios, and what must hold after recovery:
    finishes the saga, then thawed: it changes nothing in the store and undoes nothing.
 
 Scenarios that kill at a known point run several transactions in one child (each blocks at its
-own point, then the child is killed), so the whole matrix starts few JVMs. Waits are guards
+own point, then the child is killed), so the matrix starts few JVMs besides the crash loop's 31
+per store, where the next recoverer starts its JVM while the current child runs. Waits are guards
 against hangs, never timings that are asserted.
 """
 
@@ -60,7 +64,7 @@ from harness import (
     wait_until,
 )
 
-from fireflytx._persistence import RUNNING, StoredTransaction
+from fireflytx.persistence import RUNNING, StoredTransaction
 
 pytestmark = pytest.mark.timeout(300)
 
