@@ -469,11 +469,15 @@ def test_paused_owner_that_lost_its_lease_changes_nothing(backend: Backend, tmp_
     assert ledger.units(cid, "compensation") == [], (
         f"the paused owner undid steps of a saga another process finished: {ledger.lines}"
     )
-    # a ran before the pause; b was in flight, so both owners ran it; the recoverer ran the rest.
-    ran_by = {"a": [child.pid], "b": [child.pid, recovery.pid]}
+    # a ran before the pause; the recoverer ran b to e. b was in flight when the owner froze, so
+    # the thawed owner may finish it once more (with the same key): nothing can stop a call that runs.
     for unit in CHAIN:
-        pids = sorted(r["pid"] for r in ledger.runs(cid, "step", unit))
-        assert pids == sorted(ran_by.get(unit, [recovery.pid])), f"step {unit} ran in {pids}"
+        pids = [r["pid"] for r in ledger.runs(cid, "step", unit)]
+        if unit == "a":
+            assert pids == [child.pid], f"step a ran in {pids}"
+        else:
+            assert pids.count(recovery.pid) == 1, f"step {unit} ran in {pids}"
+            assert len(pids) == (2 if unit == "b" and child.pid in pids else 1), f"step {unit} ran in {pids}"
     ledger.assert_one_key(cid)
 
 
