@@ -99,13 +99,12 @@ class LoopPump:
         """Answer one request; from any thread. Successes on a busy loop wait for the turn's batch."""
         on_loop = threading.get_ident() == self.loop_thread
         if error is not None:
+            name = type(error).__name__
+            text = safe_text(error) or name
             if on_loop and not self._dispatching:
-                self._fail_and_drain(attempt_key, error)
-                return
-            try:
-                self.java.fail(attempt_key, type(error).__name__, safe_text(error) or type(error).__name__)
-            except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
-                self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
+                self._fail_and_drain(attempt_key, name, text)
+            else:
+                self._fail(attempt_key, name, text)
             return
         if not on_loop:
             # A worker thread finished a `def` attempt: answer from here, as one crossing, so that the
@@ -138,14 +137,19 @@ class LoopPump:
         if lines:
             self._act(lines)
 
-    def _fail_and_drain(self, attempt_key: str, error: BaseException) -> None:
-        """Fail one attempt and act on what the engine asks next, in one crossing (on the loop thread)."""
-        name = type(error).__name__
+    def _fail(self, attempt_key: str, name: str, text: str) -> None:
         try:
-            lines = str(self.java.failAndDrain(attempt_key, name, safe_text(error) or name))
+            self.java.fail(attempt_key, name, text)
         except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
             self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
-            self._batch("")  # and drain next turn, in case the call failed after holding back a wake-up
+
+    def _fail_and_drain(self, attempt_key: str, name: str, text: str) -> None:
+        """Fail one attempt and act on what the engine asks next, in one crossing (on the loop thread)."""
+        try:
+            lines = str(self.java.failAndDrain(attempt_key, name, text))
+        except Exception:  # the JVM refused the text: answer the plain way, and drain next turn
+            self._fail(attempt_key, name, text)
+            self._batch("")
             return
         if lines:
             self._act(lines)
