@@ -369,9 +369,7 @@ def _durable_table(rows: list[dict[str, Any]]) -> list[str]:
         "Orphans are written through the store API as a killed process leaves them: RUNNING, owned by a "
         "process that is gone, lease expired, a quarter each with 0, 1, 2 or 3 steps checkpointed. The time "
         "is one `await engine.recover()` on a fresh engine that registered the diamond; every orphan must "
-        "end SUCCEEDED. The Redis URL carries `?max_connections=1000`: redis-py's asyncio pool holds 100 "
-        "connections by default and fails a read that finds none free, while `recover()` reads up to 200 "
-        "stored runs at once.",
+        "end SUCCEEDED.",
     ]
     return lines
 

@@ -620,7 +620,11 @@ class EngineBase:
             seen.update(r.correlation_id for r in batch)
             if not mine:
                 return results
-            await asyncio.gather(*(one(cid) for cid in mine))
+            # Every recovery runs to its end before an error is raised: none is left running unseen.
+            outcomes = await asyncio.gather(*(one(cid) for cid in mine), return_exceptions=True)
+            failures = [o for o in outcomes if isinstance(o, BaseException)]
+            if failures:
+                raise failures[0]
 
     async def _resume(self, record: Any, durability: Durability) -> Any:
         """Run a claimed transaction again with its checkpoints replayed; its result."""
