@@ -14,6 +14,7 @@ EXPECTED = {
     "JournalError", "RecordedFailure", "TransactionCancelledError",
     "EngineError", "EngineFullError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError",
     "JavaNotFoundError", "JvmStartError", "RenderError", "TransactionError", "WorkersStoppedError",
+    "ParticipantView", "PhaseView", "StepView", "UnitStatus",
 }
 
 
