@@ -24,11 +24,11 @@ def saga_step(
     step_id: str,
     *,
     depends_on: Sequence[str] = (),
-    retry: int = 0,
-    backoff_ms: int = 100,
-    jitter: bool = False,
-    jitter_factor: float = 0.5,
-    timeout_ms: int = 0,
+    retry: int | None = None,
+    backoff_ms: int | None = None,
+    jitter: bool | None = None,
+    jitter_factor: float | None = None,
+    timeout_ms: int | None = None,
     idempotency_key: str | None = None,
     compensate: str | None = None,
 ) -> Callable[[F], F]:
@@ -40,6 +40,10 @@ def saga_step(
 
     ``async def`` steps run on the caller's event loop; plain ``def`` steps run on a worker thread,
     so neither blocks the loop. CPU-bound Python steps still take turns on the GIL.
+
+    ``retry``, ``backoff_ms``, ``jitter``, ``jitter_factor`` and ``timeout_ms`` left out take the
+    engine's ``steps`` settings (by default 0, 100, False, 0.5 and 0); one given always wins, even
+    when it equals the default.
 
     Args:
         step_id: Unique id of the step within its saga.
@@ -70,7 +74,7 @@ def saga_step(
     for dependency in depends_on:
         problems += text_problems(dependency, "each id in depends_on", "reserve-stock")
     problems += limit_problems(retry, backoff_ms, timeout_ms)
-    if not isinstance(jitter_factor, int | float) or not 0 <= jitter_factor <= 1:
+    if jitter_factor is not None and not (isinstance(jitter_factor, int | float) and 0 <= jitter_factor <= 1):
         problems.append(f"jitter_factor must be between 0 and 1, got {jitter_factor!r}")
     if idempotency_key is not None and (not isinstance(idempotency_key, str) or not idempotency_key):
         problems.append("idempotency_key must be a non-empty str or None")
@@ -85,8 +89,8 @@ def saga_step(
             depends_on=tuple(depends_on),
             retry=retry,
             backoff_ms=backoff_ms,
-            jitter=bool(jitter),
-            jitter_factor=float(jitter_factor) if isinstance(jitter_factor, int | float) else 0.5,
+            jitter=None if jitter is None else bool(jitter),
+            jitter_factor=float(jitter_factor) if isinstance(jitter_factor, int | float) else None,
             timeout_ms=timeout_ms,
             idempotency_key=idempotency_key,
             compensate=compensate,
@@ -100,9 +104,9 @@ def saga_step(
 def compensation_step(
     step_id: str,
     *,
-    retry: int = 0,
-    backoff_ms: int = 100,
-    timeout_ms: int = 0,
+    retry: int | None = None,
+    backoff_ms: int | None = None,
+    timeout_ms: int | None = None,
     critical: bool = False,
 ) -> Callable[[F], F]:
     """Declare the method that undoes step ``step_id`` after a later failure.
@@ -110,6 +114,9 @@ def compensation_step(
     Its first parameter (after ``self``) receives that step's result; it may also take a
     ``SagaContext``. A compensation that still fails after its retries is reported on the result
     (status ``COMPENSATION_FAILED``), never swallowed.
+
+    ``retry``, ``backoff_ms`` and ``timeout_ms`` left out take the engine's ``compensations``
+    settings (by default 0, 100 and 0).
 
     Args:
         step_id: The step this compensates.

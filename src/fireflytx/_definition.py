@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
+from ._attempt_defaults import AttemptDefaults, StepDefaults
 from ._limits import MAX_INT, count_problems, text_problems
 from ._signature import ParamPlan, plan_parameters
 from ._spec import MARKER_ATTRIBUTE, spec_of
@@ -38,11 +41,11 @@ class StepMarker:
 
     step_id: str
     depends_on: tuple[str, ...]
-    retry: int
-    backoff_ms: int
-    jitter: bool
-    jitter_factor: float
-    timeout_ms: int
+    retry: int | None
+    backoff_ms: int | None
+    jitter: bool | None
+    jitter_factor: float | None
+    timeout_ms: int | None
     idempotency_key: str | None
     compensate: str | None
     problems: tuple[str, ...] = ()
@@ -53,9 +56,9 @@ class CompensationMarker:
     """What ``@compensation_step`` recorded on a method."""
 
     step_id: str
-    retry: int
-    backoff_ms: int
-    timeout_ms: int
+    retry: int | None
+    backoff_ms: int | None
+    timeout_ms: int | None
     critical: bool
     problems: tuple[str, ...] = ()
 
@@ -72,6 +75,8 @@ class CompensationSpec:
     backoff_ms: int = 100
     timeout_ms: int = 0
     critical: bool = False
+    defaulted: frozenset[str] = frozenset()
+    """Settings its decorator left out: an engine gives them its ``compensations`` defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,8 @@ class StepSpec:
     compensation: CompensationSpec | None = None
     events: StepEvents | None = None
     """``@step_events`` options of this step."""
+    defaulted: frozenset[str] = frozenset()
+    """Settings its decorator left out: an engine gives them its ``steps`` defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,29 @@ class SagaSpec:
     def step(self, step_id: str) -> StepSpec:
         """The spec of one step."""
         return self.step_index[step_id]
+
+
+STEP_DEFAULTS = StepDefaults()
+COMPENSATION_DEFAULTS = AttemptDefaults()
+ATTEMPT_FIELDS = ("retry", "backoff_ms", "timeout_ms")
+STEP_FIELDS = (*ATTEMPT_FIELDS, "jitter", "jitter_factor")
+
+
+def given_or_default(marker: Any, fields: tuple[str, ...], defaults: BaseModel) -> dict[str, Any]:
+    """A marker's settings with the built-in default for each it left out, and the names left out.
+
+    The spec reads as the decorator's author sees it without settings; ``defaulted`` lets an
+    engine put its own defaults in their place (see ``_effective``).
+    """
+    values: dict[str, Any] = {}
+    defaulted = []
+    for name in fields:
+        given = getattr(marker, name)
+        if given is None:
+            defaulted.append(name)
+            given = getattr(defaults, name)
+        values[name] = given
+    return {**values, "defaulted": frozenset(defaulted)}
 
 
 def definition_of(cls: Any) -> SagaSpec:
@@ -230,7 +260,7 @@ def assemble_saga(
             problems.append(f"step {step_id!r}: compensate={marker.compensate!r} names another step")
         else:
             compensations.setdefault(step_id, []).append(
-                (marker.compensate, target, CompensationMarker(step_id, 0, marker.backoff_ms, 0, False))
+                (marker.compensate, target, CompensationMarker(step_id, None, marker.backoff_ms, None, False))
             )
 
     owners: dict[str, str] = {}
@@ -267,10 +297,8 @@ def assemble_saga(
                 method_name=attr,
                 is_async=inspect.iscoroutinefunction(func),
                 params=plan,
-                retry=cmarker.retry,
-                backoff_ms=cmarker.backoff_ms,
-                timeout_ms=cmarker.timeout_ms,
                 critical=cmarker.critical,
+                **given_or_default(cmarker, ATTEMPT_FIELDS, COMPENSATION_DEFAULTS),
             )
 
     depends_on = {sid: m.depends_on for sid, (_, _, m) in step_methods.items()}
@@ -311,11 +339,7 @@ def assemble_saga(
                 is_async=inspect.iscoroutinefunction(func),
                 params=plan,
                 depends_on=marker.depends_on,
-                retry=marker.retry,
-                backoff_ms=marker.backoff_ms,
-                jitter=marker.jitter,
-                jitter_factor=marker.jitter_factor,
-                timeout_ms=marker.timeout_ms,
+                **given_or_default(marker, STEP_FIELDS, STEP_DEFAULTS),
                 idempotency_key=marker.idempotency_key,
                 compensation=comp_specs.get(step_id),
                 events=events_of(func),

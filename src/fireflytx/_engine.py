@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from ._definition import SagaSpec, definition_of
+from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
 from ._results import SagaResult
 from ._saga_run import SagaRun
@@ -52,6 +53,7 @@ class SagaEngine(EngineBase):
         when_full: Literal["wait", "fail"] | None = None,
     ) -> None:
         super().__init__(settings, listeners, max_in_flight, when_full)
+        self._effective = EffectiveSpecs(self.settings)
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
         )
@@ -66,11 +68,14 @@ class SagaEngine(EngineBase):
     def register(self, saga: Any) -> SagaSpec:
         """Check a saga class and translate it for the engine now, instead of at its first run.
 
+        Returns the spec this engine runs: retry, backoff, jitter and timeouts its decorators left
+        out are the settings' ``steps`` and ``compensations`` defaults.
+
         Raises:
             DefinitionError: the class is not a valid saga.
             EngineNotStartedError: the engine is not running.
         """
-        spec = definition_of(saga)
+        spec = self._effective(definition_of(saga))
         self._running()[0].register(spec)
         self._registered(spec)
         return spec
@@ -103,7 +108,7 @@ class SagaEngine(EngineBase):
             EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``"fail"``.
             JavaExecutionError: the engine failed outside any step.
         """
-        spec = definition_of(saga)
+        spec = self._effective(definition_of(saga))
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
         return await self._launch(spec, instance, input, correlation_id, headers, policy, None)

@@ -487,6 +487,10 @@ class EngineBase:
         if mapped is not None:
             raise mapped
         run.release_frames()
+        if run.disowned is not None:
+            # This process stopped running it (see RunBase.journal_failed): its end here is not the
+            # transaction's end, so nothing is recorded and the caller learns why.
+            raise run.disowned
         result = run.result()
         if listeners.active:
             finished = TransactionFinished(

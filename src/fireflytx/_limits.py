@@ -59,9 +59,12 @@ def text_problems(value: Any, what: str, example: str) -> list[str]:
     return []
 
 
-def limit_problems(
-    retry: Any, backoff_ms: Any, timeout_ms: Any, *, inherit_timeout: bool = False
-) -> list[str]:
-    """Problems with the retry, backoff and timeout of a step, compensation or phase."""
-    problems = count_problems(retry, "retry", MAX_RETRY) + ms_problems(backoff_ms, "backoff_ms")
-    return problems + ms_problems(timeout_ms, "timeout_ms", allow_none=inherit_timeout)
+def limit_problems(retry: Any, backoff_ms: Any, timeout_ms: Any) -> list[str]:
+    """Problems with the retry, backoff and timeout of a step, compensation or phase.
+
+    ``None`` is always allowed: it leaves the value to the engine's defaults (or, for a TCC phase's
+    timeout, to its participant's and its TCC's first).
+    """
+    problems = [] if retry is None else count_problems(retry, "retry", MAX_RETRY)
+    problems += ms_problems(backoff_ms, "backoff_ms", allow_none=True)
+    return problems + ms_problems(timeout_ms, "timeout_ms", allow_none=True)

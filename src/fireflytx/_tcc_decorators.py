@@ -32,7 +32,7 @@ def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) 
     decorator = DECORATORS[phase]
     if func is not None and not callable(func):
         raise TypeError(f"@{decorator} takes keyword arguments only, e.g. @{decorator}(timeout_ms=5000)")
-    problems = limit_problems(retry, backoff_ms, timeout_ms, inherit_timeout=True)
+    problems = limit_problems(retry, backoff_ms, timeout_ms)
 
     def decorate(target: F) -> F:
         marker = PhaseMarker(
@@ -51,10 +51,15 @@ def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) 
 def try_method(func: F, /) -> F: ...
 @overload
 def try_method(
-    *, timeout_ms: int | None = None, retry: int = 0, backoff_ms: int = 100
+    *, timeout_ms: int | None = None, retry: int | None = None, backoff_ms: int | None = None
 ) -> Callable[[F], F]: ...
 def try_method(
-    func: Any = None, /, *, timeout_ms: int | None = None, retry: int = 0, backoff_ms: int = 100
+    func: Any = None,
+    /,
+    *,
+    timeout_ms: int | None = None,
+    retry: int | None = None,
+    backoff_ms: int | None = None,
 ) -> Any:
     """Declare a participant's try method: it reserves what confirm will commit or cancel release.
 
@@ -74,12 +79,14 @@ def try_method(
 
     Args:
         func: The method, when used without parentheses.
-        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, 0 means
-            none. A timed-out ``async def`` attempt is cancelled; a ``def`` attempt cannot be
-            interrupted and finishes unseen, so tries must be safe to finish late.
+        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, else
+            the engine's ``tcc.tries`` setting (default 0: none). A timed-out ``async def`` attempt
+            is cancelled; a ``def`` attempt cannot be interrupted and finishes unseen, so tries must
+            be safe to finish late.
         retry: Retries after the first attempt (the engine's; any error is retried, timeouts
-            included).
-        backoff_ms: Pause between attempts; the engine adds ±20 % jitter.
+            included). ``None``: the engine's ``tcc.tries`` setting (default 0).
+        backoff_ms: Pause between attempts; the engine adds ±20 % jitter. ``None``: the
+            ``tcc.tries`` setting (default 100).
     """
     return _phase(TRY, func, timeout_ms, retry, backoff_ms)
 
@@ -88,10 +95,15 @@ def try_method(
 def confirm_method(func: F, /) -> F: ...
 @overload
 def confirm_method(
-    *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+    *, timeout_ms: int | None = None, retry: int | None = None, backoff_ms: int | None = None
 ) -> Callable[[F], F]: ...
 def confirm_method(
-    func: Any = None, /, *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+    func: Any = None,
+    /,
+    *,
+    timeout_ms: int | None = None,
+    retry: int | None = None,
+    backoff_ms: int | None = None,
 ) -> Any:
     """Declare a participant's confirm method: it commits what the try reserved.
 
@@ -103,11 +115,12 @@ def confirm_method(
 
     Args:
         func: The method, when used without parentheses.
-        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, 0 means
-            none.
-        retry: Retries after the first attempt (default 3, like the engine, since a confirm has to
-            succeed eventually).
-        backoff_ms: Pause between attempts; the engine adds ±20 % jitter.
+        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, else
+            the engine's ``tcc.confirms`` setting (default 0: none).
+        retry: Retries after the first attempt. ``None``: the ``tcc.confirms`` setting (default 3,
+            like the engine, since a confirm has to succeed eventually).
+        backoff_ms: Pause between attempts; the engine adds ±20 % jitter. ``None``: the
+            ``tcc.confirms`` setting (default 100).
     """
     return _phase(CONFIRM, func, timeout_ms, retry, backoff_ms)
 
@@ -116,10 +129,15 @@ def confirm_method(
 def cancel_method(func: F, /) -> F: ...
 @overload
 def cancel_method(
-    *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+    *, timeout_ms: int | None = None, retry: int | None = None, backoff_ms: int | None = None
 ) -> Callable[[F], F]: ...
 def cancel_method(
-    func: Any = None, /, *, timeout_ms: int | None = None, retry: int = 3, backoff_ms: int = 100
+    func: Any = None,
+    /,
+    *,
+    timeout_ms: int | None = None,
+    retry: int | None = None,
+    backoff_ms: int | None = None,
 ) -> Any:
     """Declare a participant's cancel method: it releases what the try reserved.
 
@@ -134,10 +152,13 @@ def cancel_method(
 
     Args:
         func: The method, when used without parentheses.
-        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, 0 means
-            none. A timed-out ``def`` attempt finishes unseen on its thread.
-        retry: Retries after the first attempt (default 3, like the engine's default).
-        backoff_ms: Pause between attempts, with ±20 % jitter like the engine's.
+        timeout_ms: Limit of one attempt; ``None`` inherits the participant's or the TCC's, else
+            the engine's ``tcc.cancels`` setting (default 0: none). A timed-out ``def`` attempt
+            finishes unseen on its thread.
+        retry: Retries after the first attempt. ``None``: the ``tcc.cancels`` setting (default 3,
+            like the engine's default).
+        backoff_ms: Pause between attempts, with ±20 % jitter like the engine's. ``None``: the
+            ``tcc.cancels`` setting (default 100).
     """
     return _phase(CANCEL, func, timeout_ms, retry, backoff_ms)
 
@@ -159,7 +180,7 @@ def tcc_participant(
         order: Tries run in ascending order (ties keep declaration order); confirms follow the same
             order, cancels the reverse.
         timeout_ms: Default limit of each phase attempt of this participant; ``None`` inherits the
-            TCC's, 0 means none.
+            TCC's (else the engine's ``tcc`` settings), 0 means none.
         optional: When its try still fails after its retries, its cancel runs with ``None`` and the
             transaction goes on without it; the others are still confirmed. The engine has such a flag
             but never reads it, so fireflytx does this itself.
@@ -194,8 +215,8 @@ def tcc_participant(
 @overload
 def tcc(name: C, /) -> C: ...
 @overload
-def tcc(name: str | None = None, *, timeout_ms: int = 0) -> Callable[[C], C]: ...
-def tcc(name: Any = None, *, timeout_ms: int = 0) -> Any:
+def tcc(name: str | None = None, *, timeout_ms: int | None = None) -> Callable[[C], C]: ...
+def tcc(name: Any = None, *, timeout_ms: int | None = None) -> Any:
     """Declare a class as a TCC transaction; check its participants all at once.
 
     Participants are classes nested in it and decorated with ``@tcc_participant``. The Java
@@ -205,7 +226,8 @@ def tcc(name: Any = None, *, timeout_ms: int = 0) -> Any:
     Args:
         name: The TCC's name (default: the class name).
         timeout_ms: Default limit of each phase attempt of participants and methods that set none
-            (0: none). It is not a deadline for the whole transaction; the engine has a TCC-level
+            (0: none; ``None``: the engine's ``tcc.tries``/``confirms``/``cancels`` settings, 0 by
+            default). It is not a deadline for the whole transaction; the engine has a TCC-level
             timeout setting but never reads it, so fireflytx applies this one per attempt.
 
     Raises:

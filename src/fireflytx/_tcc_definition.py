@@ -7,7 +7,9 @@ the saga markers' attribute, so ``@saga`` rejects TCC decorators and ``@tcc`` re
 
 Timeouts are resolved here, once: a method's ``timeout_ms`` if set, else its participant's, else
 the ``@tcc`` class's; ``0`` means no limit. The engine reads no TCC-level timeout, so this is how
-``@tcc(timeout_ms=...)`` takes effect.
+``@tcc(timeout_ms=...)`` takes effect. What none of them sets, like a retry or backoff a phase
+decorator leaves out, is listed in ``PhaseSpec.defaulted`` and taken from the running engine's
+``tcc`` settings (see ``_effective``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._definition import SagaSpec
+from ._attempt_defaults import TccDefaults
+from ._definition import ATTEMPT_FIELDS, SagaSpec, given_or_default
 from ._limits import ms_problems, text_problems
 from ._signature import ParamPlan, plan_parameters
 from ._spec import MARKER_ATTRIBUTE, spec_of
@@ -44,6 +47,7 @@ CONFIRM = "confirm"
 CANCEL = "cancel"
 PHASES = (TRY, CONFIRM, CANCEL)
 DECORATORS = {TRY: "try_method", CONFIRM: "confirm_method", CANCEL: "cancel_method"}
+_BUILTIN = TccDefaults()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +56,8 @@ class PhaseMarker:
 
     phase: str
     timeout_ms: int | None
-    retry: int
-    backoff_ms: int
+    retry: int | None
+    backoff_ms: int | None
     problems: tuple[str, ...] = ()
 
 
@@ -79,6 +83,8 @@ class PhaseSpec:
     timeout_ms: int = 0
     retry: int = 0
     backoff_ms: int = 100
+    defaulted: frozenset[str] = frozenset()
+    """Settings neither the method, its participant nor the TCC gave: the engine's ``tcc`` defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +160,7 @@ def _assemble_phase(
     entries: list[tuple[str, Callable[..., Any], PhaseMarker]],
     where: str,
     pcls: type,
-    default_timeout: int,
+    default_timeout: int | None,
     localns: Mapping[str, Any],
 ) -> tuple[PhaseSpec | None, list[str]]:
     decorator = DECORATORS[phase]
@@ -184,16 +190,19 @@ def _assemble_phase(
             method_name=attr,
             is_async=inspect.iscoroutinefunction(func),
             params=plan,
-            timeout_ms=marker.timeout_ms if marker.timeout_ms is not None else default_timeout,
-            retry=marker.retry,
-            backoff_ms=marker.backoff_ms,
+            **given_or_default(
+                PhaseMarker(phase, marker.timeout_ms if marker.timeout_ms is not None else default_timeout,
+                            marker.retry, marker.backoff_ms),
+                ATTEMPT_FIELDS,
+                _BUILTIN.phase(phase),
+            ),
         ),
         [],
     )
 
 
 def _assemble_participant(
-    pcls: type, marker: ParticipantMarker, tcc_timeout: int, localns: Mapping[str, Any]
+    pcls: type, marker: ParticipantMarker, tcc_timeout: int | None, localns: Mapping[str, Any]
 ) -> tuple[ParticipantSpec | None, list[str]]:
     where = f"participant {marker.participant_id!r}"
     problems = [f"{where}: {p}" for p in marker.problems]
@@ -252,7 +261,9 @@ def timeout_problems(value: Any, name: str, allow_none: bool = True) -> list[str
     return ms_problems(value, name, allow_none=allow_none)
 
 
-def assemble_tcc(cls: type, name: str, timeout_ms: int, localns: Mapping[str, Any] | None = None) -> TccSpec:
+def assemble_tcc(
+    cls: type, name: str, timeout_ms: int | None, localns: Mapping[str, Any] | None = None
+) -> TccSpec:
     """Build and check the spec of a ``@tcc`` class; raise one ``DefinitionError`` for all problems."""
     subject = f"tcc {name!r} ({cls.__qualname__})"
     problems: list[str] = []
@@ -261,9 +272,9 @@ def assemble_tcc(cls: type, name: str, timeout_ms: int, localns: Mapping[str, An
         problems.append("the TCC needs a non-empty name: @tcc('order-payment')")
     else:
         problems += text_problems(name, "the TCC's name", "order-payment")
-    timeout_issues = timeout_problems(timeout_ms, "timeout_ms", allow_none=False)
+    timeout_issues = timeout_problems(timeout_ms, "timeout_ms")
     problems.extend(timeout_issues)
-    tcc_timeout = 0 if timeout_issues else timeout_ms
+    tcc_timeout = None if timeout_issues else timeout_ms
 
     found: dict[str, tuple[str, type, ParticipantMarker]] = {}
     for attr, value in vars(cls).items():
@@ -301,6 +312,6 @@ def assemble_tcc(cls: type, name: str, timeout_ms: int, localns: Mapping[str, An
         name=name,
         cls=cls,
         participants=participants,
-        timeout_ms=tcc_timeout,
+        timeout_ms=tcc_timeout or 0,
         participant_index={p.participant_id: p for p in participants},
     )

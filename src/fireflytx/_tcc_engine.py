@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
 from ._tcc_definition import TccSpec, tcc_definition_of
 from ._tcc_results import TccResult
@@ -59,6 +60,7 @@ class TccEngine(EngineBase):
         when_full: Literal["wait", "fail"] | None = None,
     ) -> None:
         super().__init__(settings, listeners, max_in_flight, when_full)
+        self._effective = EffectiveSpecs(self.settings)
 
     def _make_bridge(self) -> Any:
         from ._bridge._tcc import TccBridge
@@ -70,11 +72,14 @@ class TccEngine(EngineBase):
     def register(self, tcc: type) -> TccSpec:
         """Check a TCC class and translate it for the engine now, instead of at its first run.
 
+        Returns the spec this engine runs: retry, backoff and timeouts that neither a phase method,
+        its participant nor the TCC set are the settings' ``tcc`` defaults.
+
         Raises:
             DefinitionError: the class is not a valid TCC.
             EngineNotStartedError: the engine is not running.
         """
-        spec = tcc_definition_of(tcc)
+        spec = self._effective(tcc_definition_of(tcc))
         self._running()[0].register(spec)
         self._registered(spec)
         return spec
@@ -108,7 +113,8 @@ class TccEngine(EngineBase):
         """
         if not isinstance(tcc, type):
             raise TypeError(f"execute() takes the @tcc class itself, not {type(tcc).__name__!r}")
-        return await self._launch(tcc_definition_of(tcc), input, correlation_id, headers, None)
+        spec = self._effective(tcc_definition_of(tcc))
+        return await self._launch(spec, input, correlation_id, headers, None)
 
     async def _launch(
         self,

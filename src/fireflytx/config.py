@@ -1,23 +1,41 @@
 """Settings: one validated object, passed to an engine explicitly.
 
-Environment variables prefixed ``FIREFLYTX_`` fill it (nested fields with ``__``, for example
-``FIREFLYTX_JVM__MAX_HEAP=1g``). The JVM is the only thing shared by every engine in a process, so
-the ``jvm`` section takes effect for the first engine that starts it; a later engine asking for a
-different JVM gets a ``JvmStartError`` instead of being silently ignored.
+Where each value comes from, the first that has it winning:
+
+1. arguments to ``FireflyTxSettings(...)``;
+2. environment variables prefixed ``FIREFLYTX_`` (nested fields with ``__``, for example
+   ``FIREFLYTX_JVM__MAX_HEAP=1g``);
+3. the settings file: ``FIREFLYTX_CONFIG=path``, else ``./fireflytx.toml`` if present (or the file
+   given to ``FireflyTxSettings.from_file``), with the same sections and keys (``[jvm]``,
+   ``max_heap = "1g"``); an unknown key fails with a ``SettingsFileError`` naming it and the file;
+4. the profile's defaults (``profile = "production"``, ``FIREFLYTX_PROFILE``; see ``_profiles``);
+5. the built-in defaults below.
+
+``fireflytx config init`` writes a file listing every setting with its default and description;
+``fireflytx config show`` prints the effective values and where each came from.
+
+The JVM is the only thing shared by every engine in a process, so the ``jvm`` section takes effect
+for the first engine that starts it; a later engine asking for a different JVM gets a
+``JvmStartError`` instead of being silently ignored.
 """
 
 from __future__ import annotations
 
 import enum
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ._attempt_defaults import AttemptDefaults, SettleDefaults, StepDefaults, TccDefaults
 from ._persistence._config import PersistenceConfig, SqliteSynchronous
+from ._profiles import Profile, ProfileSource
+from ._settings_file import CheckedTomlSource, file_problems, settings_file
 
 __all__ = [
+    "AttemptDefaults",
     "CompensationPolicy",
     "EventsConfig",
     "FireflyTxSettings",
@@ -26,8 +44,14 @@ __all__ = [
     "KafkaConfig",
     "LogConfig",
     "PersistenceConfig",
+    "SettleDefaults",
     "SqliteSynchronous",
+    "StepDefaults",
+    "TccDefaults",
 ]
+
+_FILE: ContextVar[Path | None] = ContextVar("fireflytx_settings_file", default=None)
+"""The settings file the settings being built read (set around one ``FireflyTxSettings()``)."""
 
 
 class CompensationPolicy(enum.StrEnum):
@@ -143,7 +167,11 @@ class LogConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    level: str = Field(default="INFO", pattern=r"^(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$")
+    level: str = Field(
+        default="INFO",
+        pattern=r"^(TRACE|DEBUG|INFO|WARN|ERROR|OFF)$",
+        description="The engine's log level when the JVM starts: TRACE, DEBUG, INFO, WARN, ERROR or OFF.",
+    )
     topology: bool = Field(
         default=False, description="Forward the engine's per-run topology and per-step lines."
     )
@@ -155,17 +183,24 @@ class KafkaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list.")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How the producer talks to the brokers."
+    )
     sasl_mechanism: str | None = Field(default=None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512...")
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_ca_location: Path | None = None
-    ssl_certificate_location: Path | None = None
-    ssl_key_location: Path | None = None
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(
+        default=None,
+        description="SASL password; better set in the environment (FIREFLYTX_EVENTS__KAFKA__SASL_PASSWORD).",
+    )
+    ssl_ca_location: Path | None = Field(default=None, description="The brokers' CA certificate file (PEM).")
+    ssl_certificate_location: Path | None = Field(default=None, description="Client certificate file (PEM).")
+    ssl_key_location: Path | None = Field(default=None, description="Client private key file (PEM).")
     acks: Literal["0", "1", "all"] = Field(
         default="all", description="all: an event counts as delivered once every in-sync replica has it."
     )
-    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        default="lz4", description="Compression of event batches."
+    )
     idempotent: bool = Field(
         default=True,
         description="Idempotent producer: retries never duplicate or reorder one transaction's events.",
@@ -196,10 +231,10 @@ class EventsConfig(BaseModel):
             "none: no events unless an engine is given an EventObserver; kafka: every engine publishes."
         ),
     )
-    topic: str = Field(default="fireflytx.events", min_length=1)
-    on_start: bool = True
-    on_success: bool = True
-    on_failure: bool = True
+    topic: str = Field(default="fireflytx.events", min_length=1, description="Topic the events go to.")
+    on_start: bool = Field(default=True, description="Send an event when a transaction starts.")
+    on_success: bool = Field(default=True, description="Send an event when a transaction succeeds.")
+    on_failure: bool = Field(default=True, description="Send an event when a transaction fails.")
     include_payload: bool = Field(
         default=False, description="Put the input (start events) and results (success events) in events."
     )
@@ -219,13 +254,26 @@ class EventsConfig(BaseModel):
 
 
 class FireflyTxSettings(BaseSettings):
-    """Everything an engine can be configured with."""
+    """Everything an engine can be configured with (see the module for where values come from)."""
 
     model_config = SettingsConfigDict(
         env_prefix="FIREFLYTX_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    compensation_policy: CompensationPolicy = CompensationPolicy.STRICT_SEQUENTIAL
+    profile: Profile = Field(
+        default="development",
+        description=(
+            "A named set of defaults: development (the built-in ones) or production (a durable store "
+            "required, recover_on_start, jars.offline, and a 60 s timeout for every attempt)."
+        ),
+    )
+    compensation_policy: CompensationPolicy = Field(
+        default=CompensationPolicy.STRICT_SEQUENTIAL,
+        description=(
+            "How completed steps are undone after a failure: STRICT_SEQUENTIAL, GROUPED_PARALLEL, "
+            "RETRY_WITH_BACKOFF, CIRCUIT_BREAKER or BEST_EFFORT_PARALLEL."
+        ),
+    )
     sync_step_threads: int = Field(
         default=32, ge=1, le=1024, description="Worker threads that run plain `def` steps."
     )
@@ -245,7 +293,7 @@ class FireflyTxSettings(BaseSettings):
         description=(
             "Runs one engine has in flight at most (None: unbounded). Beyond it `execute` and "
             "`execute_sync` wait for a slot, first come first served, or fail at once with "
-            "EngineFullError if when_full is 'fail'. Waiting callers cost a few hundred bytes each; "
+            "EngineFullError if when_full is 'fail'. A waiting caller costs a few KB (its task, a future); "
             "runs in flight cost their records and the engine's Java objects."
         ),
     )
@@ -258,3 +306,65 @@ class FireflyTxSettings(BaseSettings):
     logging: LogConfig = LogConfig()
     events: EventsConfig = EventsConfig()
     persistence: PersistenceConfig = PersistenceConfig()
+    steps: StepDefaults = StepDefaults()
+    compensations: AttemptDefaults = Field(
+        default=AttemptDefaults(),
+        description="Saga compensations: @compensation_step arguments left out take these values.",
+    )
+    tcc: TccDefaults = TccDefaults()
+
+    def __init__(self, **values: Any) -> None:
+        path = settings_file(_FILE.get())
+        token = _FILE.set(path)
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            if path is None:
+                raise
+            overriding = (values, EnvSettingsSource(type(self))())
+            error = file_problems(path, CheckedTomlSource(type(self), path).toml_data, exc, overriding)
+            if error is None:
+                raise
+            raise error from None
+        finally:
+            _FILE.reset(token)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **values: Any) -> Self:
+        """Settings read from the TOML file ``path`` instead of ``FIREFLYTX_CONFIG`` or ./fireflytx.toml.
+
+        Arguments and environment variables still override the file.
+
+        Raises:
+            SettingsFileError: the file is missing, is not TOML, or has unknown keys or bad values.
+        """
+        token = _FILE.set(Path(path))
+        try:
+            return cls(**values)
+        finally:
+            _FILE.reset(token)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the settings file, then the profile's defaults."""
+        path = _FILE.get()
+        above: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if path is not None:
+            above += (CheckedTomlSource(settings_cls, path),)
+        return (*above, ProfileSource(settings_cls, above))
+
+    @model_validator(mode="after")
+    def _profile_holds(self) -> FireflyTxSettings:
+        if self.profile == "production" and not self.persistence.durable:
+            raise ValueError(
+                "the production profile needs a durable store: set persistence.url to sqlite:///path/file.db "
+                "or redis://host:port (FIREFLYTX_PERSISTENCE__URL), or use profile development"
+            )
+        return self

@@ -4,6 +4,7 @@
 FireflyTxError
 ├── DefinitionError            a saga or TCC class is declared wrongly (all problems listed at once)
 ├── InputValidationError       the input does not fit a step's (or try method's) annotated input type
+├── SettingsFileError          a settings file (fireflytx.toml) is unreadable, has unknown keys or bad values
 ├── RenderError                a diagram could not be drawn (fireflytx.topology)
 │   └── GraphvizNotFoundError  an SVG was asked for but Graphviz's `dot` is not installed
 ├── EngineError
@@ -49,6 +50,7 @@ __all__ = [
     "JvmStartError",
     "RecordedFailure",
     "RenderError",
+    "SettingsFileError",
     "StepFailedError",
     "StepTimeoutError",
     "TccCancelError",
@@ -104,6 +106,22 @@ class InputValidationError(FireflyTxError):
 
     def __reduce__(self) -> tuple[type[InputValidationError], tuple[str, str, str, str, str]]:
         return (type(self), (self.saga_name, self.step_id, self.expected, self.detail, self.kind))
+
+
+class SettingsFileError(FireflyTxError):
+    """A settings file cannot be used: it is missing, is not TOML, has unknown keys or bad values.
+
+    ``path`` is the file; ``problems`` lists every issue found in it, each naming its key.
+    """
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"settings file {path}:\n{lines}")
+
+    def __reduce__(self) -> tuple[type[SettingsFileError], tuple[str, tuple[str, ...]]]:
+        return (type(self), (self.path, self.problems))
 
 
 class RenderError(FireflyTxError):

@@ -17,6 +17,11 @@ import pytest
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 
 EXPECTED = {
+    "durable.ipynb": {
+        "image/svg+xml": ["order-fulfilment"],
+        "text/html": ["RUNNING", "PENDING", "SUCCEEDED", "order-7:step:charge", "recoveries 1"],
+        "text/plain": ["returncode -9 (SIGKILL)", "crashing after charge", "SUCCEEDED {'reserve': 'R-ORD-7'"],
+    },
     "explore.ipynb": {
         "image/svg+xml": ["order-processing"],
         "text/html": ["SagaEngine", "SUCCEEDED", "COMPENSATED", "stopped"],

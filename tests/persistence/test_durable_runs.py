@@ -193,6 +193,12 @@ async def test_recovery_runs_only_what_the_dead_owner_had_not_finished_and_resto
     stored = await store.get("r1")
     assert stored is not None and stored.record.status == "SUCCEEDED"
     assert stored.record.recovery_attempts == 1
+    async with SagaEngine(settings) as engine:
+        view = await engine.stored_run("r1")
+    assert view is not None and view.result is not None
+    # The transaction began before the crash: nothing stored of it may come before its start.
+    ends = [o.completed_at for o in view.result.steps.values() if o.completed_at is not None]
+    assert view.result.started_at <= min(ends)
 
 
 async def test_recovery_of_a_failed_run_compensates_what_remains_and_never_retries_the_failure(

@@ -19,7 +19,7 @@ from fireflytx._persistence import (
     TransactionStore,
     encode,
 )
-from fireflytx._persistence._errors import LeaseLostError, PersistenceError
+from fireflytx._persistence._errors import LeaseLostError, PersistenceError, TransactionEndedError
 
 A, B = "owner-a", "owner-b"
 HELD = 60.0  # a lease that does not expire during a test
@@ -138,7 +138,8 @@ async def test_writes_to_a_missing_or_finished_transaction_are_refused(store: Tr
     with pytest.raises(PersistenceError, match="SUCCEEDED") as refused:
         await store.append("tx-1", step("reserve"), owner=A)
     assert not isinstance(refused.value, LeaseLostError)
-    with pytest.raises(PersistenceError, match="already ended"):
+    assert isinstance(refused.value, TransactionEndedError)  # the writer must stop running it
+    with pytest.raises(TransactionEndedError, match="SUCCEEDED, not RUNNING"):
         await store.set_status("tx-1", "FAILED", owner=None)
 
 

@@ -13,8 +13,8 @@ EXPECTED = {
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "RecordedFailure", "TransactionCancelledError",
     "EngineError", "EngineFullError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError",
-    "JavaNotFoundError", "JvmStartError", "RenderError", "TransactionError", "WorkersStoppedError",
-    "ParticipantView", "PhaseView", "StepView", "UnitStatus",
+    "JavaNotFoundError", "JvmStartError", "RenderError", "SettingsFileError", "TransactionError",
+    "WorkersStoppedError", "ParticipantView", "PhaseView", "StepView", "UnitStatus",
 }
 
 

@@ -343,15 +343,17 @@ class RunBase:
             self._done(attempt)
 
     def journal_failed(self, error: BaseException) -> None:
-        """Note a journal's failure: one caused by a lost lease means the run is no longer this process's.
+        """Note a journal's failure; some mean the run must go no further in this process.
 
-        Another process has taken the transaction over and runs it from its checkpoints; running
-        anything more here (compensations included) would act on it twice. Every later attempt of
-        this run ends at once with this error, without calling user code.
+        Another process took the transaction over, it has ended, or the store cannot record what
+        would happen next: running anything more here (compensations included) would act on it a
+        second time or leave effects nobody recorded. Every later attempt of this run ends at once
+        with this error, without calling user code, and the run's end is not recorded: recovery
+        finishes it from its checkpoints.
         """
-        from .._persistence._errors import LeaseLostError
+        from .._persistence._errors import RUN_STOPPING
 
-        if isinstance(error.__cause__, LeaseLostError) and self.disowned is None:
+        if isinstance(error.__cause__, RUN_STOPPING) and self.disowned is None:
             self.disowned = error
             _log.error(
                 "%s %r (%s): %s; this process stops running it", self.kind.value, self.name,

@@ -29,7 +29,7 @@ from ..errors import RecordedFailure
 from ..listeners import AttemptFinished, DecisionMade, RunEvent, TransactionFinished
 from ._codec import TypeRegistry, decode
 from ._config import PersistenceConfig
-from ._errors import RecoveryError
+from ._errors import RecoveryError, StoreUnavailableError, TransactionEndedError
 from ._events import checkpoint_of, final_result_of
 from ._factory import open_store
 from ._model import DEAD, Checkpoint, NewTransaction, StoredTransaction, TransactionRecord
@@ -257,10 +257,10 @@ class StoreJournal:
         if isinstance(event, AttemptFinished):
             if event.final and not event.replayed:
                 checkpoint: Checkpoint = checkpoint_of(event)
-                await durability.call(lambda s: s.append(event.correlation_id, checkpoint, owner=owner))
+                await _persist(durability, lambda s: s.append(event.correlation_id, checkpoint, owner=owner))
         elif isinstance(event, DecisionMade):
-            recorded = await durability.call(
-                lambda s: s.decide(event.correlation_id, event.decision.value, owner=owner)
+            recorded = await _persist(
+                durability, lambda s: s.decide(event.correlation_id, event.decision.value, owner=owner)
             )
             if recorded != event.decision.value:
                 raise RecoveryError(
@@ -270,11 +270,47 @@ class StoreJournal:
         elif isinstance(event, TransactionFinished):
             summary = final_result_of(event)
             try:
-                await durability.call(
-                    lambda s: s.set_status(event.correlation_id, event.status, owner=owner, result=summary)
+                await _persist(
+                    durability,
+                    lambda s: s.set_status(event.correlation_id, event.status, owner=owner, result=summary),
+                    done_if_ended_as=event.status,
                 )
             finally:
                 durability.disown(event.correlation_id)
+
+
+async def _persist(
+    durability: Durability,
+    make: Callable[[TransactionStore], Awaitable[T]],
+    done_if_ended_as: str | None = None,
+) -> T | None:
+    """A checkpoint write, tried again while the store is unreachable, for as long as the lease lasts.
+
+    A short outage (a Redis restart, a failover) then costs the run a pause rather than its
+    completion. Writing twice is safe: a store keeps the first checkpoint of a unit and the first
+    decision, and a retried final status that had already been written is recognised. Past half
+    the lease the error is raised: the run stops here, and recovery finishes it.
+    """
+    deadline = time.monotonic() + durability.config.lease_s / 2
+    pause = 0.05
+    retried = False
+    while True:
+        try:
+            return await durability.call(make)
+        except StoreUnavailableError:
+            if time.monotonic() + pause > deadline:
+                raise
+            if not retried:
+                _log.warning(
+                    "transaction store %s is unreachable; retrying a checkpoint", durability.store.description
+                )
+            retried = True
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+        except TransactionEndedError as exc:
+            if retried and done_if_ended_as is not None and exc.status == done_if_ended_as:
+                return None  # the attempt whose answer was lost had written it
+            raise
 
 
 def _deliver_all(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

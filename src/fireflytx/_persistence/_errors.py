@@ -9,6 +9,7 @@ __all__ = [
     "PersistenceError",
     "RecoveryError",
     "StoreUnavailableError",
+    "TransactionEndedError",
     "TransactionNotFinishedError",
     "UnrestorableValueError",
     "UnstorableValueError",
@@ -124,3 +125,33 @@ class TransactionNotFinishedError(PersistenceError):
 
     def __reduce__(self) -> tuple[type[TransactionNotFinishedError], tuple[str, str]]:
         return (type(self), (self.correlation_id, self.status))
+
+
+class TransactionEndedError(PersistenceError):
+    """A write for a transaction that is no longer running; the process that tried must stop running it.
+
+    It finished (perhaps in another process that took it over), was set DEAD, or was purged: nothing
+    more is recorded for it.
+    """
+
+    def __init__(self, correlation_id: str, status: str | None) -> None:
+        self.correlation_id = correlation_id
+        self.status = status
+        if status is None:
+            text = f"no stored transaction {correlation_id!r} (never created, or purged or expired)"
+        else:
+            text = f"transaction {correlation_id!r} is {status}, not RUNNING"
+        super().__init__(f"{text}: nothing more is recorded for it")
+
+    def __reduce__(self) -> tuple[type[TransactionEndedError], tuple[str, str | None]]:
+        return (type(self), (self.correlation_id, self.status))
+
+
+RUN_STOPPING: tuple[type[PersistenceError], ...] = (
+    LeaseLostError,
+    TransactionEndedError,
+    StoreUnavailableError,
+)
+"""Journal failures after which a process must run nothing more of that transaction: another
+process owns it, it has ended, or the store cannot record what would happen next (recovery finishes
+it from its checkpoints once the store is back)."""

@@ -90,10 +90,14 @@ def _summary(stored: StoredTransaction) -> dict[str, Any]:
 
 def _times(stored: StoredTransaction, summary: dict[str, Any]) -> dict[str, Any]:
     record = stored.record
-    started = _iso(summary.get("started_at")) or datetime.fromtimestamp(record.created_at, UTC)
+    created = datetime.fromtimestamp(record.created_at, UTC)
+    started = _iso(summary.get("started_at")) or created
     completed = _iso(summary.get("completed_at")) or datetime.fromtimestamp(record.updated_at, UTC)
     duration = summary.get("duration_ms")
-    if not isinstance(duration, int | float):
+    if record.recovery_attempts or not isinstance(duration, int | float):
+        # A recovered run's summary counts from its recovery; the transaction, and the checkpoints
+        # written before the crash, began when its record was created.
+        started = min(started, created)
         duration = (completed - started).total_seconds() * 1000
     return {"started_at": started, "completed_at": completed, "duration_ms": float(duration)}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ._errors import LeaseLostError, PersistenceError
+from ._errors import LeaseLostError, PersistenceError, TransactionEndedError
 from ._model import DEAD, RUNNING, NewTransaction, TransactionRecord, is_finished
 
 __all__ = ["check_writable", "claimed", "missing", "new_record", "released", "renewed", "with_status"]
@@ -48,11 +48,9 @@ def check_writable(record: TransactionRecord | None, correlation_id: str, owner:
         LeaseLostError: another process owns it.
     """
     if record is None:
-        raise missing(correlation_id)
+        raise TransactionEndedError(correlation_id, None)
     if record.status != RUNNING:
-        raise PersistenceError(
-            f"transaction {correlation_id!r} is {record.status}, not RUNNING: nothing more is recorded for it"
-        )
+        raise TransactionEndedError(correlation_id, record.status)
     if record.owner != owner:
         raise LeaseLostError(correlation_id, owner, record.owner)
     return record
@@ -81,7 +79,7 @@ def with_status(
             record, status=RUNNING, owner=None, lease_expires_at=0.0, recovery_attempts=0, updated_at=now
         )
     if is_finished(record.status):
-        raise PersistenceError(f"transaction {correlation_id!r} already ended as {record.status}")
+        raise TransactionEndedError(correlation_id, record.status)
     if status == DEAD:
         return replace(record, status=DEAD, owner=None, lease_expires_at=0.0, updated_at=now)
     return replace(record, status=status, owner=None, lease_expires_at=0.0, result=result, updated_at=now)

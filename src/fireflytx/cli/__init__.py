@@ -1,11 +1,14 @@
-"""The ``fireflytx`` command line: see, check and run transactions; stored ones; demo runs; jars; doctor."""
+"""The ``fireflytx`` command line: transactions, stored ones, demo runs, jars, doctor and settings."""
 
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from .. import __version__
+from ..errors import SettingsFileError
 from ._common import errors
+from ._config import config_app
 from ._demo import demo
 from ._doctor import doctor
 from ._jars import jars_app
@@ -26,6 +29,7 @@ app.command()(run)
 app.command()(doctor)
 app.add_typer(jars_app, name="jars")
 app.add_typer(tx_app, name="tx")
+app.add_typer(config_app, name="config")
 app.command()(demo)
 
 
@@ -48,6 +52,10 @@ def main() -> None:
     """Console entry point; Ctrl-C ends any command with one line and exit status 130."""
     try:
         app()
+    except SettingsFileError as exc:
+        # Any command's FireflyTxSettings() reads the settings file; a broken one is one message.
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
+        raise SystemExit(1) from None
     except SystemExit as exc:
         if exc.code == 130 and _interrupted(exc):
             errors.print("interrupted")

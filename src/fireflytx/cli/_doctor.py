@@ -25,7 +25,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..config import FireflyTxSettings
-from ..errors import FireflyTxError
+from ..errors import FireflyTxError, SettingsFileError
 from ..topology._svg import dot_program
 from ._common import EXIT_FAILURE
 
@@ -83,6 +83,9 @@ def _settings() -> tuple[Check, FireflyTxSettings | None]:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         fix = "correct the FIREFLYTX_* environment variables named above"
         return Check("settings", "fail", f"FireflyTxSettings() is invalid: {problems}", fix), None
+    except SettingsFileError as exc:
+        fix = "correct the settings file; `fireflytx config init` writes one with every valid key"
+        return Check("settings", "fail", f"settings file {exc.path}: {'; '.join(exc.problems)}", fix), None
     return Check("settings", "ok", "FireflyTxSettings() resolved (values below, secrets masked)"), settings
 
 

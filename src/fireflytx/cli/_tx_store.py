@@ -24,6 +24,7 @@ from .._persistence._errors import PersistenceError
 from .._persistence._factory import open_store
 from .._persistence._protocol import TransactionStore
 from ..config import FireflyTxSettings
+from ..errors import SettingsFileError
 from ._common import EXIT_USAGE, fail
 
 __all__ = [
@@ -60,6 +61,8 @@ _STORES = "use sqlite:///path/file.db, redis://host:port/db or rediss:// for TLS
 def _settings() -> FireflyTxSettings:
     try:
         return FireflyTxSettings()
+    except SettingsFileError as exc:
+        fail(f"settings file {exc.path} cannot be used", problems=exc.problems)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

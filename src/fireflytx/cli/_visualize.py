@@ -10,6 +10,7 @@ import typer
 from ..errors import RenderError
 from ..topology import Format, topology
 from ._common import EXIT_USAGE, fail, load_or_exit, write_out
+from ._config import load_settings_or_exit
 
 __all__ = ["TARGET_HELP", "visualize"]
 
@@ -57,18 +58,30 @@ def visualize(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Settings file whose step and TCC defaults to show (default: $FIREFLYTX_CONFIG or "
+            "./fireflytx.toml).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Draw a saga's steps and layers, or a TCC's participants and phases, with their settings.
 
-    Nothing runs and no JVM starts.
+    Nothing runs and no JVM starts. Retries, backoff, jitter and timeouts are those an engine
+    started here would use: what the decorators say, else the settings' defaults (the settings
+    file and FIREFLYTX_ environment variables).
 
     Exit codes: 0 drawn; 1 the definition or the import failed (problems on
     stderr); 2 a bad argument.
     """
     chosen = format_for(fmt, output)
+    settings, _ = load_settings_or_exit(config)
     cls = load_or_exit(target)
     try:
-        text = topology(cls).render(chosen)
+        text = topology(cls, settings).render(chosen)
     except RenderError as exc:
         fail(str(exc))
     write_out(text, output, f"{chosen.value} topology")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any, overload
 
 from .._definition import SagaSpec
+from .._effective import effective
 from .._results import SagaResult
 from .._spec import spec_of as _own_spec
 from .._tcc_definition import TccSpec
 from .._tcc_results import TccResult
+from ..config import FireflyTxSettings
 from ..errors import DefinitionError
 from ._saga import SagaTopology, saga_topology
 from ._saga_run import SagaRunView, saga_run_view
@@ -43,12 +45,12 @@ def spec_of(transaction: Any) -> SagaSpec | TccSpec:
 
 
 @overload
-def topology(transaction: SagaSpec) -> SagaTopology: ...
+def topology(transaction: SagaSpec, settings: FireflyTxSettings | None = None) -> SagaTopology: ...
 @overload
-def topology(transaction: TccSpec) -> TccTopology: ...
+def topology(transaction: TccSpec, settings: FireflyTxSettings | None = None) -> TccTopology: ...
 @overload
-def topology(transaction: Any) -> SagaTopology | TccTopology: ...
-def topology(transaction: Any) -> SagaTopology | TccTopology:
+def topology(transaction: Any, settings: FireflyTxSettings | None = None) -> SagaTopology | TccTopology: ...
+def topology(transaction: Any, settings: FireflyTxSettings | None = None) -> SagaTopology | TccTopology:
     """The shape of a saga or TCC, without running it or starting the JVM.
 
     Use it to review a transaction before it runs: for a saga, which steps run in which layer,
@@ -58,6 +60,9 @@ def topology(transaction: Any) -> SagaTopology | TccTopology:
 
     Args:
         transaction: A ``@saga`` or ``@tcc`` class, an instance of one, or its spec.
+        settings: Show the retry, backoff, jitter and timeouts an engine with these settings
+            uses where the decorators left them out (its ``steps``, ``compensations`` and ``tcc``
+            defaults). Default: the built-in defaults.
 
     Returns:
         A ``SagaTopology`` or a ``TccTopology`` (``kind`` is ``"saga"`` or ``"tcc"``).
@@ -66,6 +71,8 @@ def topology(transaction: Any) -> SagaTopology | TccTopology:
         DefinitionError: ``transaction`` was decorated with neither ``@saga`` nor ``@tcc``.
     """
     spec = spec_of(transaction)
+    if settings is not None:
+        spec = effective(spec, settings)
     return saga_topology(spec) if isinstance(spec, SagaSpec) else tcc_topology(spec)
 
 
