@@ -15,6 +15,7 @@ from ._decorators import compensation_step, saga, saga_step
 from ._definition import SagaSpec, StepSpec, definition_of
 from ._engine import SagaEngine
 from ._outcomes import StepError
+from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._tcc_context import TccContext
 from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
@@ -33,6 +34,7 @@ from .errors import (
     CompensationError,
     DefinitionError,
     EngineError,
+    EngineFullError,
     EngineNotStartedError,
     FireflyTxError,
     GraphvizNotFoundError,
@@ -65,6 +67,7 @@ __all__ = [
     "CompensationPolicy",
     "DefinitionError",
     "EngineError",
+    "EngineFullError",
     "EngineNotStartedError",
     "FireflyTxError",
     "FireflyTxSettings",
@@ -74,6 +77,8 @@ __all__ = [
     "JarsError",
     "JavaExecutionError",
     "JournalError",
+    "ParticipantView",
+    "PhaseView",
     "RecordedFailure",
     "JavaNotFoundError",
     "JvmStartError",
@@ -90,6 +95,7 @@ __all__ = [
     "StepSpec",
     "StepStatus",
     "StepTimeoutError",
+    "StepView",
     "TccCancelError",
     "TccConfirmError",
     "TccContext",
@@ -103,6 +109,7 @@ __all__ = [
     "TccStatus",
     "TransactionCancelledError",
     "TransactionError",
+    "UnitStatus",
     "UnsupportedResultError",
     "WorkersStoppedError",
     "__version__",

@@ -71,8 +71,10 @@ class TccRun(RunBase):
         super().__init__(spec.name, start)
         self.spec = spec
         self.try_results: dict[str, Any] = {}
-        self.context = TccContext(start.correlation_id, spec.name, start.headers, self.try_results)
         self.participants = {p.participant_id: _Participant(p, p.cls()) for p in spec.participants}
+        self.context = TccContext(
+            start.correlation_id, spec.name, start.headers, self.try_results, self.participants
+        )
         self._last_id = spec.participants[-1].participant_id
         self._background: set[asyncio.Task[Any]] = set()
         self.decision: Decision | None = None

@@ -12,8 +12,9 @@ EXPECTED = {
     "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccSpec", "TccStatus",
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "RecordedFailure", "TransactionCancelledError",
-    "EngineError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError", "JavaNotFoundError",
-    "JvmStartError", "RenderError", "SettingsFileError", "TransactionError", "WorkersStoppedError",
+    "EngineError", "EngineFullError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError",
+    "JavaNotFoundError", "JvmStartError", "RenderError", "SettingsFileError", "TransactionError",
+    "WorkersStoppedError", "ParticipantView", "PhaseView", "StepView", "UnitStatus",
 }
 
 
