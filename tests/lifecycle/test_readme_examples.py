@@ -30,6 +30,8 @@ def test_the_saga_in_20_lines_and_its_plain_script_form_run() -> None:
 
 def test_the_tcc_with_its_own_inputs_and_method_style_participants_runs() -> None:
     (block,) = [b for b in _python_blocks() if "input=lambda order" in b]
-    done = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", block], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "CONFIRMED"
