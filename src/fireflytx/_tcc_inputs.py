@@ -44,7 +44,9 @@ class TccInputs:
         TypeError: an id is not a str.
     """
 
-    parts: dict[str, Any]
+    parts: dict[str, object]
+    """Participant id to that participant's input (annotated with builtins only, so pydantic can read it
+    under the public module name ``fireflytx``)."""
 
     def __init__(self, parts: Mapping[str, Any] | None = None, /, **by_id: Any) -> None:
         merged = {**(parts or {}), **by_id}

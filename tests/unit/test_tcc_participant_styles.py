@@ -20,6 +20,7 @@ from fireflytx import (
 )
 from fireflytx._persistence import TypeRegistry, decode, encode
 from fireflytx._tcc_inputs import participant_inputs
+from fireflytx._values import to_jsonable
 from fireflytx.topology import topology
 
 
@@ -124,6 +125,8 @@ def test_tcc_inputs_are_stored_with_their_entries_types() -> None:
     back = decode(stored, registry)
     assert isinstance(back, TccInputs) and back == inputs
     assert isinstance(back.get("payment"), Card)
+    # Events carry the input as JSON; the public module name must not hide the field's type.
+    assert to_jsonable(inputs) == {"parts": {"payment": {"number": "42"}, "items": ["a", 1], "nothing": None}}
 
 
 def test_the_topology_shows_selectors_and_method_style_participants_like_nested_ones() -> None:
