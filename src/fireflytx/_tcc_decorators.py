@@ -280,8 +280,8 @@ def tcc_participant(
             )
         return mark(target, marker)
 
-    if isinstance(participant_id, type):
-        # Used bare: record the problem on the class so @tcc reports it with the others.
+    if isinstance(participant_id, type) or inspect.isfunction(participant_id):
+        # Used bare: record the problem on the class or method so @tcc reports it with the others.
         return decorate(participant_id)
     return decorate
 

@@ -237,6 +237,16 @@ def test_bad_selectors_are_definition_errors() -> None:
             @tcc_participant("c2")
             def cancel_c(self, r: object) -> None: ...
 
+            @tcc_participant  # type: ignore[arg-type]
+            @try_method
+            def try_d(self, x: object) -> None: ...
+
+            @confirm_method
+            def confirm_d(self, r: object) -> None: ...
+
+            @cancel_method
+            def cancel_d(self, r: object) -> None: ...
+
     text = _problems(build)
     for fragment in [
         "participant 'a': input= takes a function of the transaction input",
@@ -244,6 +254,7 @@ def test_bad_selectors_are_definition_errors() -> None:
         "try_b: input= must be a plain function, not async",
         "try_c: input= must take exactly one argument",
         "cancel_c: @tcc_participant belongs on the try method, not on a @cancel_method",
+        "try_d: @tcc_participant needs an id: @tcc_participant('payment')",
     ]:
         assert fragment in text, fragment
 
