@@ -252,13 +252,13 @@ class _Methods:
         if marker.try_marker is None:
             self.problems.append(
                 f"{attr}: @tcc_participant on a method marks the try method of a method-style participant; "
-                f"add @try_method to it and name it try_<participant id>, or decorate a nested class instead"
+                "add @try_method to it and name it try_<participant id>, or decorate a nested class instead"
             )
             return
         if not attr.startswith("try_") or attr == "try_":
             self.problems.append(
                 f"{attr}: @tcc_participant and @try_method on the @tcc class itself declare a method-style "
-                f"participant, so name it try_<name> (its confirm and cancel: confirm_<name>, cancel_<name>)"
+                "participant, so name it try_<name> (its confirm and cancel: confirm_<name>, cancel_<name>)"
             )
             return
         self.add_phase(attr, value, marker.try_marker, position)
