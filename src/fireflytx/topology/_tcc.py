@@ -167,7 +167,12 @@ def _lambda_text(select: Callable[..., Any]) -> str | None:
             tree = ast.parse(text)
         except SyntaxError:
             continue
-        lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+        code = getattr(select, "__code__", None)
+        names = list(code.co_varnames[: code.co_argcount]) if code is not None else None
+        # Only a lambda with the same parameters: a file edited since import may have moved lines.
+        lambdas = [
+            n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and [a.arg for a in n.args.args] == names
+        ]
         if len(lambdas) == 1:
             return ast.get_source_segment(text, lambdas[0])
         return None
