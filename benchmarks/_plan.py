@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CASES = ("chain", "throughput", "failure", "tcc", "events", "coldstart", "memory", "leak")
-PERF_CASES = ("chain", "throughput", "failure", "tcc", "events")
+CASES = ("chain", "throughput", "failure", "tcc", "events", "durable", "coldstart", "memory", "leak")
+PERF_CASES = ("chain", "throughput", "failure", "tcc", "events", "durable")
 SYSTEMS = ("fireflytx", "asyncio-floor", "dbos")
 MODULES = {"fireflytx": "fireflytx_cases", "asyncio-floor": "asyncio_floor", "dbos": "dbos_peer"}
 
@@ -23,6 +23,9 @@ class Sizes:
     leak_sagas: int  # 0: not measured
     leak_warmup: int
     coldstart_runs: int
+    durable_per_round: int  # diamonds per round of each engine in the durable case (fireflytx only)
+    durable_rounds: int
+    orphans: int  # orphaned diamonds the durable case recovers, per store
 
 
 def sizes(system: str, quick: bool) -> Sizes:
@@ -39,6 +42,9 @@ def sizes(system: str, quick: bool) -> Sizes:
             leak_sagas=0,
             leak_warmup=0,
             coldstart_runs=3 if quick else 5,
+            durable_per_round=0,
+            durable_rounds=0,
+            orphans=0,
         )
     return Sizes(
         warmup=1500 if quick else 10_000,
@@ -52,4 +58,7 @@ def sizes(system: str, quick: bool) -> Sizes:
         leak_sagas=10_000 if quick else 100_000,
         leak_warmup=3000 if quick else 20_000,
         coldstart_runs=3 if quick else 5,
+        durable_per_round=1000 if quick else 3000,
+        durable_rounds=3 if quick else 5,
+        orphans=1000 if quick else 10_000,
     )

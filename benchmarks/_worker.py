@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import _drivers, _events
+from . import _drivers, _durable, _events
 from ._drivers import log, rss_mb
 from ._plan import MODULES, Sizes, sizes
 
@@ -46,6 +46,13 @@ def _brief(row: dict[str, Any]) -> str:
             f"{row['sagas_per_s']:,.0f} sagas/s with events, {row['events_off_sagas_per_s']:,.0f} without: "
             f"{row['ratio']:.0%}; publisher {row['publisher']}"
         )
+    if row["case"] == "durable":
+        if "orphans" in row:
+            seconds, rate = row["seconds"], row["sagas_per_s"]
+            return f"{row['orphans']:,} orphans recovered in {seconds:.2f} s ({rate:,.0f}/s)"
+        ratio = f", {row['ratio_to_memory']:.0%} of in-memory" if "ratio_to_memory" in row else ""
+        rounds = ", ".join(f"{r:,.0f}" for r in row["rounds"])
+        return f"{row['sagas_per_s']:,.0f} sagas/s (rounds {rounds}){ratio}"
     if "sagas_per_s" in row and "latency_ms" in row:
         lat = row["latency_ms"]
         return f"{row['sagas_per_s']:,.0f} sagas/s, p50 {lat['median']:.2f} ms, p99 {lat['p99']:.2f} ms"
@@ -107,6 +114,20 @@ async def perf(system: Any, cases: set[str], plan: Sizes) -> list[dict[str, Any]
                     system.diamond(False), make_on, plan.per_round, max(plan.rounds, 3), plan.per_round // 5
                 ),
             )
+    if "durable" in cases:
+        make_on = getattr(system, "diamond_on", None)
+        if make_on is None:
+            names = (*_durable.RATE_NAMES, *_durable.RECOVERY_NAMES)
+            rows.extend({"case": "durable", "name": name, "unavailable": "fireflytx only"} for name in names)
+        else:
+            per_round = plan.durable_per_round
+            measured = await _durable.measure(
+                system.diamond(False), make_on, per_round, plan.durable_rounds, per_round // 2, plan.orphans
+            )
+            for row in measured:
+                row["case"] = "durable"
+                rows.append(row)
+                log(f"  {row['name']}: {_brief(row)}")
     return rows
 
 

@@ -58,7 +58,7 @@ class FireflyTx:
         return run
 
     def diamond_on(self, engine: SagaEngine) -> Runner:
-        """The diamond on ``engine`` (one that publishes events), for the events case."""
+        """The diamond on another ``engine`` (one that publishes events, or journals to a store)."""
         cls = _shapes.DiamondSaga
         execute = engine.execute
 

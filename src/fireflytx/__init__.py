@@ -16,6 +16,7 @@ from ._decorators import compensation_step, saga, saga_step
 from ._definition import SagaSpec, StepSpec, definition_of
 from ._engine import SagaEngine
 from ._outcomes import StepError
+from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._tcc_context import TccContext
 from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
@@ -35,6 +36,7 @@ from .errors import (
     CompensationError,
     DefinitionError,
     EngineError,
+    EngineFullError,
     EngineNotStartedError,
     FireflyTxError,
     GraphvizNotFoundError,
@@ -68,6 +70,7 @@ __all__ = [
     "CompensationPolicy",
     "DefinitionError",
     "EngineError",
+    "EngineFullError",
     "EngineNotStartedError",
     "FireflyTxError",
     "FireflyTxSettings",
@@ -77,6 +80,8 @@ __all__ = [
     "JarsError",
     "JavaExecutionError",
     "JournalError",
+    "ParticipantView",
+    "PhaseView",
     "RecordedFailure",
     "JavaNotFoundError",
     "JvmStartError",
@@ -93,6 +98,7 @@ __all__ = [
     "StepSpec",
     "StepStatus",
     "StepTimeoutError",
+    "StepView",
     "TccCancelError",
     "TccConfirmError",
     "TccContext",
@@ -107,6 +113,7 @@ __all__ = [
     "TccStatus",
     "TransactionCancelledError",
     "TransactionError",
+    "UnitStatus",
     "UnknownParticipantError",
     "UnsupportedResultError",
     "WorkersStoppedError",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._core._logctx import CURRENT
+from ._progress import StepView, jsonable, key_of
 
 __all__ = ["FromStep", "ContextBase", "SagaContext"]
 
@@ -36,19 +37,32 @@ class FromStep:
 
 
 class ContextBase:
-    """What every fireflytx run context has: its correlation id, variables and headers.
+    """What every fireflytx run context has: its correlation id, variables, headers and progress.
 
     Values stay the Python objects you put in; nothing is copied or converted, and nothing here
-    crosses into the engine. Each single call is atomic.
+    crosses into the engine. Each single call is atomic. The progress of the run's steps or
+    participants is read from the run's own records when asked for (the run keeps nothing extra
+    for it); a context made outside a run has none.
     """
 
-    __slots__ = ("_correlation_id", "_name", "_headers", "_variables")
+    __slots__ = ("_correlation_id", "_name", "_headers", "_variables", "_records")
 
-    def __init__(self, correlation_id: str, name: str, headers: Mapping[str, str] | None = None) -> None:
+    _kind = "transaction"
+    _units = "units"
+    """The key of the per-step or per-participant progress in ``to_dict()``."""
+
+    def __init__(
+        self,
+        correlation_id: str,
+        name: str,
+        headers: Mapping[str, str] | None = None,
+        records: Mapping[str, Any] | None = None,
+    ) -> None:
         self._correlation_id = correlation_id
         self._name = name
         self._headers: dict[str, str] = dict(headers or {})
         self._variables: dict[str, Any] = {}
+        self._records: Mapping[str, Any] = records if records is not None else {}
 
     @property
     def correlation_id(self) -> str:
@@ -72,7 +86,7 @@ class ContextBase:
                 "ctx.idempotency_key names the step running now, so read it inside a step, compensation "
                 "or TCC phase of this run (in a thread the step starts itself, pass the key along)"
             )
-        return f"{self._correlation_id}:{scope[3]}:{scope[2]}"
+        return key_of(self._correlation_id, scope[3], scope[2])
 
     def set_data(self, key: str, value: Any) -> None:
         """Store a variable for later steps (and for the result's ``context``)."""
@@ -101,6 +115,29 @@ class ContextBase:
         """A copy of all headers."""
         return dict(self._headers)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run so far as JSON-compatible data: ids, headers, variables, and each unit's progress.
+
+        Built when called, from the run's live records. Results and variables go through the same
+        conversion as a result's ``to_json_dict()``; a variable fireflytx cannot carry (a client,
+        a lock) appears as its ``repr``.
+        """
+        return {
+            "kind": self._kind,
+            "correlation_id": self._correlation_id,
+            "name": self._name,
+            "headers": dict(self._headers),
+            "variables": {key: jsonable(value) for key, value in list(self._variables.items())},
+            self._units: self._progress(),
+        }
+
+    def _progress(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _unknown(self, noun: str, unit_id: str) -> KeyError:
+        known = ", ".join(repr(k) for k in self._records) or "none in a context made outside a run"
+        return KeyError(f"{self._kind} {self._name!r} has no {noun} {unit_id!r} (its {noun}s: {known})")
+
 
 class SagaContext(ContextBase):
     """Data shared by the steps of one saga run.
@@ -111,14 +148,18 @@ class SagaContext(ContextBase):
 
     __slots__ = ("_results",)
 
+    _kind = "saga"
+    _units = "steps"
+
     def __init__(
         self,
         correlation_id: str,
         saga_name: str,
         headers: Mapping[str, str] | None = None,
         results: dict[str, Any] | None = None,
+        records: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(correlation_id, saga_name, headers)
+        super().__init__(correlation_id, saga_name, headers, records)
         self._results: dict[str, Any] = results if results is not None else {}
 
     @property
@@ -129,6 +170,31 @@ class SagaContext(ContextBase):
     def get_result(self, step_id: str, default: Any = None) -> Any:
         """The result of a step that has completed in this run."""
         return self._results.get(step_id, default)
+
+    def step(self, step_id: str) -> StepView:
+        """Where step ``step_id`` is now: status, attempts so far and its idempotency keys.
+
+        Raises:
+            KeyError: the saga has no such step.
+        """
+        record = self._records.get(step_id)
+        if record is None:
+            raise self._unknown("step", step_id)
+        return StepView.of(self._correlation_id, step_id, record.attempts, record.compensations)
+
+    @property
+    def steps(self) -> dict[str, StepView]:
+        """Every step's view now, in declaration order."""
+        return {step_id: self.step(step_id) for step_id in self._records}
+
+    def _progress(self) -> dict[str, Any]:
+        progress = {}
+        for step_id, view in self.steps.items():
+            entry = view.to_dict()
+            if step_id in self._results:
+                entry["result"] = jsonable(self._results[step_id])
+            progress[step_id] = entry
+        return progress
 
     def __repr__(self) -> str:
         return f"SagaContext(saga={self._name!r}, correlation_id={self._correlation_id!r})"

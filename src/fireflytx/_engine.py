@@ -9,7 +9,7 @@ Python-owned timer threads. Nothing a step does blocks the loop unless the step 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ._definition import SagaSpec, definition_of
 from ._effective import EffectiveSpecs
@@ -37,6 +37,10 @@ class SagaEngine(EngineBase):
         compensation_policy: Overrides ``settings.compensation_policy`` for this engine.
         listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
             added with ``add_listener``.
+        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
+            the setting's, which is unbounded by default).
+        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
+            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``.
     """
 
     def __init__(
@@ -45,8 +49,10 @@ class SagaEngine(EngineBase):
         *,
         compensation_policy: CompensationPolicy | str | None = None,
         listeners: Iterable[Any] = (),
+        max_in_flight: int | None = None,
+        when_full: Literal["wait", "fail"] | None = None,
     ) -> None:
-        super().__init__(settings, listeners)
+        super().__init__(settings, listeners, max_in_flight, when_full)
         self._effective = EffectiveSpecs(self.settings)
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
@@ -98,7 +104,8 @@ class SagaEngine(EngineBase):
         Raises:
             DefinitionError: ``saga`` is not a valid saga class.
             InputValidationError: ``input`` does not fit a step's annotated input type.
-            EngineNotStartedError: the engine is not running.
+            EngineNotStartedError: the engine is not running, or stopped while this waited for a slot.
+            EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``"fail"``.
             JavaExecutionError: the engine failed outside any step.
         """
         spec = self._effective(definition_of(saga))
@@ -118,8 +125,9 @@ class SagaEngine(EngineBase):
     ) -> SagaResult:
         targets = ((s.step_id, s.params.value_annotation) for s in spec.steps)
         bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga", replay)
-        run = SagaRun(spec, instance, start)
-        result: SagaResult = await self._execute(run, lambda: bridge.start(run, policy), bridge)
+        result: SagaResult = await self._execute(
+            start, lambda: SagaRun(spec, instance, start), lambda run: bridge.start(run, policy), bridge
+        )
         return result
 
     async def _run_recovered(

@@ -1,7 +1,8 @@
 """An engine as a notebook shows it: its state, the transactions it knows and its runs in flight.
 
 Exploring runs from Jupyter means keeping an engine alive across cells; its HTML repr answers
-"is it still running, what did I run on it, and is anything still going" without a method call.
+"is it still running, what did I run on it, is anything still going, and is anyone waiting for a
+slot" without a method call.
 """
 
 from __future__ import annotations
@@ -9,16 +10,39 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from ._core._run import RunBase
 
-__all__ = ["engine_html"]
+__all__ = ["Admission", "engine_html"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """An engine's back-pressure now: its ``max_in_flight``, what happens beyond it, and who waits."""
+
+    limit: int | None
+    when_full: str
+    waiting: int
+    rejected: int
+
+    def text(self) -> str:
+        if self.limit is None:
+            return ""
+        if self.when_full == "fail":
+            return f" (max {self.limit}; beyond it runs fail, {self.rejected} refused so far)"
+        return f" (max {self.limit}) · {self.waiting} waiting for a slot"
 
 _STATE_COLOUR = {"running": "#2e7d32", "stopping": "#b25e00", "stopped": "#7b8794"}
 
 
 def engine_html(
-    kind: str, state: str, transactions: Mapping[str, int], runs: Iterable[RunBase], interceptors: int
+    kind: str,
+    state: str,
+    transactions: Mapping[str, int],
+    runs: Iterable[RunBase],
+    interceptors: int,
+    admission: Admission | None = None,
 ) -> str:
     """The HTML block of an engine; ``transactions`` maps names to runs started."""
     in_flight = sorted(runs, key=lambda run: run.clock.clock_start)
@@ -27,6 +51,7 @@ def engine_html(
         '<div class="fireflytx-engine">',
         f'<p><b>{html.escape(kind)}</b> · <span style="color:{colour}">{html.escape(state)}</span> · '
         f"{len(in_flight)} runs in flight"
+        + (html.escape(admission.text()) if admission is not None else "")
         + (f" · {interceptors} test interceptors" if interceptors else "")
         + "</p>",
     ]

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from pydantic import ValidationError
 
@@ -22,10 +22,11 @@ from ._core._intercept import Interceptor
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._persistence._durable import StoreJournal
+from ._slots import Slots
 from ._values import convert_to, needs_conversion
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
-from .errors import EngineNotStartedError, FireflyTxError, InputValidationError
+from .errors import EngineFullError, EngineNotStartedError, FireflyTxError, InputValidationError
 from .listeners import TransactionFinished
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ No run is in flight then, so such a thread is only handing a finished run's last
 it takes microseconds, and the bound only keeps a wedged JVM call from holding ``stop`` forever."""
 
 T = TypeVar("T")
+R = TypeVar("R", bound=RunBase)
 _log = logging.getLogger("fireflytx.engine")
 _RECOVERY_BATCH = 500
 _RECOVERY_CONCURRENCY = 200
@@ -111,15 +113,33 @@ def convert_inputs(
 class EngineBase:
     """Lifecycle, listeners and run bookkeeping of an engine; subclasses make their bridge and runs.
 
-    Runs in flight are counted under a lock, because ``execute_sync`` runs live on a private loop
-    thread while ``shutdown`` may be awaited on another loop. Stopping closes the door first: a
-    run already in flight keeps the engine's worker threads and loop until it ends.
+    Runs in flight are counted under a lock (``Slots``), because ``execute_sync`` runs live on a
+    private loop thread while ``shutdown`` may be awaited on another loop; with ``max_in_flight``
+    the same count admits runs, and callers beyond it wait in one line. Stopping closes the door
+    first: a run already in flight keeps the engine's worker threads and loop until it ends.
     """
 
     _thread_prefix = "fireflytx-step"
 
-    def __init__(self, settings: FireflyTxSettings | None, listeners: Iterable[Any] = ()) -> None:
+    def __init__(
+        self,
+        settings: FireflyTxSettings | None,
+        listeners: Iterable[Any] = (),
+        max_in_flight: int | None = None,
+        when_full: Literal["wait", "fail"] | None = None,
+    ) -> None:
         self.settings = settings or FireflyTxSettings()
+        if max_in_flight is not None and (
+            isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
+        ):
+            raise ValueError(f"max_in_flight must be an int >= 1 (None: unbounded), got {max_in_flight!r}")
+        if when_full not in (None, "wait", "fail"):
+            raise ValueError(f"when_full must be 'wait' or 'fail', got {when_full!r}")
+        self.max_in_flight: int | None = max_in_flight or self.settings.max_in_flight
+        """Runs this engine has in flight at most (None: unbounded)."""
+        self.when_full: Literal["wait", "fail"] = when_full or self.settings.when_full
+        """What ``execute`` does while ``max_in_flight`` runs are in flight: ``wait`` or ``fail``."""
+        self._slots = Slots(self.max_in_flight)
         _logctx.install()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
@@ -131,7 +151,6 @@ class EngineBase:
         self._executor: StepWorkers | None = None
         self._sync_loop: LoopThread | None = None
         self._accepting = False
-        self._in_flight = 0
         self._runs: set[RunBase] = set()
         self._lock = threading.Lock()
         self._interceptors: tuple[Interceptor, ...] = ()
@@ -155,7 +174,21 @@ class EngineBase:
     @property
     def runs_in_flight(self) -> int:
         """How many runs have started and not yet ended."""
-        return self._in_flight
+        return self._slots.in_flight
+
+    @property
+    def _in_flight(self) -> int:
+        return self._slots.in_flight
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for a slot now (``max_in_flight`` runs are in flight)."""
+        return self._slots.waiting
+
+    @property
+    def rejected(self) -> int:
+        """How many runs were refused with ``EngineFullError`` (``when_full="fail"``) so far."""
+        return self._slots.rejected
 
     def add_listener(self, listener: Any) -> None:
         """Add an observer (``on_event``) or a journal (``async record``); see ``fireflytx.listeners``.
@@ -197,6 +230,7 @@ class EngineBase:
         with self._lock:
             if self._bridge is not None:
                 self._accepting = True
+                self._slots.open()
                 return self
             from ._bridge import _jvm
 
@@ -218,6 +252,7 @@ class EngineBase:
                 raise
             self._executor = executor
             self._accepting = True
+            self._slots.open()
             names = list(self._specs)
         if self.settings.persistence.recover_on_start:
             for name in names:
@@ -240,10 +275,12 @@ class EngineBase:
         Waits for runs started from any thread (``execute`` on any loop, ``execute_sync``). After
         ``timeout`` seconds, runs still in flight are cancelled as if their callers had cancelled
         them: they start no new steps and undo what completed; ``shutdown`` waits for that too,
-        then returns. The JVM stays up for later engines.
+        then returns. Callers still waiting for a slot get ``EngineNotStartedError`` at once. The
+        JVM stays up for later engines.
         """
         with self._lock:
             self._accepting = False
+        self._slots.close(self._not_running)
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.001
         while self._in_flight:
@@ -258,10 +295,12 @@ class EngineBase:
         """Stop accepting runs now, without waiting.
 
         Runs already in flight go on to their normal end, with the worker threads and loop they
-        need; the engine releases those when the last one ends.
+        need; the engine releases those when the last one ends. Callers still waiting for a slot
+        get ``EngineNotStartedError`` at once.
         """
         with self._lock:
             self._accepting = False
+        self._slots.close(self._not_running)
         self._release_if_idle()
 
     def _cancel_in_flight(self) -> None:
@@ -309,15 +348,25 @@ class EngineBase:
         return "stopping" if self._in_flight else "stopped"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.state}, {self._in_flight} runs in flight>"
+        slots = self._slots
+        if slots.limit is None:
+            return f"<{type(self).__name__} {self.state}, {slots.in_flight} runs in flight>"
+        return (
+            f"<{type(self).__name__} {self.state}, {slots.in_flight}/{slots.limit} runs in flight, "
+            f"{slots.waiting} waiting>"
+        )
 
     def _repr_html_(self) -> str:
-        from ._engine_view import engine_html
+        from ._engine_view import Admission, engine_html
 
         with self._lock:
             transactions = dict(self._transactions)
             runs = list(self._runs)
-        return engine_html(type(self).__name__, self.state, transactions, runs, len(self._interceptors))
+        slots = self._slots
+        admission = Admission(slots.limit, self.when_full, slots.waiting, slots.rejected)
+        return engine_html(
+            type(self).__name__, self.state, transactions, runs, len(self._interceptors), admission
+        )
 
     def _not_running(self) -> EngineNotStartedError:
         name = type(self).__name__
@@ -371,31 +420,50 @@ class EngineBase:
             self._interceptors,
             replay,
         )
-        with self._lock:
-            self._transactions[name] = self._transactions.get(name, 0) + 1
         return bridge, start
 
-    async def _execute(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
-        """Run ``run`` from start to result, counted as in flight; see ``_core._run`` on cancellation.
+    async def _execute(
+        self,
+        start: RunStart,
+        make_run: Callable[[], R],
+        begin: Callable[[R], asyncio.Future[None]],
+        bridge: Any,
+    ) -> Any:
+        """Admit a run (waiting for a slot if need be), build it, and run it to its result.
+
+        The run is built only once admitted, so a caller in line holds no run, and its timings
+        start when it really starts. Recovered runs always wait: they are work the engine owes,
+        not new requests to refuse. See ``_core._run`` on cancellation.
 
         Raises:
-            asyncio.CancelledError: the caller was cancelled; raised once the run has undone its work.
+            EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``fail``.
+            EngineNotStartedError: the engine stopped (before, or while this waited for a slot).
+            asyncio.CancelledError: the caller was cancelled; raised once the run has undone its work
+                (or at once, holding nothing, if it was still waiting for a slot).
             JournalError: a journal refused the run's start (nothing ran) or its end.
             JavaExecutionError: the engine failed outside any step.
         """
-        with self._lock:
-            if not self._accepting:
-                raise self._not_running()
-            self._in_flight += 1
-            self._runs.add(run)
+        slots = self._slots
+        wait = self.when_full == "wait" or start.replay is not None
+        await slots.acquire(wait, self._full, self._not_running)
+        run: R | None = None
         try:
-            return await self._drive(run, start, bridge)
-        finally:
+            run = make_run()
             with self._lock:
-                self._in_flight -= 1
-                self._runs.discard(run)
-            if not self._in_flight and not self._accepting:
+                self._runs.add(run)
+                self._transactions[run.name] = self._transactions.get(run.name, 0) + 1
+            return await self._drive(run, lambda: begin(run), bridge)
+        finally:
+            if run is not None:
+                with self._lock:
+                    self._runs.discard(run)
+            slots.release()
+            if not slots.in_flight and not self._accepting:
                 self._release_if_idle()
+
+    def _full(self) -> EngineFullError:
+        assert self.max_in_flight is not None
+        return EngineFullError(type(self).__name__, self.max_in_flight)
 
     async def _drive(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
         durability = self._durability
@@ -635,7 +703,11 @@ class EngineBase:
             seen.update(r.correlation_id for r in batch)
             if not mine:
                 return results
-            await asyncio.gather(*(one(cid) for cid in mine))
+            # Every recovery runs to its end before an error is raised: none is left running unseen.
+            outcomes = await asyncio.gather(*(one(cid) for cid in mine), return_exceptions=True)
+            failures = [o for o in outcomes if isinstance(o, BaseException)]
+            if failures:
+                raise failures[0]
 
     async def _resume(self, record: Any, durability: Durability) -> Any:
         """Run a claimed transaction again with its checkpoints replayed; its result."""

@@ -45,8 +45,8 @@ class SagaRun(RunBase):
         self.spec = spec
         self.instance = instance
         self.results: dict[str, Any] = {}
-        self.context = SagaContext(start.correlation_id, spec.name, start.headers, self.results)
         self.records: dict[str, _StepRecord] = {s.step_id: _StepRecord() for s in spec.steps}
+        self.context = SagaContext(start.correlation_id, spec.name, start.headers, self.results, self.records)
         self._limit = spec.layer_concurrency
         self._active = 0
         self._waiting: deque[Attempt] = deque()

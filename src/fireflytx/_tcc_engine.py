@@ -9,7 +9,7 @@ loop. A ``SagaEngine`` and a ``TccEngine`` can run side by side: they share the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
@@ -44,12 +44,23 @@ class TccEngine(EngineBase):
         settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
         listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
             added with ``add_listener``.
+        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
+            the setting's, which is unbounded by default).
+        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
+            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``.
     """
 
     _thread_prefix = "fireflytx-tcc"
 
-    def __init__(self, settings: FireflyTxSettings | None = None, *, listeners: Iterable[Any] = ()) -> None:
-        super().__init__(settings, listeners)
+    def __init__(
+        self,
+        settings: FireflyTxSettings | None = None,
+        *,
+        listeners: Iterable[Any] = (),
+        max_in_flight: int | None = None,
+        when_full: Literal["wait", "fail"] | None = None,
+    ) -> None:
+        super().__init__(settings, listeners, max_in_flight, when_full)
         self._effective = EffectiveSpecs(self.settings)
 
     def _make_bridge(self) -> Any:
@@ -103,7 +114,8 @@ class TccEngine(EngineBase):
                 type, or its ``input=`` selector raised (nothing has run).
             UnknownParticipantError: ``input`` is a ``TccInputs`` naming a participant the TCC
                 does not have.
-            EngineNotStartedError: the engine is not running.
+            EngineNotStartedError: the engine is not running, or stopped while this waited for a slot.
+            EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``"fail"``.
             JavaExecutionError: the engine failed outside any participant method.
         """
         if not isinstance(tcc, type):
@@ -125,8 +137,7 @@ class TccEngine(EngineBase):
         bridge, start = self._run_start(
             spec.name, targets, input, correlation_id, headers, "tcc", replay, own=own
         )
-        run = TccRun(spec, start)
-        result: TccResult = await self._execute(run, lambda: bridge.start(run), bridge)
+        result: TccResult = await self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
         return result
 
     async def _run_recovered(

@@ -71,7 +71,6 @@ class TccRun(RunBase):
         super().__init__(spec.name, start)
         self.spec = spec
         self.try_results: dict[str, Any] = {}
-        self.context = TccContext(start.correlation_id, spec.name, start.headers, self.try_results)
         # One instance per class: a nested participant's own, or the @tcc class shared by its
         # method-style participants.
         instances: dict[type, Any] = {}
@@ -80,6 +79,9 @@ class TccRun(RunBase):
             if p.cls not in instances:
                 instances[p.cls] = p.cls()
             self.participants[p.participant_id] = _Participant(p, instances[p.cls])
+        self.context = TccContext(
+            start.correlation_id, spec.name, start.headers, self.try_results, self.participants
+        )
         self._last_id = spec.participants[-1].participant_id
         self._background: set[asyncio.Task[Any]] = set()
         self.decision: Decision | None = None

@@ -287,6 +287,20 @@ class FireflyTxSettings(BaseSettings):
             "each further one takes a thread from sync_step_threads again and an ERROR is logged."
         ),
     )
+    max_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Runs one engine has in flight at most (None: unbounded). Beyond it `execute` and "
+            "`execute_sync` wait for a slot, first come first served, or fail at once with "
+            "EngineFullError if when_full is 'fail'. A waiting caller costs a few KB (its task, a future); "
+            "runs in flight cost their records and the engine's Java objects."
+        ),
+    )
+    when_full: Literal["wait", "fail"] = Field(
+        default="wait",
+        description="What `execute` does while max_in_flight runs are in flight: wait for a slot, or fail.",
+    )
     jvm: JvmConfig = JvmConfig()
     jars: JarsConfig = JarsConfig()
     logging: LogConfig = LogConfig()

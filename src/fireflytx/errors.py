@@ -13,6 +13,7 @@ FireflyTxError
 │   ├── JarsError              engine jars missing, unverifiable or unreachable
 │   ├── JvmStartError          the JVM could not be started as configured
 │   ├── EngineNotStartedError  an engine was used before initialize() or after shutdown()
+│   ├── EngineFullError        max_in_flight runs are in flight and the engine is set to refuse more
 │   ├── WorkersStoppedError    a `def` step was handed to an engine's worker threads after they stopped
 │   └── JavaExecutionError     the Java engine itself failed (keeps the Java class, message and stack)
 └── TransactionError
@@ -38,6 +39,7 @@ __all__ = [
     "CompensationError",
     "DefinitionError",
     "EngineError",
+    "EngineFullError",
     "EngineNotStartedError",
     "FireflyTxError",
     "GraphvizNotFoundError",
@@ -181,6 +183,27 @@ class JvmStartError(EngineError):
 
 class EngineNotStartedError(EngineError):
     """An engine was used before ``initialize()`` or after ``shutdown()``."""
+
+
+class EngineFullError(EngineError):
+    """An engine had ``max_in_flight`` runs in flight and is set to refuse more (``when_full="fail"``).
+
+    Nothing of the refused run ran. ``engine`` names the engine class and ``limit`` its
+    ``max_in_flight``; the message names the settings that change the behaviour.
+    """
+
+    def __init__(self, engine: str, limit: int) -> None:
+        self.engine = engine
+        self.limit = limit
+        super().__init__(
+            f"the {engine} already has {limit} runs in flight, its max_in_flight, and when_full='fail' "
+            f"refuses more: retry later, raise max_in_flight (settings.max_in_flight, "
+            f"FIREFLYTX_MAX_IN_FLIGHT or {engine}(max_in_flight=...)), or set when_full='wait' "
+            f"(settings.when_full, FIREFLYTX_WHEN_FULL or {engine}(when_full='wait')) to queue callers"
+        )
+
+    def __reduce__(self) -> tuple[type[EngineFullError], tuple[str, int]]:
+        return (type(self), (self.engine, self.limit))
 
 
 class WorkersStoppedError(EngineError):

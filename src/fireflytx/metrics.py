@@ -17,10 +17,12 @@ What it exports (prefix ``fireflytx_``):
 - ``timeouts_total{kind,name,phase,unit}``: attempts ended by their own ``timeout_ms``.
 - ``observer_errors_total{engine}`` and ``observer_events_dropped_total{engine}``: an engine's own
   listener counters, for every engine passed to ``watch``.
+- ``runs_waiting{engine}``: callers waiting for a slot of an engine's ``max_in_flight`` now, and
+  ``runs_rejected_total{engine}``: runs it refused (``when_full="fail"``), for every watched engine.
 
 Anything else that counts (an event publisher's published and dropped messages, for instance)
 joins the same registry with ``add_counter(name, documentation, read)``: ``read`` is called at
-each scrape and returns the current total.
+each scrape and returns the current total; ``add_gauge`` does the same for a level read now.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from .listeners import AttemptFinished, RunEvent, TransactionFinished, Transacti
 try:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
     from prometheus_client import start_http_server as _serve
-    from prometheus_client.core import CounterMetricFamily
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
     from prometheus_client.registry import Collector
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -49,9 +51,12 @@ _Read = Callable[[], float]
 
 
 class _Readings(Collector):
-    """Counters whose totals live elsewhere (engines, publishers), read at scrape time."""
+    """Counters (or gauges) whose values live elsewhere (engines, publishers), read at scrape time."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, family: type[CounterMetricFamily] | type[GaugeMetricFamily] = CounterMetricFamily
+    ) -> None:
+        self._family = family
         self._lock = threading.Lock()
         self._counters: dict[str, tuple[str, tuple[str, ...], dict[tuple[str, ...], _Read]]] = {}
 
@@ -67,11 +72,11 @@ class _Readings(Collector):
                 )
             known[2][values] = read
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         with self._lock:
             counters = [(n, d, k, dict(s)) for n, (d, k, s) in self._counters.items()]
         for name, documentation, keys, sources in counters:
-            family = CounterMetricFamily(name, documentation, labels=list(keys))
+            family = self._family(name, documentation, labels=list(keys))
             for values, read in sources.items():
                 family.add_metric(list(values), float(read()))
             yield family
@@ -117,6 +122,8 @@ class MetricsObserver:
         )
         self._readings = _Readings()
         self.registry.register(self._readings)
+        self._levels = _Readings(GaugeMetricFamily)
+        self.registry.register(self._levels)
         # Labelled children, looked up once per label set: ``labels()`` validates and locks each call.
         self._units: dict[tuple[str, str, str, str], _Unit] = {}
         self._runs: dict[tuple[str, str], tuple[Gauge, Histogram]] = {}
@@ -165,8 +172,21 @@ class MetricsObserver:
         """
         self._readings.add(f"{self._namespace}_{name}", documentation, dict(labels or {}), read)
 
+    def add_gauge(
+        self, name: str, documentation: str, read: _Read, labels: dict[str, str] | None = None
+    ) -> None:
+        """Export a level kept elsewhere: ``read()`` returns its current value at each scrape.
+
+        ``name`` gets the observer's namespace prefix. Like ``add_counter``, several sources may
+        share a name with different label values; their label names must match.
+
+        Raises:
+            ValueError: ``name`` was added before with other label names.
+        """
+        self._levels.add(f"{self._namespace}_{name}", documentation, dict(labels or {}), read)
+
     def watch(self, engine: Any, label: str | None = None) -> None:
-        """Add this observer to ``engine`` and export the engine's own listener counters.
+        """Add this observer to ``engine`` and export the engine's own listener and admission counters.
 
         ``label`` names the engine in the ``engine`` label (default: its class name). The engine is
         held weakly: a collected engine reads as zero.
@@ -183,12 +203,27 @@ class MetricsObserver:
             watched = ref()
             return 0.0 if watched is None else float(watched.listener_dropped)
 
+        def waiting() -> float:
+            watched = ref()
+            return 0.0 if watched is None else float(watched.waiting)
+
+        def rejected() -> float:
+            watched = ref()
+            return 0.0 if watched is None else float(watched.rejected)
+
         self.add_counter(
             "observer_errors", "Times an engine's observer raised (the run was unaffected).", errors, labels
         )
         self.add_counter(
             "observer_events_dropped",
             "Run events an engine dropped because its observers fell too far behind.", dropped, labels,
+        )
+        self.add_gauge(
+            "runs_waiting", "Callers waiting for a slot of an engine's max_in_flight.", waiting, labels
+        )
+        self.add_counter(
+            "runs_rejected", "Runs an engine refused because max_in_flight runs were in flight.", rejected,
+            labels,
         )
 
 

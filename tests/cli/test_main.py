@@ -18,6 +18,7 @@ ROOT = Path(__file__).parents[2]
 PAYMENT = f"{ROOT / 'examples' / 'payment_saga.py'}:PaymentSaga"
 ORDER = f"{ROOT / 'examples' / 'order_saga.py'}:OrderFulfillmentSaga"
 ORDER_TCC = f"{ROOT / 'examples' / 'order_tcc.py'}:OrderTcc"
+CHECKOUT = f"{ROOT / 'examples' / 'busy_checkout.py'}:CheckoutSaga"
 COMMANDS = ["visualize", "validate", "run", "doctor", "jars", "demo"]
 
 
@@ -63,9 +64,27 @@ def test_visualize_pipes_into_graphviz(target: str, dot_svg: Callable[[str], str
 
 
 def test_validate_the_examples() -> None:
-    done = fireflytx_cli("validate", "examples/payment_saga.py", "examples/order_saga.py")
+    done = fireflytx_cli(
+        "validate", "examples/payment_saga.py", "examples/order_saga.py", "examples/busy_checkout.py"
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("is a valid saga") == 2
+    assert done.stdout.count("is a valid saga") == 3
+
+
+def test_the_busy_checkout_example_queues_callers_and_reports_each_run() -> None:
+    one = fireflytx_cli("run", CHECKOUT, "--input", '{"order_id": "O-3"}', "--json")
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["steps"]["ship"]["result"]["charge_attempts"] == 2
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    script = subprocess.run(
+        [sys.executable, "examples/busy_checkout.py"],
+        capture_output=True, text=True, timeout=300, env=environment, cwd=ROOT,
+    )
+    assert script.returncode == 0, script.stderr
+    assert "while it runs: <SagaEngine running, 50/50 runs in flight, 950 waiting>" in script.stdout
+    assert "1000 of 1000 orders succeeded" in script.stdout
+    assert "334 needed a second charge attempt; 1000 shipments" in script.stdout
+    assert '"idempotency_key": "' in script.stdout and ':step:ship"' in script.stdout
 
 
 def test_run_the_examples_with_exit_codes_scripts_can_trust() -> None:

@@ -493,3 +493,25 @@ async def test_a_process_that_lost_its_lease_runs_nothing_more_of_that_transacti
     stored = await store.get("lost1")
     assert stored is not None and stored.record.owner == "other-process"
     assert stored.record.status == "RUNNING"
+
+
+async def test_recovering_more_orphans_than_the_store_has_connections_finishes_them_all(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    spec = definition_of(Chain)
+    count = 300  # more than a Redis store's connection pool and the recovery concurrency
+    for i in range(count):
+        new = NewTransaction(
+            correlation_id=f"many-{i}",
+            kind="saga",
+            name=spec.name,
+            input=encode(1),
+            fingerprint=fingerprint_of(spec),
+        )
+        await store.create(new, owner="dead-process", lease_s=0.05)
+    await asyncio.sleep(0.1)
+    async with SagaEngine(settings) as engine:
+        engine.register(Chain)
+        results = await engine.recover()
+    assert len(results) == count
+    assert {r.status for r in results} == {SagaStatus.SUCCEEDED}

@@ -13,8 +13,9 @@ EXPECTED = {
     "TccInputs", "UnknownParticipantError",
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "RecordedFailure", "TransactionCancelledError",
-    "EngineError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError", "JavaNotFoundError",
-    "JvmStartError", "RenderError", "SettingsFileError", "TransactionError", "WorkersStoppedError",
+    "EngineError", "EngineFullError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError",
+    "JavaNotFoundError", "JvmStartError", "RenderError", "SettingsFileError", "TransactionError",
+    "WorkersStoppedError", "ParticipantView", "PhaseView", "StepView", "UnitStatus",
 }
 
 

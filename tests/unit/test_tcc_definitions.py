@@ -319,6 +319,14 @@ def test_context_keeps_values_and_checks_headers() -> None:
     assert ctx.headers == {"tenant": "acme", "x": "1"} and ctx.get_header("y") is None
     with pytest.raises(TypeError, match="must be a str"):
         ctx.put_header("n", 1)  # type: ignore[arg-type]
+    # Made outside a run, it has no participants to report, and says so.
+    assert ctx.participants == {}
+    with pytest.raises(KeyError, match="none in a context made outside a run"):
+        ctx.participant("payment")
+    assert ctx.to_dict() == {
+        "kind": "tcc", "correlation_id": "cid", "name": "order", "headers": {"tenant": "acme", "x": "1"},
+        "variables": {"k": [1]}, "participants": {},
+    }
     assert "order" in repr(ctx)
 
 

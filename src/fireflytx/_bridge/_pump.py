@@ -7,9 +7,18 @@ start call returns its first requests), then once per loop turn in which attempt
 next), and whenever Java wakes the loop because a request arrived from a timer thread. Only strings
 cross, and the crossings of a run do not grow with the steps that run in one loop turn.
 
+A success on the loop is answered at once instead when nothing else is ready to run there
+(CPython's loops keep that queue as ``_ready``; a loop without one always batches): no other
+answer could join the batch, and a chain of steps would pay a loop turn per step for it. Likewise,
+when only the batch's own callback is left, the last success sends the batch itself.
+
 Failures are rarer and carry a message, so each is handed to Java at once, from whatever thread
-finished the attempt; so is a success finished on a worker thread, whose answer then also drains
-what the engine asks next, on that thread.
+finished the attempt; on the loop, the same call drains what the engine asks next (its
+compensations, a retry) instead of waking the loop through its self-pipe. A success finished on a
+worker thread is answered from there too, and its answer drains what the engine asks next, on that
+thread. While the loop acts on request lines, a success or failure found on the way does not drain
+more in the middle of them (it waits for the batch or the engine's wake-up): a cancelled run, which
+fails each step request it gets at once, cannot recurse once per request.
 
 The waker reaches this object through a weak reference: Java holds the waker, and a strong
 reference back would make a cycle across the two heaps that neither collector sees, keeping every
@@ -56,33 +65,94 @@ class LoopPump:
         self.java = pump_class(_Waker(weakref.ref(self)))
         self._dispatch = dispatch
         self._succeeded: deque[str] = deque()
-        self._scheduled = False
+        self._scheduled: asyncio.Handle | None = None
+        """The loop callback that will send the batch, once one is waiting."""
+        self._dispatching = False
+        """The loop thread is acting on request lines."""
+        ready = getattr(loop, "_ready", None)
+        self._ready: deque[Any] | None = ready if isinstance(ready, deque) else None
 
     def handle(self, lines: str) -> None:
         """Act on request lines that a start call returned (on this loop's thread)."""
         if lines:
+            self._act(lines)
+
+    def _act(self, lines: str) -> None:
+        """Act on request lines on the loop thread."""
+        if self._dispatching:  # lines drained while acting on others (see reply_at_once)
             self._dispatch(self, lines)
+            return
+        self._dispatching = True
+        try:
+            self._dispatch(self, lines)
+        finally:
+            self._dispatching = False
+
+    def _batch(self, attempt_key: str) -> None:
+        """Answer with the next loop turn's ``exchange`` (on the loop thread; an empty key only drains)."""
+        if attempt_key:
+            self._succeeded.append(attempt_key)
+        if self._scheduled is None:
+            self._scheduled = self.loop.call_soon(self.pump)
 
     def reply(self, attempt_key: str, error: BaseException | None) -> None:
-        """Answer one request; from any thread. Successes wait for the loop turn's batch."""
+        """Answer one request; from any thread. Successes on a busy loop wait for the turn's batch."""
+        on_loop = threading.get_ident() == self.loop_thread
         if error is not None:
-            try:
-                self.java.fail(attempt_key, type(error).__name__, safe_text(error) or type(error).__name__)
-            except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
-                self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
+            name = type(error).__name__
+            text = safe_text(error) or name
+            if on_loop and not self._dispatching:
+                self._fail_and_drain(attempt_key, name, text)
+            else:
+                self._fail(attempt_key, name, text)
             return
-        if threading.get_ident() != self.loop_thread:
+        if not on_loop:
             # A worker thread finished a `def` attempt: answer from here, as one crossing, so that the
             # engine's next request is handled on this thread too (a `def` step starts from here at
             # once) instead of waiting for the loop to wake up.
-            lines = self.java.exchange(attempt_key)
+            lines = str(self.java.exchange(attempt_key))
             if lines:
-                self._dispatch(self, str(lines))
+                self._dispatch(self, lines)
             return
-        self._succeeded.append(attempt_key)
-        if not self._scheduled:
-            self._scheduled = True
-            self.loop.call_soon(self.pump)
+        ready = self._ready
+        if ready is None or self._dispatching:
+            self._batch(attempt_key)
+            return
+        scheduled = self._scheduled
+        if not ready:
+            # Nothing else is ready on the loop, so no other answer could join a batch this turn.
+            lines = str(self.java.exchange(attempt_key))
+        elif scheduled is not None and len(ready) == 1 and ready[0] is scheduled:
+            # Only the batch's own callback is left in this turn: send the batch with this answer now.
+            scheduled.cancel()
+            self._scheduled = None
+            succeeded = self._succeeded
+            succeeded.append(attempt_key)
+            keys = " ".join(succeeded)
+            succeeded.clear()
+            lines = str(self.java.exchange(keys))
+        else:
+            self._batch(attempt_key)
+            return
+        if lines:
+            self._act(lines)
+
+    def _fail(self, attempt_key: str, name: str, text: str) -> None:
+        try:
+            self.java.fail(attempt_key, name, text)
+        except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
+            self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
+
+    def _fail_and_drain(self, attempt_key: str, name: str, text: str) -> None:
+        """Fail one attempt and act on what the engine asks next, in one crossing (on the loop thread)."""
+        try:
+            lines = str(self.java.failAndDrain(attempt_key, name, text))
+        except Exception:  # the JVM refused the text: answer the plain way, and drain next turn
+            self._fail(attempt_key, name, text)
+            self._batch("")
+            return
+        if lines:
+            self._act(lines)
 
     def reply_at_once(self, attempt_key: str, error: BaseException | None) -> None:
         """Answer now, not with the loop turn's batch: for undoing, which runs one step at a time.
@@ -93,9 +163,12 @@ class LoopPump:
         if error is not None or threading.get_ident() != self.loop_thread:
             self.reply(attempt_key, error)
             return
-        lines = self.java.exchange(attempt_key)
+        # Even while the loop acts on request lines (a TCC cancel the engine asks for after fireflytx
+        # cancelled the participant is answered at once, and the engine asks for the next): each
+        # such answer is one of a run's few undo requests, so the nesting stays shallow.
+        lines = str(self.java.exchange(attempt_key))
         if lines:
-            self._dispatch(self, str(lines))
+            self._act(lines)
 
     def wake(self) -> None:
         """Drain soon, on this pump's loop; from any thread."""
@@ -107,14 +180,13 @@ class LoopPump:
     def pump(self) -> None:
         """Hand Java this turn's successes and act on everything it asks for next (on the loop)."""
         # Cleared first: an answer arriving while we drain schedules the next turn itself.
-        self._scheduled = False
+        self._scheduled = None
         succeeded = self._succeeded
-        keys = []
-        while succeeded:
-            keys.append(succeeded.popleft())
-        lines = self.java.exchange(" ".join(keys))
+        keys = " ".join(succeeded)
+        succeeded.clear()
+        lines = str(self.java.exchange(keys))
         if lines:
-            self._dispatch(self, str(lines))
+            self._act(lines)
 
 
 class PumpedBridge:

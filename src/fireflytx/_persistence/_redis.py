@@ -42,6 +42,10 @@ def _checkpoint(value: str) -> Checkpoint:
     return Checkpoint.from_json(doc, seq=int(seq), at=float(at))
 
 
+_MAX_CONNECTIONS = 64
+"""Connections one store opens at most; writes go in batches over one, reads take one each."""
+
+
 class RedisStore:
     """Records in Redis (or Valkey), written by Lua scripts sent in pipelines."""
 
@@ -67,14 +71,19 @@ class RedisStore:
 
         # No automatic resend: a write whose answer was lost may have run, and running it again would
         # change its answer (a create would report "exists"). The caller gets StoreUnavailableError.
-        self._client: Any = aioredis.Redis.from_url(
+        # A blocking pool: a burst of concurrent reads (a recovery sweep) waits for a connection
+        # instead of failing with "Too many connections" once the pool is full.
+        self._pool: Any = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=_MAX_CONNECTIONS,
+            timeout=30,
             decode_responses=True,
             socket_connect_timeout=5,
             socket_timeout=30,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=2,
         )
+        self._client: Any = aioredis.Redis(connection_pool=self._pool)
         self._errors: tuple[type[BaseException], ...] = (exceptions.ConnectionError, exceptions.TimeoutError)
         self._noscript: type[BaseException] = exceptions.NoScriptError
         self._response_error: type[BaseException] = exceptions.ResponseError
@@ -344,3 +353,4 @@ class RedisStore:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         await self._client.aclose()
+        await self._pool.disconnect()

@@ -146,6 +146,17 @@ public final class RunPump {
         return future != null && future.failWithPython(pythonType, message, 0);
     }
 
+    /**
+     * Fails one attempt like {@link #fail}, then returns every queued request, as {@link #exchange} does for
+     * successes: what the engine asks next (a retry, a compensation) comes back on this call instead of waking
+     * Python's loop through the {@link Waker}.
+     */
+    public String failAndDrain(String attemptKey, String pythonType, String message) {
+        awake.set(true);
+        fail(attemptKey, pythonType, message);
+        return drain();
+    }
+
     /** The engine error that ended run {@code runKey} (announced by an {@code F} line), once. */
     public Throwable failure(String runKey) {
         return failures.remove(runKey);

@@ -49,6 +49,20 @@ class RunPumpTest {
     }
 
     @Test
+    void requestsQueuedWhileAFailureIsAppliedComeBackFromTheSameCall() {
+        var first = pump.request('S', "1", "a", null);
+        first.subscribe(value -> {}, error -> pump.request('C', "1", "z", null));
+        String key = pump.drain().trim().split(" ")[2];
+        int before = wakes.get();
+        String next = pump.failAndDrain(key, "ValueError", "bad");
+        assertTrue(next.startsWith("C1 z "), next);
+        assertEquals(before, wakes.get(), "no wake-up while Python is draining");
+        assertEquals(1, pump.pendingAttempts());
+        pump.request('S', "2", "a", null);
+        assertEquals(before + 1, wakes.get(), "a later request wakes Python again");
+    }
+
+    @Test
     void runEndsCarryTheirErrorAside() {
         IllegalStateException boom = new IllegalStateException("boom");
         pump.ended("4", null);
