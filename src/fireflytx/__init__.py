@@ -3,7 +3,8 @@
 Declare a saga with ``@saga`` on a class and ``@saga_step`` / ``@compensation_step`` on its
 methods, then run it with ``await SagaEngine().execute(MySaga, input)``. Declare a TCC with
 ``@tcc`` on a class whose nested ``@tcc_participant`` classes have ``@try_method``,
-``@confirm_method`` and ``@cancel_method``, then run it with ``await TccEngine().execute(MyTcc, input)``.
+``@confirm_method`` and ``@cancel_method`` (or whose own ``try_<id>`` / ``confirm_<id>`` /
+``cancel_<id>`` methods carry them), then run it with ``await TccEngine().execute(MyTcc, input)``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ._tcc_context import TccContext
 from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
 from ._tcc_definition import TccSpec, tcc_definition_of
 from ._tcc_engine import TccEngine
+from ._tcc_inputs import TccInputs
 from ._tcc_results import (
     TccParticipantOutcome,
     TccParticipantStatus,
@@ -53,6 +55,7 @@ from .errors import (
     TccConfirmError,
     TransactionCancelledError,
     TransactionError,
+    UnknownParticipantError,
     UnsupportedResultError,
     WorkersStoppedError,
 )
@@ -100,6 +103,7 @@ __all__ = [
     "TccConfirmError",
     "TccContext",
     "TccEngine",
+    "TccInputs",
     "TccParticipantOutcome",
     "TccParticipantStatus",
     "TccPhaseOutcome",
@@ -110,6 +114,7 @@ __all__ = [
     "TransactionCancelledError",
     "TransactionError",
     "UnitStatus",
+    "UnknownParticipantError",
     "UnsupportedResultError",
     "WorkersStoppedError",
     "__version__",

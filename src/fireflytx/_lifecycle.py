@@ -73,26 +73,39 @@ def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def convert_inputs(
-    name: str, targets: Iterable[tuple[str, Any]], value: Any, kind: str = "saga"
+    name: str,
+    targets: Iterable[tuple[str, Any]],
+    value: Any,
+    kind: str = "saga",
+    own: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Convert the input once per annotated type, before anything runs.
 
     ``targets`` pairs each step or participant id with the annotation of its input parameter;
-    the result maps the ids whose annotation is a model or dataclass to the converted input.
+    ``own`` gives some ids an input of their own instead of ``value`` (a TCC participant's part).
+    The result maps each id with an input of its own, or whose annotation is a model or
+    dataclass, to its (converted) input; the others take ``value`` as it is.
 
     Raises:
-        InputValidationError: the input does not fit one of the types.
+        InputValidationError: an input does not fit its type.
     """
     converted: dict[str, Any] = {}
     by_type: dict[Any, Any] = {}
     for target_id, annotation in targets:
+        mine = own is not None and target_id in own
         if not needs_conversion(annotation):
+            if mine:
+                converted[target_id] = own[target_id]  # type: ignore[index]
             continue
-        if annotation not in by_type:
+        if mine or annotation not in by_type:
             try:
-                by_type[annotation] = convert_to(annotation, value)
+                done = convert_to(annotation, own[target_id] if mine else value)  # type: ignore[index]
             except (ValidationError, TypeError, ValueError) as exc:
                 raise InputValidationError(name, target_id, annotation.__name__, str(exc), kind=kind) from exc
+            if mine:
+                converted[target_id] = done
+                continue
+            by_type[annotation] = done
         converted[target_id] = by_type[annotation]
     return converted
 
@@ -388,17 +401,19 @@ class EngineBase:
         headers: Mapping[str, str] | None,
         kind: str,
         replay: Mapping[str, tuple[Any, BaseException | None]] | None = None,
+        own: Mapping[str, Any] | None = None,
     ) -> tuple[Any, RunStart]:
         """Check a run's arguments and gather what every run starts with; returns the bridge too.
 
-        ``targets`` pairs each step or participant id with its input parameter's annotation.
+        ``targets`` pairs each step or participant id with its input parameter's annotation;
+        ``own`` gives some of them an input of their own instead of ``value``.
         """
         bridge, workers = self._running()
         start = RunStart(
             correlation_id_or_new(correlation_id),
             check_headers(headers),
             value,
-            convert_inputs(name, targets, value, kind=kind),
+            convert_inputs(name, targets, value, kind=kind, own=own),
             asyncio.get_running_loop(),
             workers,
             self._listeners,

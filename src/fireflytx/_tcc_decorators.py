@@ -5,12 +5,15 @@ No decorator touches the JVM; a module full of TCCs imports with no Java install
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ._limits import MAX_INT, count_problems, limit_problems, text_problems
 from ._spec import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE, check_callable, mark
+from ._tcc_assembly import assemble_tcc
 from ._tcc_definition import (
     CANCEL,
     CONFIRM,
@@ -18,7 +21,6 @@ from ._tcc_definition import (
     TRY,
     ParticipantMarker,
     PhaseMarker,
-    assemble_tcc,
     timeout_problems,
 )
 
@@ -28,6 +30,35 @@ C = TypeVar("C", bound=type)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _own_marker(target: Any) -> Any:
+    """The marker a function already carries (from a decorator below this one), if any."""
+    func = target.__func__ if isinstance(target, staticmethod | classmethod) else target
+    return getattr(func, MARKER_ATTRIBUTE, None) if inspect.isfunction(func) else None
+
+
+def _selector_problems(select: Any) -> list[str]:
+    """Why ``select`` cannot pick a participant's input out of the transaction input, if it cannot."""
+    if select is None:
+        return []
+    example = "input=lambda order: order['payment']"
+    if isinstance(select, type):
+        return [
+            f"input= takes a function of the transaction input ({example}), not the class "
+            f"{select.__name__}; to convert the part it picks, annotate the try method's parameter"
+        ]
+    if not callable(select):
+        return [f"input= must be a function of the transaction input ({example}), got {select!r}"]
+    if inspect.iscoroutinefunction(select) or inspect.isasyncgenfunction(select):
+        return ["input= must be a plain function, not async: it runs once, before any try"]
+    try:
+        inspect.signature(select).bind(None)
+    except TypeError:
+        return [f"input= must take exactly one argument, the transaction input ({example})"]
+    except ValueError:  # no signature to read (some builtins): the first run tells
+        pass
+    return []
+
+
 def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) -> Any:
     decorator = DECORATORS[phase]
     if func is not None and not callable(func):
@@ -35,13 +66,21 @@ def _phase(phase: str, func: Any, timeout_ms: Any, retry: Any, backoff_ms: Any) 
     problems = limit_problems(retry, backoff_ms, timeout_ms)
 
     def decorate(target: F) -> F:
-        marker = PhaseMarker(
+        marker: Any = PhaseMarker(
             phase=phase,
             timeout_ms=timeout_ms,
             retry=retry,
             backoff_ms=backoff_ms,
             problems=tuple(problems + check_callable(target, decorator)),
         )
+        options = _own_marker(target)
+        if isinstance(options, ParticipantMarker):
+            # @tcc_participant ran first (it is the lower decorator): keep its options with this marker.
+            if phase == TRY:
+                marker = dataclasses.replace(options, try_marker=marker)
+            else:
+                misplaced = f"@tcc_participant belongs on the try method, not on a @{decorator}"
+                marker = dataclasses.replace(options, problems=(*options.problems, misplaced))
         return mark(target, marker)
 
     return decorate(func) if func is not None else decorate
@@ -63,11 +102,18 @@ def try_method(
 ) -> Any:
     """Declare a participant's try method: it reserves what confirm will commit or cancel release.
 
-    Its first parameter (after ``self``) receives the transaction input, converted when annotated
-    with a pydantic model or dataclass; a parameter annotated ``TccContext`` receives the run's
-    context. What it returns stays in Python and is handed to confirm or cancel; the engine only
-    sees a token, so a try returning ``None`` is still confirmed or cancelled (with ``None``),
-    where the engine alone would leave it unsettled forever.
+    Its first parameter (after ``self``) receives the participant's input, converted when
+    annotated with a pydantic model or dataclass: the transaction input, or the part of it the
+    participant's ``input=`` selector picks, or its entry of a ``TccInputs``. A parameter annotated
+    ``TccContext`` receives the run's context.
+
+    On a method of the ``@tcc`` class itself named ``try_<id>``, it declares a method-style
+    participant ``<id>`` together with ``@confirm_method confirm_<id>`` and ``@cancel_method
+    cancel_<id>`` (see ``tcc``).
+
+    What it returns stays in Python and is handed to confirm or cancel; the engine only sees a
+    token, so a try returning ``None`` is still confirmed or cancelled (with ``None``), where the
+    engine alone would leave it unsettled forever.
 
     If the last attempt fails or times out, fireflytx cancels this participant at once, with
     ``None`` (the engine itself would never cancel it), then every participant tried before it, in
@@ -169,11 +215,15 @@ def tcc_participant(
     order: int = 0,
     timeout_ms: int | None = None,
     optional: bool = False,
-) -> Callable[[C], C]:
-    """Declare a class nested in a ``@tcc`` class as one participant.
+    input: Callable[[Any], Any] | None = None,
+) -> Callable[[F], F]:
+    """Declare a TCC participant: a class nested in a ``@tcc`` class, or options of a method-style one.
 
-    The class needs exactly one ``@try_method``, ``@confirm_method`` and ``@cancel_method``. Each run
-    creates one instance of it (without arguments) for all three phases.
+    On a nested class, the class needs exactly one ``@try_method``, ``@confirm_method`` and
+    ``@cancel_method``; each run creates one instance of it (without arguments) for all three
+    phases. Stacked with ``@try_method`` on a ``try_<name>`` method of the ``@tcc`` class itself, it
+    sets the id and options of that method-style participant (its confirm and cancel stay
+    ``confirm_<name>`` and ``cancel_<name>``).
 
     Args:
         participant_id: Unique id of the participant within its TCC.
@@ -184,6 +234,13 @@ def tcc_participant(
         optional: When its try still fails after its retries, its cancel runs with ``None`` and the
             transaction goes on without it; the others are still confirmed. The engine has such a flag
             but never reads it, so fireflytx does this itself.
+        input: Picks this participant's input out of the transaction input, e.g.
+            ``input=lambda order: order["payment"]``; the try receives what it returns (converted
+            when its parameter is annotated with a model or dataclass). It runs once per run, before
+            any try, and again on the stored input when a durable run is recovered, so it must be a
+            pure function of the input: deterministic, with no side effects. When it raises, the run
+            fails with ``InputValidationError`` naming the participant and nothing runs. ``None``:
+            the whole transaction input.
     """
     problems: list[str] = []
     if isinstance(participant_id, type) or callable(participant_id):
@@ -194,20 +251,37 @@ def tcc_participant(
     problems += timeout_problems(timeout_ms, "timeout_ms")
     if not isinstance(optional, bool):
         problems.append(f"optional must be a bool, got {optional!r}")
+    problems += _selector_problems(input)
+    select = input if callable(input) and not isinstance(input, type) else None
 
-    def decorate(cls: C) -> C:
+    def decorate(target: F) -> F:
         marker = ParticipantMarker(
             participant_id=participant_id if isinstance(participant_id, str) else repr(participant_id),
             order=order,
             timeout_ms=timeout_ms,
             optional=bool(optional),
             problems=tuple(problems),
+            select=select,
         )
-        setattr(cls, MARKER_ATTRIBUTE, marker)
-        return cls
+        if isinstance(target, type):
+            setattr(target, MARKER_ATTRIBUTE, marker)
+            return target
+        # A method-style participant's try method: keep what @try_method (below this) recorded.
+        below = _own_marker(target)
+        if isinstance(below, PhaseMarker) and below.phase == TRY:
+            marker = dataclasses.replace(marker, try_marker=below)
+        elif isinstance(below, PhaseMarker):
+            marker = dataclasses.replace(
+                marker,
+                problems=(
+                    *marker.problems,
+                    f"@tcc_participant belongs on the try method, not on a @{DECORATORS[below.phase]}",
+                ),
+            )
+        return mark(target, marker)
 
-    if isinstance(participant_id, type):
-        # Used bare: record the problem on the class so @tcc reports it with the others.
+    if isinstance(participant_id, type) or inspect.isfunction(participant_id):
+        # Used bare: record the problem on the class or method so @tcc reports it with the others.
         return decorate(participant_id)
     return decorate
 
@@ -219,9 +293,15 @@ def tcc(name: str | None = None, *, timeout_ms: int | None = None) -> Callable[[
 def tcc(name: Any = None, *, timeout_ms: int | None = None) -> Any:
     """Declare a class as a TCC transaction; check its participants all at once.
 
-    Participants are classes nested in it and decorated with ``@tcc_participant``. The Java
-    ``TccEngine`` runs them: tries in order, then every confirm, or after a failed try every cancel
-    in reverse order.
+    Participants are classes nested in it and decorated with ``@tcc_participant``, or, method
+    style, its own methods ``try_<id>``, ``confirm_<id>`` and ``cancel_<id>`` decorated with
+    ``@try_method``, ``@confirm_method`` and ``@cancel_method`` (``@tcc_participant`` stacked on the
+    try method sets that participant's order and options). Both styles mix in one TCC; tries run by
+    ``order``, ties in declaration order (a method-style participant stands at its try method).
+    Each run makes one instance of every nested participant class and, when there are method-style
+    participants, one instance of the ``@tcc`` class (created without arguments) for all of them.
+    The Java ``TccEngine`` runs them: tries in order, then every confirm, or after a failed try
+    every cancel in reverse order.
 
     Args:
         name: The TCC's name (default: the class name).
@@ -232,7 +312,8 @@ def tcc(name: Any = None, *, timeout_ms: int | None = None) -> Any:
 
     Raises:
         DefinitionError: listing every problem found (participants missing a phase or with two
-            methods for one, duplicate participant ids, unusable signatures, saga decorators).
+            methods for one, duplicate participant ids, phase methods on the TCC class not named
+            ``<phase>_<id>``, unusable signatures or ``input=`` selectors, saga decorators).
     """
 
     def assemble(cls: C, tcc_name: str, localns: dict[str, Any]) -> C:

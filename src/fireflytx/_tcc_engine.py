@@ -14,6 +14,7 @@ from typing import Any, Literal
 from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
 from ._tcc_definition import TccSpec, tcc_definition_of
+from ._tcc_inputs import participant_inputs
 from ._tcc_results import TccResult
 from ._tcc_run import TccRun
 from .config import FireflyTxSettings
@@ -98,15 +99,21 @@ class TccEngine(EngineBase):
         cancelled and what failed (``result.raise_for_status()`` turns that into an exception).
 
         Args:
-            tcc: A ``@tcc`` class. Each run creates one instance of each participant class.
-            input: The transaction input, given to each try method's first parameter.
+            tcc: A ``@tcc`` class. Each run creates one instance of each participant class, and
+                one of ``tcc`` itself when it has method-style participants.
+            input: The transaction input. Each try method's first parameter receives it whole,
+                or the part its participant's ``input=`` selector picks. A ``TccInputs`` instead
+                gives each participant its own entry.
             correlation_id: Id of this run (default: a new UUID).
             headers: String headers readable through ``TccContext.get_header``.
 
         Raises:
             TypeError: ``tcc`` is not a class (an instance would suggest state the run never uses).
             DefinitionError: ``tcc`` is not a valid TCC class.
-            InputValidationError: ``input`` does not fit a try method's annotated input type.
+            InputValidationError: a participant's input does not fit its try method's annotated
+                type, or its ``input=`` selector raised (nothing has run).
+            UnknownParticipantError: ``input`` is a ``TccInputs`` naming a participant the TCC
+                does not have.
             EngineNotStartedError: the engine is not running, or stopped while this waited for a slot.
             EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``"fail"``.
             JavaExecutionError: the engine failed outside any participant method.
@@ -124,8 +131,12 @@ class TccEngine(EngineBase):
         headers: Mapping[str, str] | None,
         replay: Mapping[str, tuple[Any, BaseException | None]] | None,
     ) -> TccResult:
+        # Worked out from the input on every start, recovered ones too: only the input is stored.
+        own = participant_inputs(spec, input)
         targets = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
-        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "tcc", replay)
+        bridge, start = self._run_start(
+            spec.name, targets, input, correlation_id, headers, "tcc", replay, own=own
+        )
         result: TccResult = await self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
         return result
 

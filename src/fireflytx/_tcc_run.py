@@ -71,7 +71,14 @@ class TccRun(RunBase):
         super().__init__(spec.name, start)
         self.spec = spec
         self.try_results: dict[str, Any] = {}
-        self.participants = {p.participant_id: _Participant(p, p.cls()) for p in spec.participants}
+        # One instance per class: a nested participant's own, or the @tcc class shared by its
+        # method-style participants.
+        instances: dict[type, Any] = {}
+        self.participants: dict[str, _Participant] = {}
+        for p in spec.participants:
+            if p.cls not in instances:
+                instances[p.cls] = p.cls()
+            self.participants[p.participant_id] = _Participant(p, instances[p.cls])
         self.context = TccContext(
             start.correlation_id, spec.name, start.headers, self.try_results, self.participants
         )

@@ -4,6 +4,7 @@
 FireflyTxError
 ├── DefinitionError            a saga or TCC class is declared wrongly (all problems listed at once)
 ├── InputValidationError       the input does not fit a step's (or try method's) annotated input type
+│   └── UnknownParticipantError  a TccInputs names a participant the TCC does not have
 ├── SettingsFileError          a settings file (fireflytx.toml) is unreadable, has unknown keys or bad values
 ├── RenderError                a diagram could not be drawn (fireflytx.topology)
 │   └── GraphvizNotFoundError  an SVG was asked for but Graphviz's `dot` is not installed
@@ -57,6 +58,7 @@ __all__ = [
     "TccConfirmError",
     "TransactionCancelledError",
     "TransactionError",
+    "UnknownParticipantError",
     "UnsupportedResultError",
     "WorkersStoppedError",
 ]
@@ -106,6 +108,24 @@ class InputValidationError(FireflyTxError):
 
     def __reduce__(self) -> tuple[type[InputValidationError], tuple[str, str, str, str, str]]:
         return (type(self), (self.saga_name, self.step_id, self.expected, self.detail, self.kind))
+
+
+class UnknownParticipantError(InputValidationError):
+    """A ``TccInputs`` names a participant the TCC does not have (a typo, or an id renamed since).
+
+    Raised before anything runs. ``known`` lists the TCC's participant ids, in try order.
+    """
+
+    def __init__(self, tcc_name: str, participant_id: str, known: Sequence[str]) -> None:
+        self.known = tuple(known)
+        listed = ", ".join(repr(k) for k in self.known)
+        detail = f"TccInputs names participant {participant_id!r}, which tcc {tcc_name!r} does not have"
+        super().__init__(tcc_name, participant_id, f"one of {listed}", detail, kind="tcc")
+        # The base message reads as a type mismatch; say what is wrong instead.
+        self.args = (f"{detail}; its participants are {listed}",)
+
+    def __reduce__(self) -> tuple[type[UnknownParticipantError], tuple[str, str, tuple[str, ...]]]:  # type: ignore[override]
+        return (type(self), (self.saga_name, self.step_id, self.known))
 
 
 class SettingsFileError(FireflyTxError):

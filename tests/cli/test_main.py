@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ import fireflytx
 ROOT = Path(__file__).parents[2]
 PAYMENT = f"{ROOT / 'examples' / 'payment_saga.py'}:PaymentSaga"
 ORDER = f"{ROOT / 'examples' / 'order_saga.py'}:OrderFulfillmentSaga"
+ORDER_TCC = f"{ROOT / 'examples' / 'order_tcc.py'}:OrderTcc"
 CHECKOUT = f"{ROOT / 'examples' / 'busy_checkout.py'}:CheckoutSaga"
 COMMANDS = ["visualize", "validate", "run", "doctor", "jars", "demo"]
 
@@ -54,7 +56,7 @@ def test_no_command_and_an_unknown_command() -> None:
     assert unknown.returncode == 2 and "No such command 'draw'" in unknown.stderr
 
 
-@pytest.mark.parametrize("target", [PAYMENT, ORDER])
+@pytest.mark.parametrize("target", [PAYMENT, ORDER, ORDER_TCC])
 def test_visualize_pipes_into_graphviz(target: str, dot_svg: Callable[[str], str]) -> None:
     done = fireflytx_cli("visualize", target, "--format", "dot")
     assert done.returncode == 0 and done.stderr == ""
@@ -94,6 +96,38 @@ def test_run_the_examples_with_exit_codes_scripts_can_trust() -> None:
     failed = fireflytx_cli("run", PAYMENT, "--input", '{"payment_id": "P-2", "amount": 25, "card": "0000"}')
     assert failed.returncode == 1
     assert "✗ process-payment · FAILED" in failed.stdout
+
+
+def test_the_tcc_example_validates_draws_its_selectors_and_runs(mermaid_parse: Callable[..., Any]) -> None:
+    done = fireflytx_cli("validate", "examples/order_tcc.py")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("is a valid tcc") == 2
+    tree = fireflytx_cli("visualize", ORDER_TCC)
+    assert tree.returncode == 0, tree.stderr
+    assert 'stock (order=2, input=lambda order: order["stock"])' in tree.stdout
+    assert "try: try_stock (retry=1, timeout=10s)" in tree.stdout  # method style, drawn like nested ones
+    mermaid = fireflytx_cli("visualize", ORDER_TCC, "--format", "mermaid")
+    assert mermaid_parse([mermaid.stdout])[0]["ok"]
+    order = (
+        '{"payment": {"card": "4242", "amount": 30}, "stock": {"sku": "%s", "qty": %d}, '
+        '"address": "1 Main St"}'
+    )
+    placed = fireflytx_cli("run", ORDER_TCC, "--input", order % ("book", 1), "--json")
+    assert placed.returncode == 0, placed.stderr
+    assert json.loads(placed.stdout)["status"] == "CONFIRMED"
+    refused = fireflytx_cli("run", ORDER_TCC, "--input", order % ("desk", 9), "--json")
+    data = json.loads(refused.stdout)
+    assert (refused.returncode, data["status"], data["failed_participant"]) == (1, "CANCELED", "stock")
+    script = subprocess.run(
+        [sys.executable, "examples/order_tcc.py"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert script.returncode == 0, script.stderr
+    assert "failed participant: stock" in script.stdout and "on hand: {'book': 4, 'desk': 5}" in script.stdout
 
 
 def test_run_without_java_fails_with_the_fix(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The README's saga examples run as written, each in a fresh interpreter."""
+"""The README's saga and TCC examples run as written, each in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -48,3 +48,7 @@ def test_the_context_example_reads_the_run_so_far() -> None:
     out = _run_block("gateway hiccup")
     assert '"charge_attempts": 2' in out and '"key": "order-A-1:step:ship"' in out
     assert '"idempotency_key": "order-A-1:step:charge"' in out and '"result": "CH-A-1"' in out
+
+
+def test_the_tcc_with_its_own_inputs_and_method_style_participants_runs() -> None:
+    assert _run_block("input=lambda order").strip() == "CONFIRMED"

@@ -10,6 +10,7 @@ EXPECTED = {
     "saga", "saga_step",
     "TccCancelError", "TccConfirmError", "TccContext", "TccEngine", "TccParticipantOutcome",
     "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccSpec", "TccStatus",
+    "TccInputs", "UnknownParticipantError",
     "cancel_method", "confirm_method", "tcc", "tcc_definition_of", "tcc_participant", "try_method",
     "JournalError", "RecordedFailure", "TransactionCancelledError",
     "EngineError", "EngineFullError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError",

@@ -192,7 +192,8 @@ def test_all_problems_are_reported_together() -> None:
         "FromStep is for sagas",
         "participant 'c'.f: must be a plain method, not a staticmethod",
         "participant 'c'.s: a saga decorator cannot be used in a TCC participant",
-        "stray: @try_method belongs on a method of a @tcc_participant class",
+        "stray: @try_method on the @tcc class itself declares a method-style participant, so name it "
+        "try_<participant id>",
     ]
     for fragment in expected:
         assert fragment in text, fragment

@@ -83,7 +83,9 @@ class RunStart:
     headers: dict[str, str]
     tx_input: Any
     converted_inputs: dict[str, Any]
-    """The input converted per step or participant id whose parameter asks for a model or dataclass."""
+    """Per step or participant id: its own input (a TCC participant's part), converted when its
+    parameter asks for a model or dataclass, or the converted transaction input. Ids absent take
+    ``tx_input`` as it is."""
     loop: asyncio.AbstractEventLoop
     workers: Workers
     listeners: Listeners

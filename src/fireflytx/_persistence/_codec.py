@@ -2,8 +2,10 @@
 
 Plain JSON values are stored as they are. A pydantic model or dataclass becomes
 ``{"$ftx": "model", "type": "module:qualname", "value": <its JSON dump>}``; a tuple becomes
-``{"$ftx": "tuple", "value": [...]}``; a dict that itself has a ``"$ftx"`` key is wrapped as
-``{"$ftx": "dict", "value": {...}}`` so that no user data is ever mistaken for a tag. The type is
+``{"$ftx": "tuple", "value": [...]}``; a ``TccInputs`` becomes ``{"$ftx": "tcc-inputs", "value":
+{participant id: stored entry}}``, its entries keeping their types; a dict that itself has a
+``"$ftx"`` key is wrapped as ``{"$ftx": "dict", "value": {...}}`` so that no user data is ever
+mistaken for a tag. The type is
 named by module and qualified name, and found again through a ``TypeRegistry``: registered
 classes first (the only way for a class defined inside a function), then by import.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .._tcc_inputs import TccInputs
 from .._values import MAX_DEPTH, carriable_problem, to_jsonable
 from ._errors import UnrestorableValueError, UnstorableValueError
 
@@ -84,6 +87,8 @@ def _encode(value: Any, where: str) -> Any:
         if not math.isfinite(value):
             raise UnstorableValueError(where, f"non-finite float ({value})")
         return value
+    if isinstance(value, TccInputs):
+        return {TAG: "tcc-inputs", "value": {k: _encode(v, where) for k, v in value.parts.items()}}
     if isinstance(value, BaseModel) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
         try:
             dumped = to_jsonable(value)
@@ -126,6 +131,8 @@ def decode(stored: Any, registry: TypeRegistry | None = None, *, depth: int = 0)
         return tuple(decode(v, registry, depth=depth + 1) for v in stored["value"])
     if tag == "dict":
         return {k: decode(v, registry, depth=depth + 1) for k, v in stored["value"].items()}
+    if tag == "tcc-inputs":
+        return TccInputs({k: decode(v, registry, depth=depth + 1) for k, v in stored["value"].items()})
     if tag == "model":
         ref = stored["type"]
         cls = (registry or _DEFAULT).resolve(ref)

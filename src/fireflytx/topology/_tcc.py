@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,11 +50,15 @@ class ParticipantNode(BaseModel):
 
     participant_id: str
     class_name: str
+    """The nested participant class, or the TCC class itself for a method-style participant."""
     order: int
     optional: bool
     try_phase: PhaseNode
     confirm_phase: PhaseNode
     cancel_phase: PhaseNode
+    input_selector: str | None = None
+    """How the participant picks its input out of the transaction input: the ``input=`` lambda as
+    written, or the selector function's name; ``None`` when it receives the whole input."""
 
     @property
     def phases(self) -> tuple[PhaseNode, PhaseNode, PhaseNode]:
@@ -59,8 +66,11 @@ class ParticipantNode(BaseModel):
         return (self.try_phase, self.confirm_phase, self.cancel_phase)
 
     def _heading(self) -> str:
-        """``payment (order=1, optional)``."""
-        return f"{self.participant_id} (order={self.order}{', optional' if self.optional else ''})"
+        """``payment (order=1, optional, input=lambda order: order["payment"])``."""
+        notes = [f"order={self.order}", *(["optional"] if self.optional else [])]
+        if self.input_selector is not None:
+            notes.append(f"input={self.input_selector}")
+        return f"{self.participant_id} ({', '.join(notes)})"
 
 
 class TccTopology(Diagram):
@@ -115,6 +125,8 @@ class TccTopology(Diagram):
             for key, phase in zip(keys, participant.phases, strict=True):
                 settings = phase._settings()
                 lines = (f"{phase.phase}: {phase.method}", *([" · ".join(settings)] if settings else []))
+                if phase.phase == "try" and participant.input_selector is not None:
+                    lines = (*lines, f"input: {participant.input_selector}")
                 nodes.append(Node(key, lines, phase.phase))
             label = f"{participant.order} · {participant.participant_id}" + (
                 " (optional)" if participant.optional else ""
@@ -143,6 +155,40 @@ def _phase_node(spec: PhaseSpec) -> PhaseNode:
     )
 
 
+def _lambda_text(select: Callable[..., Any]) -> str | None:
+    """The source of a lambda, read from the line that defines it (None if it cannot be told apart)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(select)).strip()
+    except (OSError, TypeError):
+        return None
+    # The line is usually a decorator or an argument list cut mid-expression: parse what surrounds it.
+    for text in (source, source.lstrip("@"), f"({source.lstrip('@').rstrip(',')})"):
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        code = getattr(select, "__code__", None)
+        names = list(code.co_varnames[: code.co_argcount]) if code is not None else None
+        # Only a lambda with the same parameters: a file edited since import may have moved lines.
+        lambdas = [
+            n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and [a.arg for a in n.args.args] == names
+        ]
+        if len(lambdas) == 1:
+            return ast.get_source_segment(text, lambdas[0])
+        return None
+    return None
+
+
+def selector_label(select: Callable[..., Any] | None) -> str | None:
+    """How a topology shows an ``input=`` selector: a lambda as written, a function by name."""
+    if select is None:
+        return None
+    name = getattr(select, "__qualname__", None) or type(select).__name__
+    if name.endswith("<lambda>"):
+        return _lambda_text(select) or "<lambda>"
+    return name.rsplit("<locals>.", 1)[-1]
+
+
 def tcc_topology(spec: TccSpec) -> TccTopology:
     """The topology of an assembled (hence valid) TCC spec."""
     return TccTopology(
@@ -158,6 +204,7 @@ def tcc_topology(spec: TccSpec) -> TccTopology:
                 try_phase=_phase_node(p.try_phase),
                 confirm_phase=_phase_node(p.confirm_phase),
                 cancel_phase=_phase_node(p.cancel_phase),
+                input_selector=selector_label(p.select),
             )
             for p in spec.participants
         ),
