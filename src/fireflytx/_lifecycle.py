@@ -736,11 +736,15 @@ class EngineBase:
             assert stored is not None
             replay = replay_of(stored, durability.registry)
             value = decode(record.input, durability.registry)
+            return await self._run_recovered(spec, value, correlation_id, dict(record.headers), replay)
         except BaseException:
-            await durability.call(lambda s: s.release(correlation_id, owner=durability.owner))
-            durability.disown(correlation_id)
+            if correlation_id in durability.owned:
+                # Claimed but not run to its end here (its input no longer fits, say): give the lease
+                # up, so that it is not renewed for nothing and another attempt can take it.
+                durability.disown(correlation_id)
+                owner = durability.owner
+                await _quietly(durability.call(lambda s: s.release(correlation_id, owner=owner)))
             raise
-        return await self._run_recovered(spec, value, correlation_id, dict(record.headers), replay)
 
     async def _run_recovered(
         self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]

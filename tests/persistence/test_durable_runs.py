@@ -515,3 +515,25 @@ async def test_recovering_more_orphans_than_the_store_has_connections_finishes_t
         results = await engine.recover()
     assert len(results) == count
     assert {r.status for r in results} == {SagaStatus.SUCCEEDED}
+
+
+@saga("durable-typed")
+class Typed:
+    @saga_step("weigh")
+    def weigh(self, parcel: Parcel) -> int:
+        return parcel.weight
+
+
+async def test_a_claimed_transaction_that_cannot_start_gives_its_lease_up(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    from fireflytx import InputValidationError
+
+    await _orphan(store, "bad1", definition_of(Typed), "not a parcel", [])
+    async with SagaEngine(settings) as engine:
+        engine.register(Typed)
+        with pytest.raises(InputValidationError):
+            await engine.recover("bad1")
+    stored = await store.get("bad1")
+    assert stored is not None and stored.record.status == "RUNNING"
+    assert stored.record.owner is None  # released, not held (and renewed) by an engine that gave up
