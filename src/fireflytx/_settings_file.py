@@ -13,8 +13,9 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, TomlConfigSettingsSource
@@ -80,9 +81,10 @@ class CheckedTomlSource(TomlConfigSettingsSource):
         if problems:
             raise SettingsFileError(str(toml_file), problems)
 
-    def _read_file(self, file_path: Path) -> dict[str, Any]:
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
         try:
-            return super()._read_file(file_path)
+            # pydantic-settings < 2.15 declares Path here, later versions Path | Traversable.
+            return super()._read_file(cast(Path, file_path))
         except tomllib.TOMLDecodeError as exc:
             raise SettingsFileError(str(file_path), [f"not valid TOML: {exc}"]) from None
         except OSError as exc:
