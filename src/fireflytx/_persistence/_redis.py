@@ -30,6 +30,7 @@ __all__ = ["RedisStore"]
 
 _CHUNK = 500
 _MAX_BATCH = 1000
+_MAX_IN_FLIGHT = 8
 """Operations in one script call: a script blocks the server while it runs, so batches stay short."""
 
 
@@ -89,7 +90,7 @@ class RedisStore:
         self._response_error: type[BaseException] = exceptions.ResponseError
         self._sha: str | None = None
         self._pending: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     @property
     def description(self) -> str:
@@ -118,30 +119,44 @@ class RedisStore:
         """Queue one operation for the next batch and wait for its own answer."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((operation, keys, args, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        if len(self._sending) < _MAX_IN_FLIGHT:
+            self._send_next()
         return await future
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
-            try:
-                results = await self._send(batch)
-            except self._errors as exc:
-                results = [self._unavailable(exc)] * len(batch)
-            except self._response_error as exc:
-                results = [StoreUnavailableError(self.description, f"{type(exc).__name__}: {exc}")] * len(
-                    batch
-                )
-            except Exception as exc:  # an unexpected client failure fails the whole batch, with its cause
-                results = [exc] * len(batch)
-            for (_o, _k, _a, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+    def _send_next(self) -> None:
+        """Send what is queued as one batch, on a connection of its own.
+
+        Up to ``_MAX_IN_FLIGHT`` batches are in flight at once: with ``appendfsync always`` the
+        server fsyncs once per event-loop cycle for all its clients, so batches that arrive
+        together share one fsync instead of queueing behind each other's. Each transaction's own
+        writes stay in order, because its run waits for each checkpoint before the next.
+        """
+        batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
+        task = asyncio.get_running_loop().create_task(self._deliver(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if self._pending and len(self._sending) < _MAX_IN_FLIGHT:
+            self._send_next()
+
+    async def _deliver(self, batch: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]]) -> None:
+        try:
+            results = await self._send(batch)
+        except self._errors as exc:
+            results = [self._unavailable(exc)] * len(batch)
+        except self._response_error as exc:
+            results = [StoreUnavailableError(self.description, f"{type(exc).__name__}: {exc}")] * len(batch)
+        except Exception as exc:  # an unexpected client failure fails the whole batch, with its cause
+            results = [exc] * len(batch)
+        for (_o, _k, _a, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     async def _send(self, batch: list[tuple[str, list[str], list[str], asyncio.Future[Any]]]) -> list[Any]:
         # One argument for the whole batch: packing is then one JSON dump in C, not a Python loop per key.
@@ -350,7 +365,7 @@ class RedisStore:
 
     async def close(self) -> None:
         """Wait for the writes in flight, then close the connections."""
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
         await self._client.aclose()
         await self._pool.disconnect()
