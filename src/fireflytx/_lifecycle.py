@@ -475,12 +475,9 @@ class EngineBase:
             try:
                 return await self._drive_run(run, start, bridge)
             except BaseException:
-                if run.correlation_id in durability.owned:
-                    # It did not reach its end here (the engine failed, the process is exiting): give
-                    # the lease up so that recovery can finish it from its checkpoints.
-                    durability.disown(run.correlation_id)
-                    owner = durability.owner
-                    await _quietly(durability.call(lambda s: s.release(run.correlation_id, owner=owner)))
+                # It did not reach its end here (the engine failed, the process is exiting): recovery
+                # finishes it from its checkpoints.
+                await durability.give_up(run.correlation_id)
                 raise
         return await self._drive_run(run, start, bridge)
 
@@ -570,12 +567,7 @@ class EngineBase:
             if record.finished:
                 return result_of(stored, durability.registry)
             if record.status == DEAD:
-                raise RecoveryError(
-                    correlation_id,
-                    f"it is DEAD after {record.recovery_attempts} recoveries that did not finish it; fix "
-                    f"the cause, then retry it with `engine.recover({correlation_id!r}, retry_dead=True)` or "
-                    f"`fireflytx tx recover {correlation_id} --retry-dead`",
-                )
+                raise RecoveryError.dead(correlation_id, record.recovery_attempts)
             claimed = await durability.claim(correlation_id)
             if claimed is not None and claimed.status != DEAD:
                 return await self._resume(claimed, durability)
@@ -622,11 +614,7 @@ class EngineBase:
             return [result_of(stored, durability.registry)]
         if record.status == DEAD:
             if not retry_dead:
-                raise RecoveryError(
-                    correlation_id,
-                    f"it is DEAD after {record.recovery_attempts} recoveries; pass retry_dead=True to run it "
-                    "again",
-                )
+                raise RecoveryError.dead(correlation_id, record.recovery_attempts)
             await durability.call(lambda s: s.set_status(correlation_id, RUNNING, owner=None))
         claimed = await durability.claim(correlation_id)
         if claimed is None:
@@ -636,9 +624,7 @@ class EngineBase:
                 "recover it once that process has stopped and the lease has expired",
             )
         if claimed.status == DEAD:
-            raise RecoveryError(
-                correlation_id, f"it became DEAD: {claimed.recovery_attempts} recoveries did not finish it"
-            )
+            raise RecoveryError.dead(correlation_id, claimed.recovery_attempts)
         return [await self._resume(claimed, durability)]
 
     async def stored_run(self, correlation_id: str) -> StoredRun | None:
@@ -738,12 +724,9 @@ class EngineBase:
             value = decode(record.input, durability.registry)
             return await self._run_recovered(spec, value, correlation_id, dict(record.headers), replay)
         except BaseException:
-            if correlation_id in durability.owned:
-                # Claimed but not run to its end here (its input no longer fits, say): give the lease
-                # up, so that it is not renewed for nothing and another attempt can take it.
-                durability.disown(correlation_id)
-                owner = durability.owner
-                await _quietly(durability.call(lambda s: s.release(correlation_id, owner=owner)))
+            # Claimed but not run to its end here (its input no longer fits, say): not renewed for
+            # nothing, and another attempt can take it.
+            await durability.give_up(correlation_id)
             raise
 
     async def _run_recovered(
@@ -819,14 +802,6 @@ class EngineBase:
         if exit_error is not None:
             raise exit_error
         return value  # type: ignore[return-value]
-
-
-async def _quietly(awaitable: Awaitable[Any]) -> None:
-    """Await a best-effort store call on a path that is already failing: its own failure is only logged."""
-    try:
-        await awaitable
-    except Exception:
-        _log.exception("could not release a transaction's lease; it is recoverable once the lease expires")
 
 
 async def _outlast(run: RunBase) -> None:

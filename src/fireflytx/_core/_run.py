@@ -152,11 +152,8 @@ class RunBase:
 
     def launch(self, attempt: Attempt) -> None:
         """Start ``attempt`` on the loop or a worker; returns at once, from any thread."""
-        if self.disowned is not None:
-            self.finish(attempt, None, self.disowned)
-            return
-        if self.replay is not None and self._replayed(attempt):
-            return
+        if (self.disowned is not None or self.replay is not None) and self._settled_here(attempt):
+            return  # the guard keeps a method call off the hot path of every ordinary attempt
         if self.cancelled and attempt.phase in FORWARD:
             self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
         elif attempt.is_async:
@@ -170,10 +167,17 @@ class RunBase:
             except Exception as exc:  # workers stopped: the attempt cannot run
                 self.finish(attempt, None, exc)
 
-    def _replayed(self, attempt: Attempt) -> bool:
-        """Finish ``attempt`` with its recorded outcome, if the crashed run had recorded one."""
-        assert self.replay is not None
-        recorded = self.replay.get(f"{attempt.phase.value}/{attempt.unit_id}")
+    def _settled_here(self, attempt: Attempt) -> bool:
+        """Finish ``attempt`` without calling user code when it must not run; whether it did.
+
+        It must not when another process owns the run now (``disowned``), or when a crashed run
+        recorded its outcome (recovery replays that).
+        """
+        if self.disowned is not None:
+            self.finish(attempt, None, self.disowned)
+            return True
+        replay = self.replay
+        recorded = None if replay is None else replay.get(f"{attempt.phase.value}/{attempt.unit_id}")
         if recorded is None:
             return False
         attempt.replayed = True
@@ -398,9 +402,7 @@ class RunBase:
                 number > policy.retry, self._resolve, done,
             )
             records.append(attempt)
-            if self.disowned is not None:
-                self.finish(attempt, None, self.disowned)
-            elif self.replay is not None and self._replayed(attempt):
+            if (self.disowned is not None or self.replay is not None) and self._settled_here(attempt):
                 pass
             elif is_async:
                 # Run it inside this task: no task and no loop turn of its own. Its timeout cancels

@@ -3,14 +3,14 @@
 A durable engine journals every run through ``StoreJournal``, a run listener of the journal kind:
 the kernel awaits it at each checkpoint (an attempt that ended its step, compensation or phase for
 good, a TCC decision, the end), so nothing that depends on a checkpoint goes on before the store
-has it. The record itself is created before a run starts (``begin``), because that is where a
-repeated correlation id is recognised: a finished one gives back its stored result, a live one
-is waited for, an orphaned one is taken over.
+has it. The record itself is created before a run starts (``Durability.create``, called by the
+engine), because that is where a repeated correlation id is recognised: a finished one gives back
+its stored result, a live one is waited for, an orphaned one is taken over.
 
 Ownership: this process holds a lease on every transaction it runs and renews them all together
-(``heartbeat``) on the store's own loop; another process takes a transaction over only after the
-lease expired. A store whose client is bound to one event loop (Redis) is only ever called on a
-private loop thread; the others (SQLite, memory) are called from whichever loop runs the run.
+(the heartbeat) on the engine's private store loop; another process takes a transaction over only
+after the lease expired. A store whose client is bound to one event loop (Redis) gets a client
+per loop that runs transactions; the others (SQLite, memory) are one store for every loop.
 """
 
 from __future__ import annotations
@@ -181,6 +181,22 @@ class Durability:
     def disown(self, correlation_id: str) -> None:
         """This process no longer runs ``correlation_id`` (it finished, or was given up)."""
         self.owned.discard(correlation_id)
+
+    async def give_up(self, correlation_id: str) -> None:
+        """Stop owning a transaction that will not reach its end here, so that recovery can take it at once.
+
+        Called on paths that are already failing, so a failure to release is only logged: the
+        lease then simply expires.
+        """
+        if correlation_id not in self.owned:
+            return
+        self.disown(correlation_id)
+        try:
+            await self.call(lambda s: s.release(correlation_id, owner=self.owner))
+        except Exception:
+            _log.exception(
+                "could not release the lease of %s; it is recoverable once the lease expires", correlation_id
+            )
 
     def close(self) -> None:
         """Stop the heartbeat and close the stores (blocking for the engine's own)."""

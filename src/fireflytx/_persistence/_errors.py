@@ -107,6 +107,16 @@ class RecoveryError(PersistenceError):
     def __reduce__(self) -> tuple[type[RecoveryError], tuple[str, str]]:
         return (type(self), (self.correlation_id, self.reason))
 
+    @classmethod
+    def dead(cls, correlation_id: str, recoveries: int) -> RecoveryError:
+        """The error for a DEAD transaction, saying how to run it again once its cause is fixed."""
+        return cls(
+            correlation_id,
+            f"it is DEAD after {recoveries} recoveries that did not finish it; fix the cause, then retry it "
+            f"with `engine.recover({correlation_id!r}, retry_dead=True)` or "
+            f"`fireflytx tx recover {correlation_id} --retry-dead`",
+        )
+
 
 class TransactionNotFinishedError(PersistenceError):
     """A stored transaction has no final result yet: it is still running, or DEAD.
