@@ -82,16 +82,12 @@ def _recover(
 ) -> list[SagaResult | TccResult]:
     settings = settings_with(settings_config)
     results: list[SagaResult | TccResult] = []
-    if "saga" in kinds:
-        with SagaEngine(settings) as sagas:
-            for cls in found["saga"].values():
-                sagas.register(cls)
-            results.extend(sagas.recover_sync(correlation_id, retry_dead=retry_dead))
-    if "tcc" in kinds:
-        with TccEngine(settings) as tccs:
-            for cls in found["tcc"].values():
-                tccs.register(cls)
-            results.extend(tccs.recover_sync(correlation_id, retry_dead=retry_dead))
+    engines: dict[str, type[SagaEngine] | type[TccEngine]] = {"saga": SagaEngine, "tcc": TccEngine}
+    for kind in kinds:
+        with engines[kind](settings) as engine:
+            for cls in found[kind].values():
+                engine.register(cls)
+            results.extend(engine.recover_sync(correlation_id, retry_dead=retry_dead))
     return results
 
 
