@@ -28,6 +28,7 @@ loop's pump alive.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import weakref
 from collections import deque
@@ -37,6 +38,9 @@ from typing import Any
 from jpype import JImplements, JOverride
 
 from .._core._attempt import safe_text
+from ._errors import map_java_errors
+
+_run_keys = itertools.count(1)
 
 __all__ = ["LoopPump"]
 
@@ -211,6 +215,27 @@ class PumpedBridge:
             me = weakref.proxy(self)
             pump = self._pumps[loop] = LoopPump(self._pump_class, loop, lambda p, text: me._dispatch(p, text))
         return pump
+
+    def _start_run(self, run: Any, start: Callable[[str, Any], Any]) -> asyncio.Future[None]:
+        """Start ``run`` on its loop's pump; the future resolves when the engine's run has ended.
+
+        ``start(run_key, pump)`` makes the engine's start call (on the loop's Java pump) and returns
+        the request lines it answered with.
+        """
+        pump = self.pump_for(run.loop)
+        run.reply = pump.reply
+        run.reply_at_once = pump.reply_at_once
+        run_key = str(next(_run_keys))
+        done: asyncio.Future[None] = run.until_ended()
+        self.runs[run_key] = run
+        try:
+            with map_java_errors():
+                lines = start(run_key, pump.java)
+        except BaseException:
+            self.runs.pop(run_key, None)
+            raise
+        pump.handle(str(lines))
+        return done
 
     def _dispatch(self, pump: LoopPump, text: str) -> None:
         """Act on request lines; on the loop's thread, or on a worker thread that just answered."""

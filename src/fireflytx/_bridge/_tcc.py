@@ -114,22 +114,12 @@ class TccBridge(PumpedBridge):
     def start(self, run: TccRun) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
-        pump = self.pump_for(run.loop)
-        run.reply = pump.reply
-        run.reply_at_once = pump.reply_at_once
-        run_key = str(next(_ids))
-        done = run.until_ended()
-        self.runs[run_key] = run
-        try:
-            with map_java_errors():
-                lines = self._j.TccRuns.start(
-                    self._engine, definition, self._j.NO_INPUTS, run.correlation_id, run_key, pump.java
-                )
-        except BaseException:
-            self.runs.pop(run_key, None)
-            raise
-        pump.handle(str(lines))
-        return done
+        return self._start_run(
+            run,
+            lambda run_key, pump: self._j.TccRuns.start(
+                self._engine, definition, self._j.NO_INPUTS, run.correlation_id, run_key, pump
+            ),
+        )
 
     def _request(self, run: TccRun, kind: str, unit: str, key: str) -> None:
         run.start_phase(self._units[unit], _PHASES[kind], key)
