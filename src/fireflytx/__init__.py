@@ -15,6 +15,7 @@ from ._context import FromStep, SagaContext
 from ._decorators import compensation_step, saga, saga_step
 from ._definition import SagaSpec, StepSpec, definition_of
 from ._engine import SagaEngine
+from ._fan_out import FanOutItem
 from ._outcomes import StepError
 from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
@@ -38,6 +39,7 @@ from .errors import (
     EngineError,
     EngineFullError,
     EngineNotStartedError,
+    FanOutError,
     FireflyTxError,
     GraphvizNotFoundError,
     InputValidationError,
@@ -72,6 +74,8 @@ __all__ = [
     "EngineError",
     "EngineFullError",
     "EngineNotStartedError",
+    "FanOutError",
+    "FanOutItem",
     "FireflyTxError",
     "FireflyTxSettings",
     "FromStep",

@@ -174,18 +174,34 @@ class SagaContext(ContextBase):
     def step(self, step_id: str) -> StepView:
         """Where step ``step_id`` is now: status, attempts so far and its idempotency keys.
 
+        A fan-out step's clones have views of their own: ``ctx.step("ship#0")``.
+
         Raises:
-            KeyError: the saga has no such step.
+            KeyError: the saga has no such step (or the fan-out step has no such clone yet).
         """
-        record = self._records.get(step_id)
+        record = self._records.get(step_id) or self._clone(step_id)
         if record is None:
             raise self._unknown("step", step_id)
         return StepView.of(self._correlation_id, step_id, record.attempts, record.compensations)
 
+    def _clone(self, step_id: str) -> Any:
+        from ._fan_out import split_clone_id
+
+        split = split_clone_id(step_id)
+        clones = [] if split is None else getattr(self._records.get(split[0]), "clones", [])
+        return clones[split[1]] if split is not None and split[1] < len(clones) else None
+
     @property
     def steps(self) -> dict[str, StepView]:
-        """Every step's view now, in declaration order."""
-        return {step_id: self.step(step_id) for step_id in self._records}
+        """Every step's view now, in declaration order; a fan-out step's clones follow it."""
+        views = {}
+        for step_id, record in list(self._records.items()):
+            views[step_id] = StepView.of(self._correlation_id, step_id, record.attempts, record.compensations)
+            for clone in getattr(record, "clones", ()):
+                views[clone.unit_id] = StepView.of(
+                    self._correlation_id, clone.unit_id, clone.attempts, clone.compensations
+                )
+        return views
 
     def _progress(self) -> dict[str, Any]:
         progress = {}
@@ -193,6 +209,8 @@ class SagaContext(ContextBase):
             entry = view.to_dict()
             if step_id in self._results:
                 entry["result"] = jsonable(self._results[step_id])
+            elif (clone := self._clone(step_id)) is not None and clone.succeeded:
+                entry["result"] = jsonable(clone.value)
             progress[step_id] = entry
         return progress
 

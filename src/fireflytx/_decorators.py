@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 from ._definition import CompensationMarker, StepMarker, assemble_saga
+from ._fan_out import fan_out_of
 from ._limits import limit_problems, text_problems
 from ._spec import SPEC_ATTRIBUTE, check_callable, mark
 from .config import CompensationPolicy
@@ -31,6 +32,8 @@ def saga_step(
     timeout_ms: int | None = None,
     idempotency_key: str | None = None,
     compensate: str | None = None,
+    fan_out: Any = None,
+    max_parallel: int | None = None,
 ) -> Callable[[F], F]:
     """Declare a method as a saga step.
 
@@ -62,6 +65,17 @@ def saga_step(
             key, and ``@saga`` rejects a key used by two steps (the engine would skip the second and
             the saga would still report ``SUCCEEDED``).
         compensate: Name of a method of the class that undoes this step (or use ``@compensation_step``).
+        fan_out: Run the step once per item of a list known only at run time: a function of the saga
+            input (``lambda order: order.items``; with a second parameter it also gets the
+            ``SagaContext``, whose ``get_result`` reads earlier steps), or ``FromStep("id")`` for
+            the list another step returned (the step must depend on it). Each clone receives its
+            item as the step's first parameter, has its own retries and timeout (this step's
+            settings) and its own outcome ``<id>#0``, ``<id>#1``...; the step's result is the list
+            of the clones' results in item order (``[]`` for no items). A clone that fails for good
+            makes the step compensate its completed clones and fail; a later failure compensates
+            every clone. See ``fireflytx._fan_out`` for why the engine's ``ExpandEach`` is not used.
+        max_parallel: With ``fan_out``: at most this many clones run at the same time (default:
+            all of them; ``def`` steps are also bounded by the engine's worker threads).
 
     Numbers must fit the Java engine: ``retry`` at most 2_147_483_646, ``backoff_ms`` and
     ``timeout_ms`` at most 10**12 (about 31.7 years); ids must be text UTF-8 can encode. The same
@@ -82,6 +96,8 @@ def saga_step(
         problems += text_problems(idempotency_key, "idempotency_key", "order-42")
     if compensate is not None and (not isinstance(compensate, str) or not compensate):
         problems.append("compensate must name a method of the class, e.g. compensate='release'")
+    fan_out_spec, fan_out_problems = fan_out_of(fan_out, max_parallel)
+    problems += fan_out_problems
 
     def decorate(func: F) -> F:
         marker = StepMarker(
@@ -95,6 +111,7 @@ def saga_step(
             idempotency_key=idempotency_key,
             compensate=compensate,
             problems=tuple(problems + check_callable(func, "saga_step")),
+            fan_out=fan_out_spec,
         )
         return mark(func, marker)
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ._attempt_defaults import AttemptDefaults, StepDefaults
+from ._fan_out import FanOutSpec, split_clone_id
 from ._limits import MAX_INT, count_problems, text_problems
 from ._signature import ParamPlan, plan_parameters
 from ._spec import MARKER_ATTRIBUTE, spec_of
@@ -49,6 +50,7 @@ class StepMarker:
     idempotency_key: str | None
     compensate: str | None
     problems: tuple[str, ...] = ()
+    fan_out: FanOutSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class StepSpec:
     """``@step_events`` options of this step."""
     defaulted: frozenset[str] = frozenset()
     """Settings its decorator left out: an engine gives them its ``steps`` defaults."""
+    fan_out: FanOutSpec | None = None
+    """Set for a step that runs once per item of a list known at run time (see ``_fan_out``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +202,31 @@ def _ancestors(step_id: str, depends_on: dict[str, tuple[str, ...]]) -> set[str]
             found.add(dep)
             stack.extend(depends_on.get(dep, ()))
     return found
+
+
+def _fan_out_problems(
+    step_id: str, marker: StepMarker, ancestors: set[str], step_ids: Mapping[str, tuple[str, Any, StepMarker]]
+) -> list[str]:
+    """Problems of a step's fan-out: its source step, and a step id a clone's id would collide with."""
+    problems: list[str] = []
+    split = split_clone_id(step_id)
+    if split is not None and split[0] in step_ids and step_ids[split[0]][2].fan_out is not None:
+        problems.append(
+            f"step id {step_id!r} reads as a clone of fan-out step {split[0]!r}; name it otherwise"
+        )
+    fan_out = marker.fan_out
+    if fan_out is None or fan_out.source is None:
+        return problems
+    if fan_out.source not in step_ids:
+        problems.append(
+            f"step {step_id!r} fans out over FromStep({fan_out.source!r}), which is no step of the saga"
+        )
+    elif fan_out.source not in ancestors:
+        problems.append(
+            f"step {step_id!r} fans out over FromStep({fan_out.source!r}) but does not depend on it; "
+            f"add depends_on=[{fan_out.source!r}]"
+        )
+    return problems
 
 
 def _members(cls: type) -> list[tuple[str, Callable[..., Any]]]:
@@ -324,6 +353,7 @@ def assemble_saga(
         if plan is None:
             continue
         ancestors = _ancestors(step_id, known_deps)
+        problems += _fan_out_problems(step_id, marker, ancestors, step_methods)
         for source in plan.from_steps:
             if source not in step_methods:
                 problems.append(f"step {step_id!r} reads FromStep({source!r}), which is no step of the saga")
@@ -343,9 +373,16 @@ def assemble_saga(
                 idempotency_key=marker.idempotency_key,
                 compensation=comp_specs.get(step_id),
                 events=events_of(func),
+                fan_out=marker.fan_out,
             )
         )
     for cspec in comp_specs.values():
+        owner = step_methods.get(cspec.step_id)
+        if cspec.params.takes_item and owner is not None and owner[2].fan_out is None:
+            problems.append(
+                f"compensation of {cspec.step_id!r} takes a FanOutItem parameter, but {cspec.step_id!r} "
+                "is no fan-out step (give it fan_out=...)"
+            )
         for source in cspec.params.from_steps:
             if source not in step_methods:
                 problems.append(

@@ -123,7 +123,8 @@ class SagaEngine(EngineBase):
         policy: CompensationPolicy | None,
         replay: Mapping[str, tuple[Any, BaseException | None]] | None,
     ) -> SagaResult:
-        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps)
+        # A fan-out step's first parameter takes its item, not the saga input: its clones convert it.
+        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None)
         bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga", replay)
         result: SagaResult = await self._execute(
             start, lambda: SagaRun(spec, instance, start), lambda run: bridge.start(run, policy), bridge

@@ -21,6 +21,7 @@ from ._core._attempt import Attempt
 from ._core._records import Clock, attempt_log, error_of, span
 from ._core._run import RunBase, RunStart
 from ._definition import SagaSpec, StepSpec
+from ._fan_out_run import CloneRecord, clone_outcomes, clone_summary, compensate_fan_out, fan_out_step
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._values import convert_to
 from .listeners import Phase, TransactionKind
@@ -33,6 +34,8 @@ class _StepRecord:
     attempts: list[Attempt] = field(default_factory=list)
     compensations: list[Attempt] = field(default_factory=list)
     succeeded: bool = False
+    clones: list[CloneRecord] = field(default_factory=list)
+    """A fan-out step's clones, in item order (see ``_fan_out_run``)."""
 
 
 class SagaRun(RunBase):
@@ -58,10 +61,18 @@ class SagaRun(RunBase):
         """Start the next attempt of ``step``, the engine's request ``key``."""
         record = self.records[step.step_id]
         number = len(record.attempts) + 1
-        attempt = self.new_attempt(
-            Phase.STEP, step.step_id, number, partial(self._call_step, step), step.is_async,
-            step.timeout_ms, number > step.retry, self._step_done, key,
-        )
+        if step.fan_out is None:
+            attempt = self.new_attempt(
+                Phase.STEP, step.step_id, number, partial(self._call_step, step), step.is_async,
+                step.timeout_ms, number > step.retry, self._step_done, key,
+            )
+        else:
+            # One attempt runs every clone; the clones time and retry themselves (_fan_out_run).
+            attempt = self.new_attempt(
+                Phase.STEP, step.step_id, number, partial(fan_out_step, self, step), True, 0, True,
+                self._step_done, key,
+            )
+            attempt.replayable = False
         record.attempts.append(attempt)
         if not self._limit:
             self.launch(attempt)
@@ -102,6 +113,9 @@ class SagaRun(RunBase):
 
     def start_compensation(self, step: StepSpec, key: str) -> None:
         """Undo ``step`` (it has a compensation) with its own retries, the engine's request ``key``."""
+        if step.fan_out is not None:
+            self.on_loop(lambda: self.loop.create_task(compensate_fan_out(self, step, key)))
+            return
         self.on_loop(lambda: self.loop.create_task(self._compensate(step, key)))
 
     async def _compensate(self, step: StepSpec, key: str) -> None:
@@ -150,6 +164,11 @@ class SagaRun(RunBase):
                 compensated.append((comp.ended, step.step_id))
             elif step.compensation is not None:
                 skipped = True
+            if record.clones:
+                clones_failed, clones_compensated, clone_undo_failed = clone_summary(record.clones, ended)
+                failed += clones_failed
+                compensated += clones_compensated
+                compensation_failed = compensation_failed or clone_undo_failed
         if not failed:
             status = SagaStatus.SUCCEEDED
         elif compensation_failed:
@@ -186,7 +205,13 @@ class _Snapshot:
     ended: float
 
     def outcomes(self) -> dict[str, StepOutcome]:
-        return {s.step_id: self._outcome(s) for s in self.spec.steps}
+        outcomes = {}
+        for step in self.spec.steps:
+            outcomes[step.step_id] = self._outcome(step)
+            clones = self.records[step.step_id].clones
+            if clones:
+                outcomes.update(clone_outcomes(step, clones, self.clock, self.ended))
+        return outcomes
 
     def _outcome(self, step: StepSpec) -> StepOutcome:
         record = self.records[step.step_id]

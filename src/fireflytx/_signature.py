@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._context import FromStep, SagaContext
+from ._fan_out import FanOutItem
 
 __all__ = ["ParamPlan", "plan_parameters"]
 
@@ -19,7 +20,7 @@ class ParamPlan:
 
     ``slots`` lists, in declaration order, ``(name, source, detail, positional_only)`` where source is
     ``"value"`` (the saga input, or for a compensation its step's result), ``"context"`` or
-    ``"step"`` (detail: the step id).
+    ``"step"`` (detail: the step id) or ``"item"`` (a fan-out clone's item, in its compensation).
     """
 
     slots: tuple[tuple[str, str, str, bool], ...]
@@ -31,14 +32,24 @@ class ParamPlan:
         return tuple(detail for _, source, detail, _ in self.slots if source == "step")
 
     @property
+    def takes_item(self) -> bool:
+        """Whether a parameter is marked ``FanOutItem`` (only a fan-out step's compensation may be)."""
+        return any(source == "item" for _, source, _, _ in self.slots)
+
+    @property
     def takes_value(self) -> bool:
         """Whether a parameter receives the input (or, for a compensation, the step's result)."""
         return any(source == "value" for _, source, _, _ in self.slots)
 
     def arguments(
-        self, value: Any, context: Any, results: Mapping[str, Any], convert: Callable[[Any, Any], Any]
+        self,
+        value: Any,
+        context: Any,
+        results: Mapping[str, Any],
+        convert: Callable[[Any, Any], Any],
+        item: Any = None,
     ) -> tuple[list[Any], dict[str, Any]]:
-        """Positional and keyword arguments for one call."""
+        """Positional and keyword arguments for one call (``item``: a fan-out clone's item)."""
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         for name, source, detail, positional in self.slots:
@@ -46,6 +57,8 @@ class ParamPlan:
                 arg = value
             elif source == "context":
                 arg = context
+            elif source == "item":
+                arg = item
             else:
                 arg = results.get(detail)
             if positional:
@@ -105,6 +118,9 @@ def plan_parameters(
             markers = [m for m in typing.get_args(annotation)[1:] if isinstance(m, FromStep)]
             if markers:
                 slots.append((param.name, "step", markers[0].step_id, positional))
+                continue
+            if any(isinstance(m, FanOutItem) for m in typing.get_args(annotation)[1:]):
+                slots.append((param.name, "item", "", positional))
                 continue
             annotation = typing.get_args(annotation)[0]
         if _is_context(annotation, context_type):

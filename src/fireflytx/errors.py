@@ -20,6 +20,7 @@ FireflyTxError
     ├── StepFailedError        a step (or a TCC try) failed (raised by raise_for_status())
     ├── StepTimeoutError       a step or TCC phase attempt ran past its timeout_ms
     ├── UnsupportedResultError a step or try method returned a value fireflytx cannot carry
+    ├── FanOutError            a fan-out step could not list its items, or one of its clones failed
     ├── CompensationError      compensations failed (raised by SagaResult.raise_for_status())
     ├── TccConfirmError        TCC confirms failed: partly committed (raised by TccResult.raise_for_status())
     ├── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
@@ -41,6 +42,7 @@ __all__ = [
     "EngineError",
     "EngineFullError",
     "EngineNotStartedError",
+    "FanOutError",
     "FireflyTxError",
     "GraphvizNotFoundError",
     "InputValidationError",
@@ -395,3 +397,21 @@ class RecordedFailure(TransactionError):
 
     def __reduce__(self) -> tuple[type[RecordedFailure], tuple[str, str]]:
         return (type(self), (self.type_name, self.message))
+
+
+class FanOutError(TransactionError):
+    """A fan-out step failed: its ``fan_out`` could not list the items, or one of its clones failed.
+
+    ``step_id`` is the fan-out step; ``clone_id`` the clone that failed for good (``"ship#2"``), or
+    None when the items could not be listed. The selector's or the clone's own exception is the
+    ``__cause__``. Clones that had completed were compensated before this error ended the step.
+    """
+
+    def __init__(self, step_id: str, reason: str, clone_id: str | None = None) -> None:
+        self.step_id = step_id
+        self.reason = reason
+        self.clone_id = clone_id
+        super().__init__(f"fan-out step {step_id!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[FanOutError], tuple[str, str, str | None]]:
+        return (type(self), (self.step_id, self.reason, self.clone_id))

@@ -16,6 +16,7 @@ EXPECTED = {
     "EngineError", "EngineFullError", "EngineNotStartedError", "GraphvizNotFoundError", "JarsError",
     "JavaNotFoundError", "JvmStartError", "RenderError", "SettingsFileError", "TransactionError",
     "WorkersStoppedError", "ParticipantView", "PhaseView", "StepView", "UnitStatus",
+    "FanOutError", "FanOutItem",
 }
 
 

@@ -88,7 +88,9 @@ class SagaBridge(PumpedBridge):
                     definition,
                     step.step_id,
                     step.depends_on,
-                    step.retry,
+                    # A fan-out step's clones retry one by one (_fan_out_run); the engine must not
+                    # run them all again.
+                    step.retry if step.fan_out is None else 0,
                     step.backoff_ms,
                     # fireflytx times attempts itself, from when they start running (see _core._run):
                     # the engine's timer would race a result arriving at the limit and drop it.

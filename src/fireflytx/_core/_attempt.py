@@ -53,6 +53,9 @@ class Attempt:
     done: bool = False
     replayed: bool = False
     """Not run: recovery took its outcome from the checkpoint a crashed run had written."""
+    replayable: bool = True
+    """False for a unit made of units that replay one by one (a fan-out step and its undoing): it
+    runs again after a crash, and its parts answer from their own checkpoints."""
 
     @property
     def succeeded(self) -> bool:

@@ -177,7 +177,9 @@ class RunBase:
             self.finish(attempt, None, self.disowned)
             return True
         replay = self.replay
-        recorded = None if replay is None else replay.get(f"{attempt.phase.value}/{attempt.unit_id}")
+        if replay is None or not attempt.replayable:
+            return False
+        recorded = replay.get(f"{attempt.phase.value}/{attempt.unit_id}")
         if recorded is None:
             return False
         attempt.replayed = True

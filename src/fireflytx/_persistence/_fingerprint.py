@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._definition import SagaSpec
+from .._definition import SagaSpec, StepSpec
 from .._tcc_definition import TccSpec
 
 __all__ = ["describe_change", "fingerprint_of", "unit_rows", "units_of"]
@@ -28,7 +28,7 @@ def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
     if isinstance(spec, SagaSpec):
         shape = {
             "saga": spec.name,
-            "steps": [[s.step_id, list(s.depends_on), s.compensation is not None] for s in spec.steps],
+            "steps": [_step_shape(s) for s in spec.steps],
         }
     else:
         shape = {
@@ -36,6 +36,18 @@ def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
             "participants": [[p.participant_id, p.order, p.optional] for p in spec.participants],
         }
     return json.dumps(shape, separators=(",", ":"))
+
+
+def _step_shape(step: StepSpec) -> list[Any]:
+    """``[id, [depends on...], has compensation]``, and ``"fan-out"`` last for a fan-out step.
+
+    A fan-out step's clones are checkpointed by index, so a step that became (or stopped being)
+    one changes the shape; other steps keep the shape they always had.
+    """
+    shape: list[Any] = [step.step_id, list(step.depends_on), step.compensation is not None]
+    if step.fan_out is not None:
+        shape.append("fan-out")
+    return shape
 
 
 def unit_rows(fingerprint: str) -> list[list[Any]]:
@@ -76,6 +88,8 @@ def describe_change(stored: str, current: str) -> str | None:
                 changes.append(f"step {unit!r} depended on {was[0]}, now on {now[0]}")
             if was[1] != now[1]:
                 changes.append(f"step {unit!r} {'lost' if was[1] else 'gained'} its compensation")
+            if was[2:] != now[2:]:
+                changes.append(f"step {unit!r} {'stopped being' if was[2:] else 'became'} a fan-out step")
         else:
             if was[0] != now[0]:
                 changes.append(f"participant {unit!r} had order {was[0]}, now {now[0]}")
