@@ -138,6 +138,12 @@ async def _run_all(
                 lanes.cancel()
                 raise
     lanes.result()
+    if failures and run.replay is not None:
+        # Recovery: a clone the crashed run had finished took effect even if this run stopped
+        # before reaching it; replaying its checkpoint (no user code runs) lets it be undone too.
+        for clone in clones:
+            if not clone.attempts and f"{Phase.STEP.value}/{clone.unit_id}" in run.replay:
+                await _run_clone(run, step, clone)
     return failures[0] if failures else None
 
 
