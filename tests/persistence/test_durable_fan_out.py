@@ -99,7 +99,9 @@ async def _orphan(store: TransactionStore, cid: str, value: Any, checkpoints: li
 
 def _done(phase: str, unit: str, cid: str, result: Any = None, error: ErrorInfo | None = None) -> Checkpoint:
     key = f"{cid}:{phase}:{unit}"
-    return Checkpoint(phase=phase, unit_id=unit, attempts=1, idempotency_key=key, result=encode(result), error=error)
+    return Checkpoint(
+        phase=phase, unit_id=unit, attempts=1, idempotency_key=key, result=encode(result), error=error
+    )
 
 
 def _label(cid: str, sku: str, index: int) -> Label:
@@ -131,7 +133,10 @@ async def test_a_crash_mid_fan_out_resumes_without_re_running_the_completed_clon
     cid = "f2"
     skus = ["a", "b", "c", "d"]
     await _orphan(
-        store, cid, skus, [_done("step", "ship#0", cid, _label(cid, "a", 0)), _done("step", "ship#2", cid, _label(cid, "c", 2))]
+        store,
+        cid,
+        skus,
+        [_done("step", "ship#0", cid, _label(cid, "a", 0)), _done("step", "ship#2", cid, _label(cid, "c", 2))],
     )
     async with SagaEngine(settings) as engine:
         engine.register(Fulfil)
