@@ -136,7 +136,10 @@ async def test_a_crash_mid_fan_out_resumes_without_re_running_the_completed_clon
         store,
         cid,
         skus,
-        [_done("step", "ship#0", cid, _label(cid, "a", 0)), _done("step", "ship#2", cid, _label(cid, "c", 2))],
+        [
+            _done("step", "ship#0", cid, _label(cid, "a", 0)),
+            _done("step", "ship#2", cid, _label(cid, "c", 2)),
+        ],
     )
     async with SagaEngine(settings) as engine:
         engine.register(Fulfil)
