@@ -11,6 +11,7 @@ from .._definition import SagaSpec, StepSpec
 from ..config import CompensationPolicy
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
+from ._tcc import selector_label
 from ._text import Tree, attempt_settings, class_label
 
 __all__ = ["CompensationNode", "SagaTopology", "StepNode", "saga_topology"]
@@ -53,11 +54,21 @@ class StepNode(BaseModel):
     timeout_ms: int
     idempotency_key: str | None
     compensation: CompensationNode | None
+    fan_out: str | None = None
+    """Where a fan-out step's items come from: ``FromStep('quote')``, a function's name or a lambda as
+    written; None for a step that runs once. Its retry and timeout settings are each clone's."""
+    max_parallel: int | None = None
+    """A fan-out step's bound on clones running at once (None: all of them)."""
 
     def _settings(self) -> list[str]:
-        """Retry, backoff, jitter, timeout and idempotency settings that differ from the defaults."""
+        """Fan-out, retry, backoff, jitter, timeout and idempotency settings that differ from the defaults."""
+        parts = []
+        if self.fan_out is not None:
+            parts.append(f"fan_out={self.fan_out}")
+            if self.max_parallel is not None:
+                parts.append(f"max_parallel={self.max_parallel}")
         jitter = self.jitter_factor if self.jitter else None
-        parts = attempt_settings(self.retry, self.backoff_ms, self.timeout_ms, jitter)
+        parts += attempt_settings(self.retry, self.backoff_ms, self.timeout_ms, jitter)
         if self.idempotency_key:
             parts.append(f"idempotency_key={self.idempotency_key!r}")
         return parts
@@ -153,6 +164,15 @@ class SagaTopology(Diagram):
         )
 
 
+def _fan_out_label(step: StepSpec) -> str | None:
+    fan_out = step.fan_out
+    if fan_out is None:
+        return None
+    if fan_out.source is not None:
+        return f"FromStep({fan_out.source!r})"
+    return selector_label(fan_out.selector)
+
+
 def _step_node(step: StepSpec, layer: int) -> StepNode:
     comp = step.compensation
     return StepNode(
@@ -167,6 +187,8 @@ def _step_node(step: StepSpec, layer: int) -> StepNode:
         jitter_factor=step.jitter_factor,
         timeout_ms=step.timeout_ms,
         idempotency_key=step.idempotency_key,
+        fan_out=_fan_out_label(step),
+        max_parallel=None if step.fan_out is None else step.fan_out.max_parallel,
         compensation=None
         if comp is None
         else CompensationNode(

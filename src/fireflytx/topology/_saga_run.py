@@ -13,11 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .._fan_out import split_clone_id
 from .._outcomes import AttemptRecord
 from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
-from ._saga import SagaTopology
+from ._saga import SagaTopology, StepNode
 from ._text import Tree, ms_between, ms_taken, plural, shorten
 from ._timeline import Bar, BarOutcome, Lane, Timeline
 
@@ -347,10 +348,22 @@ def _compensation(
     )
 
 
+def _clone_of(topology: SagaTopology, step_id: str) -> StepNode | None:
+    """The fan-out step whose clone ``step_id`` is (``ship`` for ``ship#2``), if it is one."""
+    split = split_clone_id(step_id)
+    if split is None:
+        return None
+    parent = next((n for n in topology.steps if n.step_id == split[0]), None)
+    return parent if parent is not None and parent.fan_out is not None else None
+
+
 def _step_run(
     outcome: StepOutcome, result: SagaResult, topology: SagaTopology | None, order: int | None
 ) -> StepRun:
-    node = topology.step(outcome.step_id) if topology is not None else None
+    node = parent = None
+    if topology is not None:
+        parent = _clone_of(topology, outcome.step_id)
+        node = parent or topology.step(outcome.step_id)
     method = node.compensation.method if node is not None and node.compensation is not None else None
     start = result.started_at
     return StepRun(
@@ -363,7 +376,8 @@ def _step_run(
         error=str(outcome.error) if outcome.error is not None else None,
         attempt_log=tuple(AttemptRun.of(a, start) for a in outcome.attempt_log),
         compensation=_compensation(outcome, result, method, order),
-        depends_on=node.depends_on if node is not None else (),
+        # A clone hangs off its fan-out step, in that step's layer.
+        depends_on=(parent.step_id,) if parent is not None else node.depends_on if node is not None else (),
         layer=node.layer if node is not None else None,
     )
 
@@ -375,7 +389,8 @@ def saga_run_view(result: SagaResult, topology: SagaTopology | None = None) -> S
         ValueError: ``topology`` is of another saga, or lacks a step of the result.
     """
     if topology is not None:
-        missing = [s for s in result.steps if s not in {n.step_id for n in topology.steps}]
+        declared = {n.step_id for n in topology.steps}
+        missing = [s for s in result.steps if s not in declared and _clone_of(topology, s) is None]
         if topology.name != result.saga_name or missing:
             raise ValueError(
                 f"the result of saga {result.saga_name!r} cannot be drawn with the topology of saga "
@@ -386,7 +401,13 @@ def saga_run_view(result: SagaResult, topology: SagaTopology | None = None) -> S
         key=lambda o: o.compensation_started_at or result.started_at,
     )
     undo_order = {o.step_id: n for n, o in enumerate(ran_undo, 1)}
-    ids = [n.step_id for n in topology.steps] if topology is not None else list(result.steps)
+    ids = list(result.steps)
+    if topology is not None:
+        clones: dict[str, list[str]] = {}
+        for step_id in result.steps:
+            if (parent := _clone_of(topology, step_id)) is not None:
+                clones.setdefault(parent.step_id, []).append(step_id)
+        ids = [i for n in topology.steps for i in (n.step_id, *clones.get(n.step_id, ()))]
     return SagaRunView(
         name=result.saga_name,
         class_name=topology.class_name if topology is not None else None,
