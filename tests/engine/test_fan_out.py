@@ -490,3 +490,26 @@ def test_the_spec_keeps_the_fan_out() -> None:
     spec = definition_of(shipping_saga([], max_parallel=4)).step("ship")
     assert spec.fan_out is not None and spec.fan_out.max_parallel == 4
     assert definition_of(shipping_saga([])).step("reserve").fan_out is None
+
+
+async def test_the_run_view_and_timeline_show_each_clone_after_its_step(
+    engine: SagaEngine, dot_svg: Any, mermaid_parse: Any
+) -> None:
+    from fireflytx.topology import run_view, timeline
+
+    log: list[str] = []
+    cls = shipping_saga(log, max_parallel=1)
+    result = await engine.execute(cls, _order("a", "bad", "c"))
+    view = run_view(result, cls)
+    assert [s.step_id for s in view.steps] == ["reserve", "ship", "ship#0", "ship#1", "ship#2", "bill"]
+    clone = view.step("ship#0")
+    assert (clone.status, clone.depends_on, clone.layer) == (StepStatus.COMPENSATED, ("ship",), 1)
+    assert clone.compensation.method == "unship"
+    text = view.to_ascii()
+    assert "✗ ship#1 · FAILED" in text and "○ ship#2 · not run" in text
+    assert "undone: ship#0, reserve" in text
+    lanes = [lane.label for lane in timeline(result, cls).lanes]
+    assert lanes[:5] == ["reserve", "↺ release", "ship", "ship#0", "↺ unship"]
+    assert "ship#1" in lanes
+    assert mermaid_parse([view.to_mermaid()])[0]["ok"]
+    assert "ship#2" in dot_svg(view.to_dot())

@@ -320,7 +320,8 @@ def test_tcc_topology_never_imports_the_jvm() -> None:
 
 
 @pytest.mark.parametrize(
-    ("example", "count"), [("payment_saga.py", 1), ("order_saga.py", 1), ("order_tcc.py", 2)]
+    ("example", "count"),
+    [("payment_saga.py", 1), ("order_saga.py", 1), ("order_tcc.py", 2), ("fan_out_saga.py", 1)],
 )
 def test_topology_never_imports_the_jvm(example: str, count: int) -> None:
     code = (
