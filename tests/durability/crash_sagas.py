@@ -26,9 +26,10 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fireflytx import (
+    FanOutItem,
     SagaContext,
     TccContext,
     cancel_method,
@@ -41,7 +42,7 @@ from fireflytx import (
     try_method,
 )
 
-__all__ = ["Chain", "AsyncChain", "ThreeParty", "Ten", "configure", "read_ledger"]
+__all__ = ["Chain", "AsyncChain", "FanOut", "ThreeParty", "Ten", "configure", "read_ledger"]
 
 CHAIN = ("a", "b", "c", "d", "e")
 TEN = tuple(f"s{i:02d}" for i in range(1, 11))
@@ -315,5 +316,36 @@ class ThreeParty:
             work(plan, ctx, "cancel", "p3")
 
 
-SAGAS = {"chain": Chain, "async-chain": AsyncChain, "ten": Ten}
+def _clones(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"i": i, "plan": plan} for i in range(int(plan.get("clones", 4)))]
+
+
+@saga("fan-out")
+class FanOut:
+    """prep -> each (one ``def`` clone per item, one at a time, ledger unit ``each#<i>``) -> after."""
+
+    @saga_step("prep")
+    async def prep(self, plan: dict[str, Any], ctx: SagaContext) -> Any:
+        return await awork(plan, ctx, "step", "prep")
+
+    @compensation_step("prep")
+    async def undo_prep(self, plan: dict[str, Any], ctx: SagaContext) -> None:
+        await awork(plan, ctx, "compensation", "prep")
+
+    @saga_step("each", depends_on=["prep"], fan_out=_clones, max_parallel=1)
+    def each(self, item: dict[str, Any], ctx: SagaContext) -> Any:
+        return work(item["plan"], ctx, "step", f"each#{item['i']}")
+
+    @compensation_step("each")
+    def undo_each(
+        self, plan: dict[str, Any], item: Annotated[dict[str, Any], FanOutItem()], ctx: SagaContext
+    ) -> None:
+        work(plan, ctx, "compensation", f"each#{item['i']}")
+
+    @saga_step("after", depends_on=["each"])
+    async def after(self, plan: dict[str, Any], ctx: SagaContext) -> Any:
+        return await awork(plan, ctx, "step", "after")
+
+
+SAGAS = {"chain": Chain, "async-chain": AsyncChain, "ten": Ten, "fan-out": FanOut}
 TCCS = {"three-party": ThreeParty}
