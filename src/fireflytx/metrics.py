@@ -13,6 +13,7 @@ What it exports (prefix ``fireflytx_``):
 - ``attempt_duration_seconds{kind,name,phase,unit,outcome}``: histogram of every attempt of a
   saga step or compensation and of every TCC phase (``phase`` is ``step``, ``compensation``,
   ``try``, ``confirm`` or ``cancel``; ``outcome`` is ``success`` or ``failure``).
+  The clones of a fan-out step share one ``unit``, ``<step id>#*``, however many items it has.
 - ``retries_total{kind,name,phase,unit}``: failed attempts that another attempt follows.
 - ``timeouts_total{kind,name,phase,unit}``: attempts ended by their own ``timeout_ms``.
 - ``observer_errors_total{engine}`` and ``observer_events_dropped_total{engine}``: an engine's own
@@ -32,6 +33,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._fan_out import split_clone_id
 from .errors import StepTimeoutError
 from .listeners import AttemptFinished, RunEvent, TransactionFinished, TransactionStarted
 
@@ -127,11 +129,13 @@ class MetricsObserver:
         # Labelled children, looked up once per label set: ``labels()`` validates and locks each call.
         self._units: dict[tuple[str, str, str, str], _Unit] = {}
         self._runs: dict[tuple[str, str], tuple[Gauge, Histogram]] = {}
+        self._fan_outs: dict[str, frozenset[str]] = {}
+        """Fan-out step ids by saga name: their clones are counted under one label, not one each."""
 
     def on_event(self, event: RunEvent) -> None:
         """Count one run event (called by the engine on its observer thread)."""
         if isinstance(event, AttemptFinished):
-            key = (event.kind.value, event.name, event.phase.value, event.unit_id)
+            key = (event.kind.value, event.name, event.phase.value, self._unit_label(event))
             unit = self._units.get(key)
             if unit is None:
                 unit = self._units[key] = _Unit(self, key)
@@ -144,12 +148,24 @@ class MetricsObserver:
             if isinstance(event.error, StepTimeoutError):
                 unit.timeouts.inc()
         elif isinstance(event, TransactionStarted):
+            steps = getattr(event.definition, "steps", ())
+            fan_outs = frozenset(s.step_id for s in steps if getattr(s, "fan_out", None) is not None)
+            if fan_outs or event.name in self._fan_outs:
+                self._fan_outs[event.name] = fan_outs
             self._run(event)[0].inc()
         elif isinstance(event, TransactionFinished):
             in_flight, duration = self._run(event)
             in_flight.dec()
             duration.observe(event.duration_ms / 1000)
             self.transactions.labels(event.kind.value, event.name, event.status).inc()
+
+    def _unit_label(self, event: AttemptFinished) -> str:
+        fan_outs = self._fan_outs.get(event.name)
+        if fan_outs:
+            split = split_clone_id(event.unit_id)
+            if split is not None and split[0] in fan_outs:
+                return f"{split[0]}#*"
+        return event.unit_id
 
     def _run(self, event: RunEvent) -> tuple[Gauge, Histogram]:
         key = (event.kind.value, event.name)

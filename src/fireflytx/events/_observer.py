@@ -18,6 +18,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from .._core._attempt import safe_text
+from .._fan_out import split_clone_id
 from .._step_events import StepEvents
 from ..config import EventsConfig
 from ..listeners import (
@@ -197,7 +198,7 @@ class EventObserver:
         """Publish the envelopes ``event`` stands for."""
         if isinstance(event, AttemptStarted):
             run = self._run_of(event)
-            opts = run.options.get(event.unit_id, run.default)
+            opts = _options_of(run, event.unit_id)
             phase = event.phase._value_
             if phase != "step" or opts.on_start:
                 payload = run.tx_input if opts.include_payload and phase == "step" else None
@@ -228,7 +229,7 @@ class EventObserver:
 
     def _finished(self, event: AttemptFinished) -> None:
         run = self._run_of(event)
-        opts = run.options.get(event.unit_id, run.default)
+        opts = _options_of(run, event.unit_id)
         phase = event.phase._value_
         is_step = phase == "step"
         if event.error is None:
@@ -304,3 +305,10 @@ class EventObserver:
         return self.publisher.close(timeout)
 
 
+def _options_of(run: _Run, unit_id: str) -> _Options:
+    """A unit's ``@step_events`` options; a fan-out clone (``ship#2``) has its step's."""
+    options = run.options.get(unit_id)
+    if options is None:
+        split = split_clone_id(unit_id)
+        options = run.options.get(split[0]) if split is not None else None
+    return run.default if options is None else options
