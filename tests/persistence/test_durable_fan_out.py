@@ -125,6 +125,9 @@ async def test_a_durable_fan_out_checkpoints_every_clone_then_the_step(
     assert view is not None and view.result is not None
     assert view.result.steps["ship#2"].result == Label(sku="c", key="f1:step:ship#2")
     assert view.result.steps["ship"].status is StepStatus.SUCCEEDED
+    # Rebuilt from the store: each clone follows its step in item order, with its compensation.
+    assert list(view.result.steps) == ["ship", "ship#0", "ship#1", "ship#2", "bill"]
+    assert view.result.steps["ship#0"].has_compensation
 
 
 async def test_a_crash_mid_fan_out_resumes_without_re_running_the_completed_clones(

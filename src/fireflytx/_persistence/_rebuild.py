@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .._fan_out import split_clone_id
 from .._outcomes import AttemptRecord, StepError
 from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from .._tcc_results import (
@@ -112,14 +113,32 @@ def _iso(value: Any) -> datetime | None:
 
 
 def _units(stored: StoredTransaction, phases: tuple[str, ...]) -> list[list[Any]]:
-    """The fingerprint's units, then any unit only a checkpoint names (in the order it was written)."""
+    """The fingerprint's units, then any unit only a checkpoint names (in the order it was written).
+
+    A fan-out step's clones follow their step in item order, with its compensation flag.
+    """
     rows = unit_rows(stored.record.fingerprint)
+    fan_outs = {row[0]: row for row in rows if row[3:4] == ["fan-out"]}
     known = {row[0] for row in rows}
+    clones: dict[str, list[tuple[int, list[Any]]]] = {}
     for checkpoint in stored.checkpoints:
-        if checkpoint.phase in phases and checkpoint.unit_id not in known:
-            known.add(checkpoint.unit_id)
-            rows.append([checkpoint.unit_id])
-    return rows
+        unit = checkpoint.unit_id
+        if checkpoint.phase not in phases or unit in known:
+            continue
+        known.add(unit)
+        split = split_clone_id(unit)
+        parent = None if split is None else fan_outs.get(split[0])
+        if parent is None or split is None:
+            rows.append([unit])
+        else:
+            clones.setdefault(parent[0], []).append((split[1], [unit, [parent[0]], *parent[2:3]]))
+    if not clones:
+        return rows
+    ordered: list[list[Any]] = []
+    for row in rows:
+        ordered.append(row)
+        ordered.extend(clone for _, clone in sorted(clones.get(row[0], ()), key=lambda c: c[0]))
+    return ordered
 
 
 def _final_attempt(checkpoint: Checkpoint) -> tuple[AttemptRecord, ...]:
