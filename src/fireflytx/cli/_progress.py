@@ -18,6 +18,7 @@ from rich.text import Text
 
 from .._core._attempt import safe_text
 from .._definition import SagaSpec
+from .._fan_out import split_clone_id
 from .._tcc_definition import TccSpec
 from ..listeners import AttemptFinished, AttemptStarted, Phase, RunEvent
 
@@ -61,6 +62,8 @@ class _Unit:
     started: float | None = None
     ended: float | None = None
     note: str = ""
+    clones_done: int = 0
+    """A fan-out step's clones that succeeded so far (they have no rows of their own)."""
 
 
 class RunProgress:
@@ -115,15 +118,26 @@ class RunProgress:
         with self._lock:
             unit = self._units.get(event.unit_id)
             if unit is None:
+                self._clone_finished(event)
                 return
             _, succeeded, failed = _STATES[event.phase]
             if event.phase in _FORWARD:
                 unit.ended = self._clock()
             if event.error is None:
-                unit.state, unit.note = succeeded, ""
+                unit.state = succeeded
+                unit.note = f"{unit.clones_done} clones done" if unit.clones_done else ""
             else:
                 unit.state = failed if event.final else "retrying"
                 unit.note = f"{type(event.error).__name__}: {safe_text(event.error)}"
+
+    def _clone_finished(self, event: AttemptFinished) -> None:
+        """Count a fan-out clone's success on its step's row (thousands of rows would bury the run)."""
+        split = split_clone_id(event.unit_id)
+        parent = None if split is None else self._units.get(split[0])
+        if parent is None or event.phase is not Phase.STEP or event.error is not None:
+            return
+        parent.clones_done += 1
+        parent.note = f"{parent.clones_done} clones done"
 
     def __rich__(self) -> RenderableType:
         now = self._clock()
