@@ -71,6 +71,10 @@ class Durability:
         self._per_loop: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[TransactionStore]
         ] = weakref.WeakKeyDictionary()
+        self._ready: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TransactionStore] = (
+            weakref.WeakKeyDictionary()
+        )
+        """The per-loop stores that finished opening."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fireflytx-store", daemon=True)
         self._thread.start()
@@ -87,18 +91,28 @@ class Durability:
     def _on_store_loop_blocking(self, coro: Awaitable[T]) -> T:
         return asyncio.run_coroutine_threadsafe(_awaited(coro), self._loop).result()
 
-    async def call(self, make: Callable[[TransactionStore], Awaitable[T]]) -> T:
-        """``make(store)`` awaited on a store this event loop may use.
+    def call(self, make: Callable[[TransactionStore], Awaitable[T]]) -> Awaitable[T]:
+        """``make(store)`` on a store this event loop may use; await what it returns.
 
         A store whose client belongs to one event loop (Redis) gets a client of its own on each
         loop that runs transactions, opened on first use: handing every checkpoint to one store
         loop and the answer back cost two thread wake-ups per write, more than the write itself.
+        Once that store is open, this is a plain call (no coroutine of its own): every checkpoint
+        of every durable run passes here.
         """
         if not self._loop_bound:
-            return await make(self.store)
+            return make(self.store)
         loop = asyncio.get_running_loop()
         if loop is self._loop:
-            return await make(self.store)
+            return make(self.store)
+        store = self._ready.get(loop)
+        if store is not None:
+            return make(store)
+        return self._open_then(loop, make)
+
+    async def _open_then(
+        self, loop: asyncio.AbstractEventLoop, make: Callable[[TransactionStore], Awaitable[T]]
+    ) -> T:
         opened = self._per_loop.get(loop)
         if opened is None:
             opened = self._per_loop[loop] = loop.create_task(open_store(self.config))
@@ -108,6 +122,8 @@ class Durability:
             if self._per_loop.get(loop) is opened:
                 del self._per_loop[loop]  # the next call opens it again (the server may be back)
             raise
+        if self._per_loop.get(loop) is opened:
+            self._ready[loop] = store
         return await make(store)
 
     # -- leases ----------------------------------------------------------------------------------
@@ -204,7 +220,9 @@ class Durability:
         ``close`` can only schedule that on each loop; the engine's ``shutdown`` awaits this first,
         so the connections of the loop it runs on are closed before that loop may end.
         """
-        opened = self._per_loop.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        self._ready.pop(loop, None)
+        opened = self._per_loop.pop(loop, None)
         if opened is None:
             return
         try:
@@ -223,6 +241,7 @@ class Durability:
             except RuntimeError:  # that loop is closed, and its connections with it
                 pass
         self._per_loop.clear()
+        self._ready.clear()
         try:
             self._on_store_loop_blocking(self.store.close())
         finally:

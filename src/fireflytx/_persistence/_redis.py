@@ -130,13 +130,17 @@ class RedisStore:
     async def _load_script(self) -> None:
         self._sha = await self._client.script_load(scripts.BATCH)
 
-    async def _run(self, operation: str, keys: list[str], args: list[str]) -> Any:
-        """Queue one operation for the next batch and wait for its own answer."""
+    def _run(self, operation: str, keys: list[str], args: list[str]) -> asyncio.Future[Any]:
+        """Queue one operation for the next batch; the future of its own answer.
+
+        A plain function returning the future, not a coroutine: one fewer frame to resume for
+        every write.
+        """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((operation, keys, args, future))
         if len(self._sending) < _MAX_IN_FLIGHT:
             self._send_next()
-        return await future
+        return future
 
     def _send_next(self) -> None:
         """Send what is queued as one batch, on a connection of its own.
