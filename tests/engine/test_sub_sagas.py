@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pytest
@@ -26,6 +27,7 @@ from fireflytx import (
     sub_saga,
 )
 from fireflytx.listeners import AttemptFinished, Phase, RunEvent, TransactionFinished, TransactionStarted
+from fireflytx.topology import topology
 
 LOG: list[str] = []
 """What every step and compensation did, in order (cleared by each test)."""
@@ -344,3 +346,16 @@ def test_execute_sync_runs_children() -> None:
         result = engine.execute_sync(OrderSaga, {"amount": 4}, correlation_id="s-1")
     assert result.is_success
     assert result.result_of("pay").correlation_id == "s-1/pay"
+
+
+def test_two_levels_nest_in_the_topology(mermaid_parse: Callable[[list[str]], list[dict[str, str]]]) -> None:
+    shape = topology(CheckoutSaga)
+    fulfil = shape.step("fulfil")
+    assert fulfil.child is not None and fulfil.child.name == "fulfilment"
+    pay = fulfil.child.step("pay")
+    assert pay.child is not None and [s.step_id for s in pay.child.steps] == ["authorize", "capture"]
+    assert topology(FulfilmentSaga).step("ship").sub_saga == "shipping"
+    text = str(shape)
+    assert "│     │  └─ sub-saga PaymentSaga (payment), undone by its own compensations\n" in text
+    assert "n0_n0_sub" in shape.to_dot()
+    assert [r["ok"] for r in mermaid_parse([shape.to_mermaid()])] == [True]
