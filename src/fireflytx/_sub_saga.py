@@ -7,11 +7,13 @@ step's result. A child that fails has compensated itself and fails the step; a c
 succeeded is undone as a whole (its own compensations, newest first) when a later step of the
 parent fails.
 
-Why not the engine's ``SagaCompositor``: it runs sagas it finds by name in a Spring
-``SagaRegistry``, reports through the ``onComposition*`` events only, and its compensation of
-completed sagas is a log line (``engine-facts.md``, "Further bugs and TODOs"). Running the child
-as an ordinary fireflytx run instead keeps everything fireflytx promises for a run (its own
-record, checkpoints, listeners, retries and timeouts per step, recovery) for the child too.
+Why not the engine's ``SagaComposition`` / ``SagaCompositor``: a composition is a DAG of whole
+sagas, not a step among ordinary steps; it finds them in a ``SagaRegistry`` and calls the Java
+engine for each directly, so no fireflytx run would exist to answer their Python steps, record
+checkpoints or tell listeners; and its compensation of completed sagas is a log line
+(``engine-facts.md``, "Further bugs and TODOs"). Running the child as an ordinary fireflytx run
+keeps everything fireflytx promises of a run (its own record, checkpoints, listeners, retries and
+timeouts per step, recovery) for the child too.
 """
 
 from __future__ import annotations
