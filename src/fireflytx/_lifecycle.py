@@ -23,7 +23,7 @@ from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._persistence._durable import StoreJournal
 from ._slots import Slots
-from ._sub_saga_run import launching_child
+from ._sub_saga_run import launched, launching_child
 from ._values import convert_to, needs_conversion
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
@@ -494,6 +494,7 @@ class EngineBase:
             await listeners.checkpoint(run.started_event())
         elif listeners.active:
             listeners.emit(run.started_event())
+        launched()
         done = start()
         cancelled = False
         try:

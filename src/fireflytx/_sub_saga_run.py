@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ._engine import SagaEngine
     from ._saga_run import SagaRun
 
-__all__ = ["Children", "launching_child"]
+__all__ = ["Children", "launched", "launching_child"]
 
 _LAUNCHING: ContextVar[object | None] = ContextVar("fireflytx_launching_child", default=None)
 
@@ -51,6 +51,11 @@ _LAUNCHING: ContextVar[object | None] = ContextVar("fireflytx_launching_child", 
 def launching_child(engine: object) -> bool:
     """Whether the current task is starting a child run of ``engine`` (which then takes no slot)."""
     return _LAUNCHING.get() is engine
+
+
+def launched() -> None:
+    """The child run is admitted: what its own steps start (they inherit this context) is no child launch."""
+    _LAUNCHING.set(None)
 
 
 class Children:

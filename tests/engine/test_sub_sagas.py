@@ -12,6 +12,7 @@ import pytest
 from fireflytx import (
     CompensationError,
     DefinitionError,
+    EngineFullError,
     FromStep,
     SagaContext,
     SagaEngine,
@@ -359,3 +360,93 @@ def test_two_levels_nest_in_the_topology(mermaid_parse: Callable[[list[str]], li
     assert "│     │  └─ sub-saga PaymentSaga (payment), undone by its own compensations\n" in text
     assert "n0_n0_sub" in shape.to_dot()
     assert [r["ok"] for r in mermaid_parse([shape.to_mermaid()])] == [True]
+
+
+GATE: asyncio.Event | None = None
+ENGINE_BOX: list[SagaEngine] = []
+
+
+@saga("slow-child")
+class SlowChild:
+    @saga_step("hold")
+    async def hold(self, value: int) -> int:
+        LOG.append("hold")
+        return value
+
+    @compensation_step("hold")
+    async def unhold(self, value: int) -> None:
+        LOG.append("unhold")
+
+    @saga_step("wait", depends_on=["hold"])
+    async def wait(self, value: int) -> int:
+        assert GATE is not None
+        LOG.append("waiting")
+        await GATE.wait()
+        return value
+
+
+@saga("waits-for-child")
+class WaitsForChild:
+    @saga_step("first")
+    def first(self, value: int) -> int:
+        LOG.append("first")
+        return value
+
+    @compensation_step("first")
+    def undo_first(self, value: int) -> None:
+        LOG.append("undo first")
+
+    @sub_saga("child", SlowChild, depends_on=["first"])
+    async def child(self, value: int) -> int:
+        return value
+
+
+async def test_cancelling_the_parent_cancels_the_child_which_undoes_itself() -> None:
+    global GATE
+    GATE = asyncio.Event()
+    recorder = Recorder()
+    async with SagaEngine(listeners=[recorder]) as engine:
+        run = asyncio.create_task(engine.execute(WaitsForChild, 1, correlation_id="x-1"))
+        while "waiting" not in LOG:
+            await asyncio.sleep(0.01)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert engine.flush_listeners(timeout=30)
+    assert LOG == ["first", "hold", "waiting", "unhold", "undo first"]
+    finished = {e.correlation_id: e.status for e in recorder.events if isinstance(e, TransactionFinished)}
+    assert finished == {"x-1/child": "COMPENSATED", "x-1": "COMPENSATED"}
+
+
+async def test_a_step_that_runs_the_engine_itself_inside_a_child_still_takes_a_slot() -> None:
+    """Only the launch of a child skips admission; what the child's steps start is admitted as usual."""
+
+    @saga("inner-direct")
+    class InnerDirect:
+        @saga_step("only")
+        async def only(self, value: int) -> int:
+            return value
+
+    @saga("runs-directly")
+    class RunsDirectly:
+        @saga_step("direct")
+        async def direct(self, value: int) -> str:
+            with pytest.raises(EngineFullError):
+                await ENGINE_BOX[0].execute(InnerDirect, value)
+            return "refused"
+
+    @saga("outer-direct")
+    class OuterDirect:
+        @sub_saga("child", RunsDirectly)
+        async def child(self, value: int) -> int:
+            return value
+
+    async with SagaEngine(max_in_flight=1, when_full="fail") as engine:
+        ENGINE_BOX.append(engine)
+        try:
+            result = await engine.execute(OuterDirect, 1)
+        finally:
+            ENGINE_BOX.clear()
+    assert result.is_success
+    assert result.result_of("child").result_of("direct") == "refused"
+
