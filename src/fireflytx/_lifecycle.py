@@ -290,6 +290,12 @@ class EngineBase:
                 deadline = None
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+        durability = self._durability
+        if durability is not None:
+            try:
+                await durability.close_here()
+            except Exception:  # closing is best effort: the engine stops regardless
+                _log.exception("closing the transaction store's connections on this event loop failed")
         self._release_if_idle()
 
     def stop(self) -> None:

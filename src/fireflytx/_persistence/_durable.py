@@ -198,6 +198,21 @@ class Durability:
                 "could not release the lease of %s; it is recoverable once the lease expires", correlation_id
             )
 
+    async def close_here(self) -> None:
+        """Close the store this event loop opened, and wait for it.
+
+        ``close`` can only schedule that on each loop; the engine's ``shutdown`` awaits this first,
+        so the connections of the loop it runs on are closed before that loop may end.
+        """
+        opened = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if opened is None:
+            return
+        try:
+            store = await opened
+        except Exception:  # it never opened: nothing to close
+            return
+        await store.close()
+
     def close(self) -> None:
         """Stop the heartbeat and close the stores (blocking for the engine's own)."""
         self._heartbeat.cancel()
