@@ -118,6 +118,8 @@ class SagaRun(RunBase):
                 comp.is_async, self.records[step.step_id].compensations,
             )
             error = last.error
+            if step.child is not None and isinstance(last.value, SagaResult):
+                self.results[step.step_id] = last.value  # the child after its undo (replayed too)
         except BaseException as exc:  # noqa: BLE001 - the engine must always hear back
             error = exc
             raise

@@ -16,7 +16,8 @@ runs the child's compensations itself on the kernel (``attempt_with_retries``: e
 retries and timeout), newest completion first, one at a time, with the results its steps
 recorded. Their attempts reach the engine's observers under the child's correlation id. They
 are not checkpointed on the child's record, which stays as the child ended: the parent's
-checkpoint of that compensation records the undo as a whole, so a crash in the middle of it
+checkpoint of that compensation records the undo as a whole (its value is the child's result after
+the undo, which a stored parent shows), so a crash in the middle of it
 runs every compensation of the child again on recovery (compensations must be idempotent, as
 for any step re-run after a crash).
 """
@@ -132,11 +133,12 @@ class Children:
 
     # -- undoing a finished child ----------------------------------------------------------------
 
-    async def undo(self, run: SagaRun, step: StepSpec) -> None:
-        """Compensate the finished child of ``step`` as a whole; its result then says how.
+    async def undo(self, run: SagaRun, step: StepSpec) -> SagaResult | None:
+        """Compensate the finished child of ``step`` as a whole; the child's result after it.
 
-        The parent's ``results[step]`` becomes the child's result after the undo (``COMPENSATED``
-        or ``COMPENSATION_FAILED``), so the parent's outcome of the step shows it.
+        The parent's ``results[step]`` becomes that result (``COMPENSATED`` or
+        ``COMPENSATION_FAILED``), so the parent's outcome of the step shows it; returned, it is
+        the value of the parent's compensation checkpoint, so a stored run shows it too.
 
         Raises:
             CompensationError: a compensation of the child still failed after its retries.
@@ -144,7 +146,7 @@ class Children:
         assert step.child is not None
         done = run.results.get(step.step_id)
         if not isinstance(done, SagaResult):
-            return  # the child left nothing to undo
+            return None  # the child left nothing to undo
         spec = self.resolve(step.child, run.name, step.step_id)
         undo = self._undo_run(run, spec, done)
         outcomes = done.steps
@@ -169,6 +171,7 @@ class Children:
         run.results[step.step_id] = undone
         if failures:
             raise CompensationError(spec.name, done.correlation_id, failures)
+        return undone
 
     def _undo_run(self, run: SagaRun, spec: SagaSpec, done: SagaResult) -> SagaRun:
         """A run object for the child's compensations: the kernel's retries, timeouts and events."""
