@@ -151,3 +151,41 @@ def test_the_example_runs_as_a_script_and_its_topology_needs_no_jvm() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.split() == ["3", "False"]
+
+
+async def test_the_live_progress_follows_the_parent_only() -> None:
+    from fireflytx import SagaEngine, compensation_step, definition_of, saga, saga_step, sub_saga
+    from fireflytx.cli._progress import RunProgress
+
+    @saga("inner-same-ids")
+    class Inner:
+        @saga_step("a")
+        async def a(self, value: int) -> int:
+            return value
+
+        @compensation_step("a")
+        async def undo_a(self, value: int) -> None:
+            pass
+
+        @saga_step("b", depends_on=["a"])
+        async def b(self, value: int) -> int:
+            raise RuntimeError("inner b fails")
+
+    @saga("outer-same-ids")
+    class Outer:
+        @saga_step("a")
+        async def a(self, value: int) -> int:
+            return value
+
+        @sub_saga("b", Inner, depends_on=["a"])
+        async def b(self, value: int) -> int:
+            return value
+
+    progress = RunProgress(definition_of(Outer))
+    async with SagaEngine(listeners=[progress]) as engine:
+        result = await engine.execute(Outer, 1)
+        assert engine.flush_listeners(30)
+    assert result.failed_steps == ("b",)
+    # the child's own "a" (compensated) and "b" (failed with its own error) are not the parent's
+    assert progress.states() == {"a": "succeeded", "b": "failed"}
+    assert progress.attempts() == {"a": 1, "b": 1}
