@@ -18,6 +18,7 @@ from ._engine import SagaEngine
 from ._outcomes import StepError
 from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from ._sub_saga import sub_saga
 from ._tcc_context import TccContext
 from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
 from ._tcc_definition import TccSpec, tcc_definition_of
@@ -51,11 +52,13 @@ from .errors import (
     SettingsFileError,
     StepFailedError,
     StepTimeoutError,
+    SubSagaFailedError,
     TccCancelError,
     TccConfirmError,
     TransactionCancelledError,
     TransactionError,
     UnknownParticipantError,
+    UnknownSagaError,
     UnsupportedResultError,
     WorkersStoppedError,
 )
@@ -98,6 +101,7 @@ __all__ = [
     "StepSpec",
     "StepStatus",
     "StepTimeoutError",
+    "SubSagaFailedError",
     "StepView",
     "TccCancelError",
     "TccConfirmError",
@@ -115,6 +119,7 @@ __all__ = [
     "TransactionError",
     "UnitStatus",
     "UnknownParticipantError",
+    "UnknownSagaError",
     "UnsupportedResultError",
     "WorkersStoppedError",
     "__version__",
@@ -124,6 +129,7 @@ __all__ = [
     "definition_of",
     "saga",
     "saga_step",
+    "sub_saga",
     "tcc",
     "tcc_definition_of",
     "tcc_participant",

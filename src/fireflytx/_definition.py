@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -22,6 +22,9 @@ from ._spec import MARKER_ATTRIBUTE, spec_of
 from ._step_events import StepEvents, events_of
 from .config import CompensationPolicy
 from .errors import DefinitionError
+
+if TYPE_CHECKING:
+    from ._sub_saga import ChildSpec
 
 __all__ = [
     "CompensationMarker",
@@ -99,6 +102,8 @@ class StepSpec:
     """``@step_events`` options of this step."""
     defaulted: frozenset[str] = frozenset()
     """Settings its decorator left out: an engine gives them its ``steps`` defaults."""
+    child: ChildSpec | None = None
+    """The saga this step runs as a child (``@sub_saga``); None for an ordinary step."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,19 +337,22 @@ def assemble_saga(
                     f"step {step_id!r} reads FromStep({source!r}) but does not depend on it; "
                     f"add depends_on=[{source!r}]"
                 )
-        steps.append(
-            StepSpec(
-                step_id=step_id,
-                method_name=attr,
-                is_async=inspect.iscoroutinefunction(func),
-                params=plan,
-                depends_on=marker.depends_on,
-                **given_or_default(marker, STEP_FIELDS, STEP_DEFAULTS),
-                idempotency_key=marker.idempotency_key,
-                compensation=comp_specs.get(step_id),
-                events=events_of(func),
-            )
+        step = StepSpec(
+            step_id=step_id,
+            method_name=attr,
+            is_async=inspect.iscoroutinefunction(func),
+            params=plan,
+            depends_on=marker.depends_on,
+            **given_or_default(marker, STEP_FIELDS, STEP_DEFAULTS),
+            idempotency_key=marker.idempotency_key,
+            compensation=comp_specs.get(step_id),
+            events=events_of(func),
         )
+        from ._sub_saga import with_child
+
+        step, child_problems = with_child(step, marker, step_id in compensations)
+        problems.extend(child_problems)
+        steps.append(step)
     for cspec in comp_specs.values():
         for source in cspec.params.from_steps:
             if source not in step_methods:
