@@ -17,9 +17,28 @@ from ._lifecycle import EngineBase
 from ._results import SagaResult
 from ._saga_run import SagaRun
 from ._sub_saga_run import Children
+from ._values import needs_conversion
 from .config import CompensationPolicy, FireflyTxSettings
 
 __all__ = ["SagaEngine"]
+
+_CONVERTED: dict[int, tuple[SagaSpec, tuple[tuple[str, Any], ...]]] = {}
+
+
+def _converted_steps(spec: SagaSpec) -> tuple[tuple[str, Any], ...]:
+    """The steps whose input parameter converts the input (a model or dataclass), with its type.
+
+    Worked out once per (immutable) spec: every run needs it, and most steps convert nothing.
+    """
+    known = _CONVERTED.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    annotated = ((s.step_id, s.params.value_annotation) for s in spec.steps)
+    steps = tuple((step_id, annotation) for step_id, annotation in annotated if needs_conversion(annotation))
+    if len(_CONVERTED) >= 1024:  # sagas made on the fly: forget the old ones rather than grow
+        _CONVERTED.clear()
+    _CONVERTED[id(spec)] = (spec, steps)
+    return steps
 
 
 class SagaEngine(EngineBase):
@@ -127,8 +146,9 @@ class SagaEngine(EngineBase):
         policy: CompensationPolicy | None,
         replay: Mapping[str, tuple[Any, BaseException | None]] | None,
     ) -> SagaResult:
-        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps)
-        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga", replay)
+        bridge, start = self._run_start(
+            spec.name, _converted_steps(spec), input, correlation_id, headers, "saga", replay
+        )
         result: SagaResult = await self._execute(
             start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge
         )

@@ -35,10 +35,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from jpype import JImplements, JOverride
+from jpype import JException, JImplements, JOverride
 
 from .._core._attempt import safe_text
-from ._errors import map_java_errors
+from ._errors import to_python
 
 _run_keys = itertools.count(1)
 
@@ -257,8 +257,10 @@ class PumpedBridge:
         self.runs[run_key] = run
         CROSSINGS.into_java += 1
         try:
-            with map_java_errors():
-                lines = start(run_key, pump.java)
+            lines = start(run_key, pump.java)
+        except JException as exc:  # as map_java_errors does, without a context manager per run
+            self.runs.pop(run_key, None)
+            raise to_python(exc) from exc
         except BaseException:
             self.runs.pop(run_key, None)
             raise
