@@ -27,7 +27,7 @@ from .._values import MAX_DEPTH, carriable_problem, to_jsonable
 from ._errors import UnrestorableValueError, UnstorableValueError
 from ._result_codec import TAG_VALUE, decode_saga_result, encode_saga_result
 
-__all__ = ["TAG", "TypeRegistry", "decode", "dumps", "encode", "type_ref"]
+__all__ = ["STORED_AS_IS", "TAG", "TypeRegistry", "decode", "dumps", "encode", "type_ref"]
 
 TAG = "$ftx"
 
@@ -70,6 +70,9 @@ class TypeRegistry:
         return obj
 
 
+STORED_AS_IS = frozenset({str, int, bool, type(None)})
+
+
 def encode(value: Any, where: str = "value") -> Any:
     """The JSON-compatible stored form of a value.
 
@@ -77,6 +80,8 @@ def encode(value: Any, where: str = "value") -> Any:
         UnstorableValueError: the value (or something inside it) is not JSON-like, a model or a
             dataclass, is a non-finite float, nests too deeply or contains itself.
     """
+    if type(value) in STORED_AS_IS:  # most results: nothing to check or convert
+        return value
     problem = carriable_problem(value)
     if problem is not None:
         raise UnstorableValueError(where, problem)
