@@ -278,62 +278,68 @@ class StoreJournal:
         durability = self._current()
         if durability is None:
             raise RecoveryError(event.correlation_id, "the engine's store is closed (the engine stopped)")
-        owner = durability.owner
+        owner, cid = durability.owner, event.correlation_id
+        make: Callable[[TransactionStore], Awaitable[Any]]
+        ended_as: str | None = None
         if isinstance(event, AttemptFinished):
-            if event.final and not event.replayed:
-                checkpoint: Checkpoint = checkpoint_of(event)
-                await _persist(durability, lambda s: s.append(event.correlation_id, checkpoint, owner=owner))
+            if not event.final or event.replayed:
+                return
+            checkpoint: Checkpoint = checkpoint_of(event)
+            make = lambda s: s.append(cid, checkpoint, owner=owner)  # noqa: E731
         elif isinstance(event, DecisionMade):
-            recorded = await _persist(
-                durability, lambda s: s.decide(event.correlation_id, event.decision.value, owner=owner)
-            )
-            if recorded != event.decision.value:
-                raise RecoveryError(
-                    event.correlation_id,
-                    f"the decision recorded before the crash was {recorded}; the run keeps to it",
-                )
+            decision = event.decision.value
+            make = lambda s: s.decide(cid, decision, owner=owner)  # noqa: E731
         elif isinstance(event, TransactionFinished):
             summary = final_result_of(event)
+            ended_as = status = event.status
+            make = lambda s: s.set_status(cid, status, owner=owner, result=summary)  # noqa: E731
+        else:
+            return
+        started = time.monotonic()
+        try:
             try:
-                await _persist(
-                    durability,
-                    lambda s: s.set_status(event.correlation_id, event.status, owner=owner, result=summary),
-                    done_if_ended_as=event.status,
-                )
-            finally:
-                durability.disown(event.correlation_id)
+                # The first try is awaited here, not in _persist: one coroutine fewer per checkpoint.
+                answer = await durability.call(make)
+            except StoreUnavailableError as unreachable:
+                answer = await _persist(durability, make, started, unreachable, ended_as)
+        finally:
+            if ended_as is not None:
+                durability.disown(cid)
+        if isinstance(event, DecisionMade) and answer != event.decision.value:
+            raise RecoveryError(
+                cid, f"the decision recorded before the crash was {answer}; the run keeps to it"
+            )
 
 
 async def _persist(
     durability: Durability,
     make: Callable[[TransactionStore], Awaitable[T]],
+    started: float,
+    unreachable: StoreUnavailableError,
     done_if_ended_as: str | None = None,
 ) -> T | None:
-    """A checkpoint write, tried again while the store is unreachable, for as long as the lease lasts.
+    """A checkpoint write whose first try found the store unreachable, tried again while the lease lasts.
 
     A short outage (a Redis restart, a failover) then costs the run a pause rather than its
     completion. Writing twice is safe: a store keeps the first checkpoint of a unit and the first
-    decision, and a retried final status that had already been written is recognised. Past half
-    the lease the error is raised: the run stops here, and recovery finishes it.
+    decision, and a retried final status that had already been written is recognised. Half a lease
+    after the first try ``started``, the last error is raised: the run stops here, and recovery
+    finishes it.
     """
-    deadline = time.monotonic() + durability.config.lease_s / 2
+    deadline = started + durability.config.lease_s / 2
     pause = 0.05
-    retried = False
+    _log.warning("transaction store %s is unreachable; retrying a checkpoint", durability.store.description)
     while True:
+        if time.monotonic() + pause > deadline:
+            raise unreachable
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)
         try:
             return await durability.call(make)
-        except StoreUnavailableError:
-            if time.monotonic() + pause > deadline:
-                raise
-            if not retried:
-                _log.warning(
-                    "transaction store %s is unreachable; retrying a checkpoint", durability.store.description
-                )
-            retried = True
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 1.0)
+        except StoreUnavailableError as again:
+            unreachable = again
         except TransactionEndedError as exc:
-            if retried and done_if_ended_as is not None and exc.status == done_if_ended_as:
+            if done_if_ended_as is not None and exc.status == done_if_ended_as:
                 return None  # the attempt whose answer was lost had written it
             raise
 
