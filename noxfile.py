@@ -49,6 +49,23 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def profile(session: nox.Session) -> None:
+    """Flame graph of the diamond workload (py-spy), written to benchmarks/results/flame-diamond.svg.
+
+    Extra arguments go to the workload, e.g. ``nox -s profile -- --fail --seconds 30``. py-spy
+    samples the process from outside: it needs ptrace rights over it (root, or
+    kernel.yama.ptrace_scope=0).
+    """
+    session.install("-e", ".[bench]", "py-spy>=0.4")
+    out = "benchmarks/results/flame-diamond.svg"
+    session.run(
+        "py-spy", "record", "--rate", "250", "--format", "flamegraph", "--output", out,
+        "--", "python", "-m", "benchmarks.profile", *session.posargs,
+    )
+    session.log(f"flame graph: {out} (open it in a browser)")
+
+
+@nox.session
 def store_bench(session: nox.Session) -> None:
     """Checkpoint writes per second and recovery scans of the transaction stores (SQLite, Redis)."""
     session.install("-e", ".[redis,test-services]")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CASES = ("chain", "throughput", "failure", "tcc", "events", "durable", "coldstart", "memory", "leak")
-PERF_CASES = ("chain", "throughput", "failure", "tcc", "events", "durable")
+CASES = (
+    "chain", "throughput", "failure", "tcc", "calls", "events", "durable", "coldstart", "memory", "leak",
+)
+PERF_CASES = ("chain", "throughput", "failure", "tcc", "calls", "events", "durable")
 SYSTEMS = ("fireflytx", "asyncio-floor", "dbos")
 MODULES = {"fireflytx": "fireflytx_cases", "asyncio-floor": "asyncio_floor", "dbos": "dbos_peer"}
 

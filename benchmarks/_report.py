@@ -464,6 +464,36 @@ def _leak_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _calls_table(rows: list[dict[str, Any]]) -> list[str]:
+    def of(system: str) -> dict[str, dict[str, Any]]:
+        return {
+            r["name"]: r
+            for r in rows
+            if r.get("case") == "calls" and r["system"] == system and not {"error", "unavailable"} & r.keys()
+        }
+
+    ours, floor = of("fireflytx"), of("asyncio-floor")
+    out = [
+        "| shape | fireflytx Python calls/saga | asyncio floor Python calls/saga | ×floor | into Java/saga | "
+        "from Java/saga |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in ours.items():
+        base = floor.get(name)
+        base_calls = f"{base['python_calls_per_saga']:.0f}" if base else "—"
+        times = f"{row['python_calls_per_saga'] / base['python_calls_per_saga']:.1f}×" if base else "—"
+        out.append(
+            f"| {name} | {row['python_calls_per_saga']:.0f} | {base_calls} | {times} | "
+            f"{row.get('into_java_per_saga', 0):.2f} | {row.get('from_java_per_saga', 0):.2f} |"
+        )
+    for label, table in (("fireflytx", ours), ("asyncio floor", floor)):
+        one, fifty = table.get("chain-1-async"), table.get("chain-50-async")
+        if one and fifty:
+            per_step = (fifty["python_calls_per_saga"] - one["python_calls_per_saga"]) / 49
+            out.append(f"| {label}: per added step (chain-50 − chain-1) ÷ 49 | {per_step:.1f} | | | | |")
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = report["results"]
     peers = _peer_names(report)
@@ -500,6 +530,17 @@ def markdown(report: dict[str, Any]) -> str:
             "three are canceled. sagas/s is the median of the rounds; latency percentiles pool every saga. "
             "CPU µs/saga: user + system time of the whole process (JVM threads included) per saga, steadier "
             "than wall-clock rates on a shared machine. " + ratio_note,
+            "",
+        ]
+    if "calls" in cases:
+        out += ["## Calls per saga: counted, not timed", ""]
+        out += _calls_table(rows)
+        out += [
+            "",
+            "Python calls: every function call the event-loop thread makes per saga (cProfile; fireflytx's, "
+            "asyncio's and builtins alike), 500 sagas per shape. Into / from Java: calls across the JNI "
+            "boundary per saga (an adapter call: start, answer, fail, drain; a pump wake-up). Counts do "
+            "not move with the machine's load, so they compare across days where rates cannot.",
             "",
         ]
     if "events" in cases:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import _drivers, _durable, _events
+from . import _calls, _drivers, _durable, _events
 from ._drivers import log, rss_mb
 from ._plan import MODULES, Sizes, sizes
 
@@ -41,6 +41,13 @@ def _brief(row: dict[str, Any]) -> str:
         return row["unavailable"]
     if row["case"] == "chain":
         return f"{row['us_per_step']['median']:.1f} µs/step, {row['sagas_per_s']:,.0f} sagas/s"
+    if row["case"] == "calls":
+        java = (
+            f", {row['into_java_per_saga']:.1f} calls into Java, {row['from_java_per_saga']:.1f} from Java"
+            if "into_java_per_saga" in row
+            else ""
+        )
+        return f"{row['python_calls_per_saga']:.0f} Python calls per saga{java}"
     if row["case"] == "events":
         return (
             f"{row['sagas_per_s']:,.0f} sagas/s with events, {row['events_off_sagas_per_s']:,.0f} without: "
@@ -101,6 +108,15 @@ async def perf(system: Any, cases: set[str], plan: Sizes) -> list[dict[str, Any]
                 continue
             for concurrency in plan.tcc_concurrencies:
                 await _throughput(rows, "tcc", f"tcc-{kind}-c{concurrency}", tcc, concurrency, plan)
+    if "calls" in cases:
+        crossings = getattr(system, "crossings", None)
+        for name, run, concurrency in _calls.shapes(system):
+            await _guarded(
+                rows,
+                "calls",
+                name,
+                lambda name=name, run=run, c=concurrency: _calls.count(name, run, c, crossings),
+            )
     if "events" in cases:
         make_on = getattr(system, "diamond_on", None)
         if make_on is None:

@@ -100,6 +100,12 @@ class FireflyTx:
 
         return run, gate
 
+    def crossings(self) -> tuple[int, int]:
+        """Calls into Java and from Java so far (fireflytx's private counters; see ``_calls``)."""
+        from fireflytx._bridge._pump import CROSSINGS
+
+        return CROSSINGS.into_java, CROSSINGS.from_java
+
     def info(self) -> dict[str, Any]:
         """The Java runtime the engine started (read from fireflytx's private JVM state)."""
         try:

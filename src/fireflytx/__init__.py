@@ -19,6 +19,7 @@ from ._fan_out import FanOutItem
 from ._outcomes import StepError
 from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from ._sub_saga import sub_saga
 from ._tcc_context import TccContext
 from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
 from ._tcc_definition import TccSpec, tcc_definition_of
@@ -53,11 +54,13 @@ from .errors import (
     SettingsFileError,
     StepFailedError,
     StepTimeoutError,
+    SubSagaFailedError,
     TccCancelError,
     TccConfirmError,
     TransactionCancelledError,
     TransactionError,
     UnknownParticipantError,
+    UnknownSagaError,
     UnsupportedResultError,
     WorkersStoppedError,
 )
@@ -102,6 +105,7 @@ __all__ = [
     "StepSpec",
     "StepStatus",
     "StepTimeoutError",
+    "SubSagaFailedError",
     "StepView",
     "TccCancelError",
     "TccConfirmError",
@@ -119,6 +123,7 @@ __all__ = [
     "TransactionError",
     "UnitStatus",
     "UnknownParticipantError",
+    "UnknownSagaError",
     "UnsupportedResultError",
     "WorkersStoppedError",
     "__version__",
@@ -128,6 +133,7 @@ __all__ = [
     "definition_of",
     "saga",
     "saga_step",
+    "sub_saga",
     "tcc",
     "tcc_definition_of",
     "tcc_participant",

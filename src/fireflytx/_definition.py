@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -23,6 +23,9 @@ from ._spec import MARKER_ATTRIBUTE, spec_of
 from ._step_events import StepEvents, events_of
 from .config import CompensationPolicy
 from .errors import DefinitionError
+
+if TYPE_CHECKING:
+    from ._sub_saga import ChildSpec
 
 __all__ = [
     "CompensationMarker",
@@ -101,6 +104,8 @@ class StepSpec:
     """``@step_events`` options of this step."""
     defaulted: frozenset[str] = frozenset()
     """Settings its decorator left out: an engine gives them its ``steps`` defaults."""
+    child: ChildSpec | None = None
+    """The saga this step runs as a child (``@sub_saga``); None for an ordinary step."""
     fan_out: FanOutSpec | None = None
     """Set for a step that runs once per item of a list known at run time (see ``_fan_out``)."""
 
@@ -362,20 +367,23 @@ def assemble_saga(
                     f"step {step_id!r} reads FromStep({source!r}) but does not depend on it; "
                     f"add depends_on=[{source!r}]"
                 )
-        steps.append(
-            StepSpec(
-                step_id=step_id,
-                method_name=attr,
-                is_async=inspect.iscoroutinefunction(func),
-                params=plan,
-                depends_on=marker.depends_on,
-                **given_or_default(marker, STEP_FIELDS, STEP_DEFAULTS),
-                idempotency_key=marker.idempotency_key,
-                compensation=comp_specs.get(step_id),
-                events=events_of(func),
-                fan_out=marker.fan_out,
-            )
+        step = StepSpec(
+            step_id=step_id,
+            method_name=attr,
+            is_async=inspect.iscoroutinefunction(func),
+            params=plan,
+            depends_on=marker.depends_on,
+            **given_or_default(marker, STEP_FIELDS, STEP_DEFAULTS),
+            idempotency_key=marker.idempotency_key,
+            compensation=comp_specs.get(step_id),
+            events=events_of(func),
+            fan_out=marker.fan_out,
         )
+        from ._sub_saga import with_child
+
+        step, child_problems = with_child(step, marker, step_id in compensations)
+        problems.extend(child_problems)
+        steps.append(step)
     for cspec in comp_specs.values():
         owner = step_methods.get(cspec.step_id)
         if cspec.params.takes_item and owner is not None and owner[2].fan_out is None:

@@ -16,9 +16,30 @@ from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
 from ._results import SagaResult
 from ._saga_run import SagaRun
+from ._sub_saga_run import Children
+from ._values import needs_conversion
 from .config import CompensationPolicy, FireflyTxSettings
 
 __all__ = ["SagaEngine"]
+
+_CONVERTED: dict[int, tuple[SagaSpec, tuple[tuple[str, Any], ...]]] = {}
+
+
+def _converted_steps(spec: SagaSpec) -> tuple[tuple[str, Any], ...]:
+    """The steps whose input parameter converts the input (a model or dataclass), with its type.
+
+    Worked out once per (immutable) spec: every run needs it, and most steps convert nothing.
+    """
+    known = _CONVERTED.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    # A fan-out step's first parameter takes its item, not the saga input: its clones convert it.
+    annotated = ((s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None)
+    steps = tuple((step_id, annotation) for step_id, annotation in annotated if needs_conversion(annotation))
+    if len(_CONVERTED) >= 1024:  # sagas made on the fly: forget the old ones rather than grow
+        _CONVERTED.clear()
+    _CONVERTED[id(spec)] = (spec, steps)
+    return steps
 
 
 class SagaEngine(EngineBase):
@@ -57,6 +78,7 @@ class SagaEngine(EngineBase):
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
         )
+        self._children = Children(self)
 
     def _make_bridge(self) -> Any:
         from ._bridge._saga import SagaBridge
@@ -107,8 +129,10 @@ class SagaEngine(EngineBase):
             EngineNotStartedError: the engine is not running, or stopped while this waited for a slot.
             EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``"fail"``.
             JavaExecutionError: the engine failed outside any step.
+            UnknownSagaError: a ``@sub_saga`` step names a saga not registered with this engine.
         """
         spec = self._effective(definition_of(saga))
+        self._children.check(spec)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
         return await self._launch(spec, instance, input, correlation_id, headers, policy, None)
@@ -123,13 +147,18 @@ class SagaEngine(EngineBase):
         policy: CompensationPolicy | None,
         replay: Mapping[str, tuple[Any, BaseException | None]] | None,
     ) -> SagaResult:
-        # A fan-out step's first parameter takes its item, not the saga input: its clones convert it.
-        targets = ((s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None)
-        bridge, start = self._run_start(spec.name, targets, input, correlation_id, headers, "saga", replay)
+        bridge, start = self._run_start(
+            spec.name, _converted_steps(spec), input, correlation_id, headers, "saga", replay
+        )
         result: SagaResult = await self._execute(
-            start, lambda: SagaRun(spec, instance, start), lambda run: bridge.start(run, policy), bridge
+            start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge
         )
         return result
+
+    def _new_run(self, spec: SagaSpec, instance: Any, start: Any) -> SagaRun:
+        run = SagaRun(spec, instance, start)
+        run.children = self._children
+        return run
 
     async def _run_recovered(
         self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]

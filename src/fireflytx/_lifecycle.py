@@ -23,6 +23,7 @@ from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
 from ._persistence._durable import StoreJournal
 from ._slots import Slots
+from ._sub_saga_run import launched, launching_child
 from ._values import convert_to, needs_conversion
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
@@ -289,6 +290,12 @@ class EngineBase:
                 deadline = None
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+        durability = self._durability
+        if durability is not None:
+            try:
+                await durability.close_here()
+            except Exception:  # closing is best effort: the engine stops regardless
+                _log.exception("closing the transaction store's connections on this event loop failed")
         self._release_if_idle()
 
     def stop(self) -> None:
@@ -386,9 +393,12 @@ class EngineBase:
         return executor.stats() if executor is not None else None
 
     def _running(self) -> tuple[Any, StepWorkers]:
-        """The bridge and worker threads of the running engine."""
+        """The bridge and worker threads of the running engine.
+
+        A sub-saga's child starts while the engine is stopping too: its parent is in flight.
+        """
         bridge, executor = self._bridge, self._executor
-        if not self._accepting or bridge is None or executor is None:
+        if bridge is None or executor is None or not (self._accepting or launching_child(self)):
             raise self._not_running()
         return bridge, executor
 
@@ -445,7 +455,9 @@ class EngineBase:
         """
         slots = self._slots
         wait = self.when_full == "wait" or start.replay is not None
-        await slots.acquire(wait, self._full, self._not_running)
+        held = not launching_child(self)  # a sub-saga's child runs in its parent's slot
+        if held:
+            await slots.acquire(wait, self._full, self._not_running)
         run: R | None = None
         try:
             run = make_run()
@@ -457,7 +469,8 @@ class EngineBase:
             if run is not None:
                 with self._lock:
                     self._runs.discard(run)
-            slots.release()
+            if held:
+                slots.release()
             if not slots.in_flight and not self._accepting:
                 self._release_if_idle()
 
@@ -487,6 +500,7 @@ class EngineBase:
             await listeners.checkpoint(run.started_event())
         elif listeners.active:
             listeners.emit(run.started_event())
+        launched()
         done = start()
         cancelled = False
         try:

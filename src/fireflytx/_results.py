@@ -16,7 +16,7 @@ from typing import Any
 
 from ._outcomes import AttemptRecord, StepError, json_time
 from ._values import to_jsonable
-from .errors import CompensationError, StepFailedError
+from .errors import CompensationError, StepFailedError, TransactionError
 
 __all__ = ["SagaResult", "SagaStatus", "StepError", "StepOutcome", "StepStatus"]
 
@@ -202,6 +202,11 @@ class SagaResult:
         if self.status is SagaStatus.COMPENSATION_FAILED:
             raise CompensationError(
                 self.saga_name, self.correlation_id, {k: str(v) for k, v in self.compensation_errors.items()}
+            )
+        if not self.is_success and not self.failed_steps:
+            raise TransactionError(
+                f"saga {self.saga_name!r} ({self.correlation_id}) succeeded, then was compensated by "
+                "the saga that ran it as a sub-saga"
             )
         if not self.is_success:
             step = self.steps[self.failed_steps[0]]

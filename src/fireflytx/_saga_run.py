@@ -42,6 +42,8 @@ class SagaRun(RunBase):
     """The Python side of one saga run."""
 
     kind: ClassVar[TransactionKind] = TransactionKind.SAGA
+    children: Any = None
+    """The engine's ``Children``, which runs and undoes ``@sub_saga`` steps (set by the engine)."""
 
     def __init__(self, spec: SagaSpec, instance: Any, start: RunStart) -> None:
         super().__init__(spec.name, start)
@@ -85,6 +87,8 @@ class SagaRun(RunBase):
         self.launch(attempt)
 
     def _call_step(self, step: StepSpec) -> Any:
+        if step.child is not None:
+            return self.children.run(self, step)
         value = self.converted_inputs.get(step.step_id, self.tx_input)
         args, kwargs = step.params.arguments(value, self.context, self.results, convert_to)
         return getattr(self.instance, step.method_name)(*args, **kwargs)
@@ -128,6 +132,8 @@ class SagaRun(RunBase):
                 comp.is_async, self.records[step.step_id].compensations,
             )
             error = last.error
+            if step.child is not None and isinstance(last.value, SagaResult):
+                self.results[step.step_id] = last.value  # the child after its undo (replayed too)
         except BaseException as exc:  # noqa: BLE001 - the engine must always hear back
             error = exc
             raise
@@ -137,6 +143,8 @@ class SagaRun(RunBase):
     def _call_compensation(self, step: StepSpec) -> Any:
         comp = step.compensation
         assert comp is not None
+        if step.child is not None:
+            return self.children.undo(self, step)
         value = self.results.get(step.step_id)
         if comp.params.value_annotation is not None:
             value = convert_to(comp.params.value_annotation, value)

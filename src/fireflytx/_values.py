@@ -17,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 __all__ = ["carriable_problem", "convert_to", "is_carriable", "needs_conversion", "to_jsonable"]
 
 _SCALARS = (str, int, float, bool, type(None))
+_PLAIN = frozenset(_SCALARS)
 
 
 def needs_conversion(annotation: Any) -> bool:
@@ -57,6 +58,8 @@ def carriable_problem(value: Any) -> str | None:
     ``MAX_DEPTH`` deep without cycles, pydantic models and dataclasses. Iterative and total, so a
     self-referencing or absurdly deep value gets an answer instead of a ``RecursionError``.
     """
+    if type(value) in _PLAIN:  # most step results: no walk needed
+        return None
     try:
         stack: list[tuple[Any, int]] = [(value, 0)]
         open_ids: set[int] = set()
@@ -100,6 +103,10 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        from ._results import SagaResult  # here: _results itself imports this module
+
+        if isinstance(value, SagaResult):  # a sub-saga step's result: its child's
+            return value.to_json_dict()
         return _adapter(type(value)).dump_python(value, mode="json")
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}

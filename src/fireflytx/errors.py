@@ -3,6 +3,7 @@
 ```
 FireflyTxError
 ├── DefinitionError            a saga or TCC class is declared wrongly (all problems listed at once)
+│   └── UnknownSagaError       a @sub_saga step names a saga the engine has not registered
 ├── InputValidationError       the input does not fit a step's (or try method's) annotated input type
 │   └── UnknownParticipantError  a TccInputs names a participant the TCC does not have
 ├── SettingsFileError          a settings file (fireflytx.toml) is unreadable, has unknown keys or bad values
@@ -26,7 +27,8 @@ FireflyTxError
     ├── TccCancelError         TCC cancels failed: reservations left (raised by TccResult.raise_for_status())
     ├── JournalError           a journal did not accept a checkpoint (what it records failed instead)
     ├── RecordedFailure        a failure a crashed run recorded, given back by recovery instead of re-running
-    └── TransactionCancelledError  the caller cancelled the run (recorded on the steps it stopped)
+    ├── TransactionCancelledError  the caller cancelled the run (recorded on the steps it stopped)
+    └── SubSagaFailedError     the child saga of a @sub_saga step did not succeed (that step fails with it)
 ```
 
 Every error is a plain Python class: none needs the JVM to be imported, raised or pickled.
@@ -35,6 +37,7 @@ Every error is a plain Python class: none needs the JVM to be imported, raised o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "CompensationError",
@@ -56,11 +59,13 @@ __all__ = [
     "SettingsFileError",
     "StepFailedError",
     "StepTimeoutError",
+    "SubSagaFailedError",
     "TccCancelError",
     "TccConfirmError",
     "TransactionCancelledError",
     "TransactionError",
     "UnknownParticipantError",
+    "UnknownSagaError",
     "UnsupportedResultError",
     "WorkersStoppedError",
 ]
@@ -415,3 +420,49 @@ class FanOutError(TransactionError):
 
     def __reduce__(self) -> tuple[type[FanOutError], tuple[str, str, str | None]]:
         return (type(self), (self.step_id, self.reason, self.clone_id))
+
+
+class UnknownSagaError(DefinitionError):
+    """A ``@sub_saga`` step names a child saga that is not registered with the engine running it.
+
+    Raised by ``execute`` before anything runs. ``saga_name`` is the saga whose step names the
+    child, ``step_id`` that step and ``child`` the name it gave.
+    """
+
+    def __init__(self, saga_name: str, step_id: str, child: str) -> None:
+        self.saga_name = saga_name
+        self.step_id = step_id
+        self.child = child
+        super().__init__(
+            f"saga {saga_name!r}",
+            [
+                f"step {step_id!r} runs the sub-saga {child!r}, which is not registered with this "
+                f"SagaEngine: call engine.register(<the @saga({child!r}) class>) before running it, "
+                f"or pass the class itself: @sub_saga({step_id!r}, ThatSaga)"
+            ],
+        )
+
+    def __reduce__(self) -> tuple[type[UnknownSagaError], tuple[str, str, str]]:  # type: ignore[override]
+        return (type(self), (self.saga_name, self.step_id, self.child))
+
+
+class SubSagaFailedError(TransactionError):
+    """The child saga a ``@sub_saga`` step ran did not succeed; the step fails with this.
+
+    The child has already compensated what it completed. ``result`` is the child's ``SagaResult``
+    (None once the error was rebuilt from a store or unpickled: the store keeps the child's own
+    record under ``correlation_id``).
+    """
+
+    def __init__(
+        self, saga_name: str, correlation_id: str, status: str, detail: str, result: object = None
+    ) -> None:
+        self.saga_name = saga_name
+        self.correlation_id = correlation_id
+        self.status = status
+        self.detail = detail
+        self.result: Any = result
+        super().__init__(f"sub-saga {saga_name!r} ({correlation_id}) ended {status}: {detail}")
+
+    def __reduce__(self) -> tuple[type[SubSagaFailedError], tuple[str, str, str, str]]:
+        return (type(self), (self.saga_name, self.correlation_id, self.status, self.detail))

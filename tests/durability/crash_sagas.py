@@ -37,12 +37,13 @@ from fireflytx import (
     confirm_method,
     saga,
     saga_step,
+    sub_saga,
     tcc,
     tcc_participant,
     try_method,
 )
 
-__all__ = ["Chain", "AsyncChain", "FanOut", "ThreeParty", "Ten", "configure", "read_ledger"]
+__all__ = ["Chain", "AsyncChain", "FanOut", "Nested", "ThreeParty", "Ten", "configure", "read_ledger"]
 
 CHAIN = ("a", "b", "c", "d", "e")
 TEN = tuple(f"s{i:02d}" for i in range(1, 11))
@@ -316,6 +317,27 @@ class ThreeParty:
             work(plan, ctx, "cancel", "p3")
 
 
+@saga("nested")
+class Nested:
+    """before -> child (the ``Chain`` saga as a sub-saga, the plan as its input) -> after."""
+
+    @saga_step("before")
+    def before(self, plan: dict[str, Any], ctx: SagaContext) -> Any:
+        return work(plan, ctx, "step", "before")
+
+    @compensation_step("before")
+    def undo_before(self, plan: dict[str, Any], ctx: SagaContext) -> None:
+        work(plan, ctx, "compensation", "before")
+
+    @sub_saga("child", Chain, depends_on=["before"])
+    def child(self, plan: dict[str, Any]) -> Any:
+        return plan
+
+    @saga_step("after", depends_on=["child"])
+    async def after(self, plan: dict[str, Any], ctx: SagaContext) -> Any:
+        return await awork(plan, ctx, "step", "after")
+
+
 def _clones(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"i": i, "plan": plan} for i in range(int(plan.get("clones", 4)))]
 
@@ -347,5 +369,5 @@ class FanOut:
         return await awork(plan, ctx, "step", "after")
 
 
-SAGAS = {"chain": Chain, "async-chain": AsyncChain, "ten": Ten, "fan-out": FanOut}
+SAGAS = {"chain": Chain, "async-chain": AsyncChain, "ten": Ten, "nested": Nested, "fan-out": FanOut}
 TCCS = {"three-party": ThreeParty}

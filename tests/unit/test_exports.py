@@ -7,7 +7,7 @@ EXPECTED = {
     "FromStep", "InputValidationError", "JavaExecutionError", "SagaContext", "SagaEngine", "SagaResult",
     "SagaSpec", "SagaStatus", "StepError", "StepFailedError", "StepOutcome", "StepSpec", "StepStatus",
     "StepTimeoutError", "UnsupportedResultError", "__version__", "compensation_step", "definition_of",
-    "saga", "saga_step",
+    "saga", "saga_step", "sub_saga", "SubSagaFailedError", "UnknownSagaError",
     "TccCancelError", "TccConfirmError", "TccContext", "TccEngine", "TccParticipantOutcome",
     "TccParticipantStatus", "TccPhaseOutcome", "TccPhaseStatus", "TccResult", "TccSpec", "TccStatus",
     "TccInputs", "UnknownParticipantError",

@@ -1,12 +1,12 @@
 """Durable transaction records: the store protocol, its stores and the stored form of values.
 
-Developer note: this package is private until recovery is wired into the engines. A run's journal
-will write a ``NewTransaction`` at the start, a ``Checkpoint`` for every step, compensation or TCC
-phase that ends for good, the TCC decision and the final status; a recoverer claims transactions
-whose lease expired and resumes them from their checkpoints. Values pass through ``_codec``
-(JSON, models and dataclasses by type name) before any store sees them. Every store passes the
-conformance suite in ``tests/persistence/``; a new store (PostgreSQL, say) implements
-``TransactionStore`` and is added to that suite's parameters.
+The engines journal every run through ``_durable`` (a ``NewTransaction`` at the start, a
+``Checkpoint`` for every step, compensation or TCC phase that ends for good, the TCC decision,
+the final status); recovery claims transactions whose lease expired and resumes them from their
+checkpoints. Values pass through ``_codec`` (JSON, models and dataclasses by type name) before any
+store sees them. Every store passes the conformance suite in ``tests/persistence/``. The public
+face of all this is ``fireflytx.persistence``; this package also gathers the internals that the
+engine, the CLI and the tests use.
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 Plain JSON values are stored as they are. A pydantic model or dataclass becomes
 ``{"$ftx": "model", "type": "module:qualname", "value": <its JSON dump>}``; a tuple becomes
-``{"$ftx": "tuple", "value": [...]}``; a ``TccInputs`` becomes ``{"$ftx": "tcc-inputs", "value":
-{participant id: stored entry}}``, its entries keeping their types; a dict that itself has a
-``"$ftx"`` key is wrapped as ``{"$ftx": "dict", "value": {...}}`` so that no user data is ever
-mistaken for a tag. The type is
-named by module and qualified name, and found again through a ``TypeRegistry``: registered
-classes first (the only way for a class defined inside a function), then by import.
+``{"$ftx": "tuple", "value": [...]}``; a ``SagaResult`` (a ``@sub_saga`` step's result)
+``{"$ftx": "saga-result", "value": {...}}`` (see ``_result_codec``); a ``TccInputs`` becomes
+``{"$ftx": "tcc-inputs", "value": {participant id: stored entry}}``, its entries keeping their
+types; a dict that itself has a ``"$ftx"`` key is wrapped as ``{"$ftx": "dict", "value": {...}}``
+so that no user data is ever mistaken for a tag. The type is named by module and qualified name,
+and found again through a ``TypeRegistry``: registered classes first (the only way for a class
+defined inside a function), then by import.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .._results import SagaResult
 from .._tcc_inputs import TccInputs
 from .._values import MAX_DEPTH, carriable_problem, to_jsonable
 from ._errors import UnrestorableValueError, UnstorableValueError
+from ._result_codec import TAG_VALUE, decode_saga_result, encode_saga_result
 
-__all__ = ["TAG", "TypeRegistry", "decode", "dumps", "encode", "type_ref"]
+__all__ = ["STORED_AS_IS", "TAG", "TypeRegistry", "decode", "dumps", "encode", "type_ref"]
 
 TAG = "$ftx"
 
@@ -67,6 +70,9 @@ class TypeRegistry:
         return obj
 
 
+STORED_AS_IS = frozenset({str, int, bool, type(None)})
+
+
 def encode(value: Any, where: str = "value") -> Any:
     """The JSON-compatible stored form of a value.
 
@@ -74,6 +80,8 @@ def encode(value: Any, where: str = "value") -> Any:
         UnstorableValueError: the value (or something inside it) is not JSON-like, a model or a
             dataclass, is a non-finite float, nests too deeply or contains itself.
     """
+    if type(value) in STORED_AS_IS:  # most results: nothing to check or convert
+        return value
     problem = carriable_problem(value)
     if problem is not None:
         raise UnstorableValueError(where, problem)
@@ -87,6 +95,8 @@ def _encode(value: Any, where: str) -> Any:
         if not math.isfinite(value):
             raise UnstorableValueError(where, f"non-finite float ({value})")
         return value
+    if isinstance(value, SagaResult):
+        return {TAG: TAG_VALUE, "value": encode_saga_result(value, lambda v: _encode(v, where))}
     if isinstance(value, TccInputs):
         return {TAG: "tcc-inputs", "value": {k: _encode(v, where) for k, v in value.parts.items()}}
     if isinstance(value, BaseModel) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
@@ -133,6 +143,8 @@ def decode(stored: Any, registry: TypeRegistry | None = None, *, depth: int = 0)
         return {k: decode(v, registry, depth=depth + 1) for k, v in stored["value"].items()}
     if tag == "tcc-inputs":
         return TccInputs({k: decode(v, registry, depth=depth + 1) for k, v in stored["value"].items()})
+    if tag == TAG_VALUE:
+        return decode_saga_result(stored["value"], lambda v: decode(v, registry, depth=depth + 2))
     if tag == "model":
         ref = stored["type"]
         cls = (registry or _DEFAULT).resolve(ref)

@@ -71,6 +71,10 @@ class Durability:
         self._per_loop: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[TransactionStore]
         ] = weakref.WeakKeyDictionary()
+        self._ready: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TransactionStore] = (
+            weakref.WeakKeyDictionary()
+        )
+        """The per-loop stores that finished opening."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fireflytx-store", daemon=True)
         self._thread.start()
@@ -87,18 +91,28 @@ class Durability:
     def _on_store_loop_blocking(self, coro: Awaitable[T]) -> T:
         return asyncio.run_coroutine_threadsafe(_awaited(coro), self._loop).result()
 
-    async def call(self, make: Callable[[TransactionStore], Awaitable[T]]) -> T:
-        """``make(store)`` awaited on a store this event loop may use.
+    def call(self, make: Callable[[TransactionStore], Awaitable[T]]) -> Awaitable[T]:
+        """``make(store)`` on a store this event loop may use; await what it returns.
 
         A store whose client belongs to one event loop (Redis) gets a client of its own on each
         loop that runs transactions, opened on first use: handing every checkpoint to one store
         loop and the answer back cost two thread wake-ups per write, more than the write itself.
+        Once that store is open, this is a plain call (no coroutine of its own): every checkpoint
+        of every durable run passes here.
         """
         if not self._loop_bound:
-            return await make(self.store)
+            return make(self.store)
         loop = asyncio.get_running_loop()
         if loop is self._loop:
-            return await make(self.store)
+            return make(self.store)
+        store = self._ready.get(loop)
+        if store is not None:
+            return make(store)
+        return self._open_then(loop, make)
+
+    async def _open_then(
+        self, loop: asyncio.AbstractEventLoop, make: Callable[[TransactionStore], Awaitable[T]]
+    ) -> T:
         opened = self._per_loop.get(loop)
         if opened is None:
             opened = self._per_loop[loop] = loop.create_task(open_store(self.config))
@@ -108,6 +122,8 @@ class Durability:
             if self._per_loop.get(loop) is opened:
                 del self._per_loop[loop]  # the next call opens it again (the server may be back)
             raise
+        if self._per_loop.get(loop) is opened:
+            self._ready[loop] = store
         return await make(store)
 
     # -- leases ----------------------------------------------------------------------------------
@@ -198,6 +214,23 @@ class Durability:
                 "could not release the lease of %s; it is recoverable once the lease expires", correlation_id
             )
 
+    async def close_here(self) -> None:
+        """Close the store this event loop opened, and wait for it.
+
+        ``close`` can only schedule that on each loop; the engine's ``shutdown`` awaits this first,
+        so the connections of the loop it runs on are closed before that loop may end.
+        """
+        loop = asyncio.get_running_loop()
+        self._ready.pop(loop, None)
+        opened = self._per_loop.pop(loop, None)
+        if opened is None:
+            return
+        try:
+            store = await opened
+        except Exception:  # it never opened: nothing to close
+            return
+        await store.close()
+
     def close(self) -> None:
         """Stop the heartbeat and close the stores (blocking for the engine's own)."""
         self._heartbeat.cancel()
@@ -208,6 +241,7 @@ class Durability:
             except RuntimeError:  # that loop is closed, and its connections with it
                 pass
         self._per_loop.clear()
+        self._ready.clear()
         try:
             self._on_store_loop_blocking(self.store.close())
         finally:
@@ -244,62 +278,68 @@ class StoreJournal:
         durability = self._current()
         if durability is None:
             raise RecoveryError(event.correlation_id, "the engine's store is closed (the engine stopped)")
-        owner = durability.owner
+        owner, cid = durability.owner, event.correlation_id
+        make: Callable[[TransactionStore], Awaitable[Any]]
+        ended_as: str | None = None
         if isinstance(event, AttemptFinished):
-            if event.final and not event.replayed:
-                checkpoint: Checkpoint = checkpoint_of(event)
-                await _persist(durability, lambda s: s.append(event.correlation_id, checkpoint, owner=owner))
+            if not event.final or event.replayed:
+                return
+            checkpoint: Checkpoint = checkpoint_of(event)
+            make = lambda s: s.append(cid, checkpoint, owner=owner)  # noqa: E731
         elif isinstance(event, DecisionMade):
-            recorded = await _persist(
-                durability, lambda s: s.decide(event.correlation_id, event.decision.value, owner=owner)
-            )
-            if recorded != event.decision.value:
-                raise RecoveryError(
-                    event.correlation_id,
-                    f"the decision recorded before the crash was {recorded}; the run keeps to it",
-                )
+            decision = event.decision.value
+            make = lambda s: s.decide(cid, decision, owner=owner)  # noqa: E731
         elif isinstance(event, TransactionFinished):
             summary = final_result_of(event)
+            ended_as = status = event.status
+            make = lambda s: s.set_status(cid, status, owner=owner, result=summary)  # noqa: E731
+        else:
+            return
+        started = time.monotonic()
+        try:
             try:
-                await _persist(
-                    durability,
-                    lambda s: s.set_status(event.correlation_id, event.status, owner=owner, result=summary),
-                    done_if_ended_as=event.status,
-                )
-            finally:
-                durability.disown(event.correlation_id)
+                # The first try is awaited here, not in _persist: one coroutine fewer per checkpoint.
+                answer = await durability.call(make)
+            except StoreUnavailableError as unreachable:
+                answer = await _persist(durability, make, started, unreachable, ended_as)
+        finally:
+            if ended_as is not None:
+                durability.disown(cid)
+        if isinstance(event, DecisionMade) and answer != event.decision.value:
+            raise RecoveryError(
+                cid, f"the decision recorded before the crash was {answer}; the run keeps to it"
+            )
 
 
 async def _persist(
     durability: Durability,
     make: Callable[[TransactionStore], Awaitable[T]],
+    started: float,
+    unreachable: StoreUnavailableError,
     done_if_ended_as: str | None = None,
 ) -> T | None:
-    """A checkpoint write, tried again while the store is unreachable, for as long as the lease lasts.
+    """A checkpoint write whose first try found the store unreachable, tried again while the lease lasts.
 
     A short outage (a Redis restart, a failover) then costs the run a pause rather than its
     completion. Writing twice is safe: a store keeps the first checkpoint of a unit and the first
-    decision, and a retried final status that had already been written is recognised. Past half
-    the lease the error is raised: the run stops here, and recovery finishes it.
+    decision, and a retried final status that had already been written is recognised. Half a lease
+    after the first try ``started``, the last error is raised: the run stops here, and recovery
+    finishes it.
     """
-    deadline = time.monotonic() + durability.config.lease_s / 2
+    deadline = started + durability.config.lease_s / 2
     pause = 0.05
-    retried = False
+    _log.warning("transaction store %s is unreachable; retrying a checkpoint", durability.store.description)
     while True:
+        if time.monotonic() + pause > deadline:
+            raise unreachable
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)
         try:
             return await durability.call(make)
-        except StoreUnavailableError:
-            if time.monotonic() + pause > deadline:
-                raise
-            if not retried:
-                _log.warning(
-                    "transaction store %s is unreachable; retrying a checkpoint", durability.store.description
-                )
-            retried = True
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 1.0)
+        except StoreUnavailableError as again:
+            unreachable = again
         except TransactionEndedError as exc:
-            if retried and done_if_ended_as is not None and exc.status == done_if_ended_as:
+            if done_if_ended_as is not None and exc.status == done_if_ended_as:
                 return None  # the attempt whose answer was lost had written it
             raise
 

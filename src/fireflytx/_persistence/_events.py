@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..listeners import AttemptFinished, TransactionFinished, TransactionStarted
-from ._codec import encode
+from ._codec import STORED_AS_IS, encode
 from ._model import Checkpoint, ErrorInfo, NewTransaction
 
 __all__ = ["checkpoint_of", "final_result_of", "idempotency_key", "new_transaction_of"]
@@ -50,13 +50,17 @@ def checkpoint_of(event: AttemptFinished) -> Checkpoint:
     if not event.final:
         raise ValueError(f"attempt {event.attempt} of {event.unit_id!r} is not final: it is not a checkpoint")
     phase = event.phase.value
-    where = f"result of {_UNIT.get(phase, phase + ' of participant')} {event.unit_id!r}"
+    result = event.result
+    if event.error is not None:
+        result = None
+    elif type(result) not in STORED_AS_IS:
+        result = encode(result, f"result of {_UNIT.get(phase, phase + ' of participant')} {event.unit_id!r}")
     return Checkpoint(
         phase=phase,
         unit_id=event.unit_id,
         attempts=event.attempt,
         idempotency_key=idempotency_key(event.correlation_id, phase, event.unit_id),
-        result=None if event.error is not None else encode(event.result, where),
+        result=result,
         error=None if event.error is None else ErrorInfo.of(event.error),
         at=event.at.timestamp(),
     )

@@ -18,12 +18,28 @@ from .._tcc_definition import TccSpec
 __all__ = ["describe_change", "fingerprint_of", "unit_rows", "units_of"]
 
 
+_KNOWN: dict[int, tuple[SagaSpec | TccSpec, str]] = {}
+"""Fingerprints made so far, by the id of their (immutable) spec: every durable run asks for one."""
+_KNOWN_MAX = 1024
+
+
 def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
     """The shape of ``spec``: its units in definition order, with what each depends on or is ordered by.
 
     Saga: ``{"saga": name, "steps": [[step id, [depends on...], has compensation], ...]}``.
     TCC: ``{"tcc": name, "participants": [[participant id, order, optional], ...]}``.
     """
+    known = _KNOWN.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    fingerprint = _shape_of(spec)
+    if len(_KNOWN) >= _KNOWN_MAX:  # sagas made on the fly: forget the old ones rather than grow
+        _KNOWN.clear()
+    _KNOWN[id(spec)] = (spec, fingerprint)
+    return fingerprint
+
+
+def _shape_of(spec: SagaSpec | TccSpec) -> str:
     shape: dict[str, Any]
     if isinstance(spec, SagaSpec):
         shape = {

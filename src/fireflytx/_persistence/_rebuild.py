@@ -201,13 +201,17 @@ def _step_outcome(stored: StoredTransaction, row: list[Any], registry: TypeRegis
         status = StepStatus.COMPENSATED if comp.error is None else StepStatus.COMPENSATION_FAILED
     ended = moment(step.at)
     comp_ended = None if comp is None else moment(comp.at)
+    result = _decoded(step, registry)
+    undone = _decoded(comp, registry)
+    if isinstance(undone, SagaResult):  # a sub-saga step: its child as the undo left it
+        result = undone
     return StepOutcome(
         step_id=step_id,
         status=status,
         attempts=step.attempts,
         started_at=ended,
         completed_at=ended,
-        result=_decoded(step, registry),
+        result=result,
         error=step_error(step.error),
         has_compensation=has_compensation,
         compensated=comp is not None and comp.error is None,

@@ -23,7 +23,15 @@ from typing import Any
 from . import _redis_scripts as scripts
 from ._config import mask_url
 from ._errors import PersistenceError, StoreUnavailableError
-from ._model import Checkpoint, NewTransaction, StoredTransaction, TransactionRecord
+from ._model import (
+    DEAD,
+    RUNNING,
+    Checkpoint,
+    NewTransaction,
+    StoredTransaction,
+    TransactionRecord,
+    compact_json,
+)
 from ._rules import check_writable, missing, with_status
 
 __all__ = ["RedisStore"]
@@ -36,6 +44,11 @@ _MAX_IN_FLIGHT = 8
 
 def _fields(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _result_json(result: Any) -> str:
+    """A final result summary as JSON; one that is not plain JSON (a NaN) is refused, not stored."""
+    return json.dumps(result, separators=(",", ":"), allow_nan=False)
 
 
 def _checkpoint(value: str) -> Checkpoint:
@@ -91,6 +104,8 @@ class RedisStore:
         self._sha: str | None = None
         self._pending: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._writers: list[Any] = []
+        """Idle connections of the write batches (at most ``_MAX_IN_FLIGHT``), kept out of the pool."""
 
     @property
     def description(self) -> str:
@@ -115,13 +130,17 @@ class RedisStore:
     async def _load_script(self) -> None:
         self._sha = await self._client.script_load(scripts.BATCH)
 
-    async def _run(self, operation: str, keys: list[str], args: list[str]) -> Any:
-        """Queue one operation for the next batch and wait for its own answer."""
+    def _run(self, operation: str, keys: list[str], args: list[str]) -> asyncio.Future[Any]:
+        """Queue one operation for the next batch; the future of its own answer.
+
+        A plain function returning the future, not a coroutine: one fewer frame to resume for
+        every write.
+        """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((operation, keys, args, future))
         if len(self._sending) < _MAX_IN_FLIGHT:
             self._send_next()
-        return await future
+        return future
 
     def _send_next(self) -> None:
         """Send what is queued as one batch, on a connection of its own.
@@ -159,17 +178,46 @@ class RedisStore:
                 future.set_result(result)
 
     async def _send(self, batch: list[tuple[str, list[str], list[str], asyncio.Future[Any]]]) -> list[Any]:
-        # One argument for the whole batch: packing is then one JSON dump in C, not a Python loop per key.
-        payload = json.dumps([(operation, keys, args) for operation, keys, args, _future in batch])
+        # One argument for the whole batch: packing is then one JSON dump in native code, not a
+        # Python loop per key. Every argument is a str, so no value needs JSON's float rules.
+        payload = compact_json([(operation, keys, args) for operation, keys, args, _future in batch])
         if self._sha is None:
             await self._load_script()
         try:
-            answers: list[Any] = await self._client.evalsha(self._sha, 0, payload)
+            answers: list[Any] = await self._evalsha(payload)
         except self._noscript:
             # A restarted server has lost its script cache. The batch did not run: load and send again.
             await self._load_script()
-            answers = await self._client.evalsha(self._sha, 0, payload)
+            answers = await self._evalsha(payload)
         return answers
+
+    async def _evalsha(self, payload: str) -> Any:
+        """One script call on a write connection of the store's own.
+
+        Straight on the connection, past the client's command layer (pool checkout and its lock,
+        retry wrapper, response callbacks): that layer cost more than packing and parsing the
+        batch. A connection that failed mid-call is in an unknown state, so it is closed, not reused.
+        """
+        connection = self._writers.pop() if self._writers else self._pool.make_connection()
+        try:
+            # One that broke while idle (a restarted server) is reconnected before anything is sent
+            # on it. Every answer is read, so readable means closed.
+            if connection.is_connected:
+                try:
+                    stale = await connection.can_read()
+                except self._errors:
+                    stale = True
+                if stale:
+                    await connection.disconnect()
+            await connection.send_packed_command(
+                connection.pack_command("EVALSHA", self._sha, 0, payload), check_health=False
+            )
+            answer = await connection.read_response()
+        except BaseException:
+            await connection.disconnect()
+            raise
+        self._writers.append(connection)
+        return answer
 
     async def _read(self, *commands: tuple[str, ...]) -> list[Any]:
         # Reads (unlike writes) may be sent again: a connection that broke with a restarted server
@@ -190,16 +238,24 @@ class RedisStore:
         self, new: NewTransaction, *, owner: str, lease_s: float
     ) -> tuple[TransactionRecord, bool]:
         """See ``TransactionStore.create``."""
-        static = json.dumps(
-            [new.kind, new.name, new.input, dict(new.headers), new.fingerprint], separators=(",", ":")
-        )
+        headers = dict(new.headers)
+        static = compact_json([new.kind, new.name, new.input, headers, new.fingerprint])
         cid = new.correlation_id
-        created, flat = await self._run(
+        created, answer = await self._run(
             "create",
             [self._key("tx:", cid), self._key("lease"), self._key("created")],
             [cid, repr(lease_s), owner, static],
         )
-        return TransactionRecord.from_fields(_fields(flat)), bool(created)
+        if not created:
+            return TransactionRecord.from_fields(_fields(answer)), False
+        # Created: the script answers only the server's times; the rest is what was just sent.
+        at, lease = float(answer[0]), float(answer[1])
+        record = TransactionRecord(
+            correlation_id=cid, kind=new.kind, name=new.name, status=RUNNING, input=new.input,
+            headers=headers, fingerprint=new.fingerprint, owner=owner, lease_expires_at=lease,
+            recovery_attempts=0, created_at=at, updated_at=at,
+        )
+        return record, True
 
     async def append(self, correlation_id: str, checkpoint: Checkpoint, *, owner: str) -> bool:
         """See ``TransactionStore.append``."""
@@ -236,7 +292,7 @@ class RedisStore:
             status,
             owner or "",
             "0" if owner is None else "1",
-            json.dumps(result, separators=(",", ":"), allow_nan=False),
+            _result_json(result),
             str(self._ttl),
         ]
         code, flat = await self._run("set_status", keys, args)
@@ -249,7 +305,8 @@ class RedisStore:
             raise PersistenceError(
                 f"the store refused to set {correlation_id!r} {status} for no known reason"
             )
-        return TransactionRecord.from_fields(_fields(flat))
+        finished = status not in (RUNNING, DEAD)
+        return TransactionRecord.from_fields(_fields(flat), **({"result": result} if finished else {}))
 
     async def get(self, correlation_id: str) -> StoredTransaction | None:
         """See ``TransactionStore.get``."""
@@ -367,5 +424,8 @@ class RedisStore:
         """Wait for the writes in flight, then close the connections."""
         while self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
+        writers, self._writers = self._writers, []
+        for connection in writers:
+            await connection.disconnect()
         await self._client.aclose()
         await self._pool.disconnect()

@@ -17,15 +17,21 @@ __all__ = ["BATCH", "OPS"]
 
 _PRELUDE = """
 local ops = {}
+local clock = nil
 local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+  -- Read once per script: a batch runs atomically, so all its operations happen at one instant.
+  if not clock then
+    local t = redis.call('TIME')
+    clock = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  end
+  return clock
 end
 local function fmt(x) return string.format('%.6f', x) end
 """
 
 _OPERATIONS = """
 -- k: tx, lease, created. a: id, lease_s, owner, static json (kind, name, input, headers, fingerprint).
+-- Answers {1, {created, lease}} when it created the record, {0, record fields} when it exists.
 ops.create = function(k, a)
   if redis.call('EXISTS', k[1]) == 1 then return {0, redis.call('HGETALL', k[1])} end
   local n = now()
@@ -35,17 +41,16 @@ ops.create = function(k, a)
     'result', 'null')
   redis.call('ZADD', k[2], lease, a[1])
   redis.call('ZADD', k[3], n, a[1])
-  return {1, redis.call('HGETALL', k[1])}
+  return {1, {fmt(n), fmt(lease)}}
 end
 
 -- k: tx, cp. a: owner, checkpoint key, checkpoint json.
 ops.append = function(k, a)
   local f = redis.call('HMGET', k[1], 'status', 'owner')
   if f[1] ~= 'RUNNING' or f[2] ~= a[1] then return {-1, redis.call('HGETALL', k[1])} end
-  if redis.call('HEXISTS', k[2], a[2]) == 1 then return {0} end
   local n = now()
   local seq = redis.call('HLEN', k[2]) + 1
-  redis.call('HSET', k[2], a[2], seq .. ' ' .. fmt(n) .. ' ' .. a[3])
+  if redis.call('HSETNX', k[2], a[2], seq .. ' ' .. fmt(n) .. ' ' .. a[3]) == 0 then return {0} end
   redis.call('HSET', k[1], 'updated', fmt(n))
   return {1}
 end

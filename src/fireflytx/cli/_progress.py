@@ -93,7 +93,13 @@ class RunProgress:
             return {u.unit_id: u.attempts for u in self._units.values()}
 
     def on_event(self, event: RunEvent) -> None:
-        """Follow one run event (called on the engine's observer thread)."""
+        """Follow one run event (called on the engine's observer thread).
+
+        Events of other transactions (a sub-saga's child, whose step ids may repeat the parent's)
+        are not this run's.
+        """
+        if event.name != self._name:
+            return
         if isinstance(event, AttemptStarted):
             self._started(event)
         elif isinstance(event, AttemptFinished):

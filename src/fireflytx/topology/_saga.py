@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .._definition import SagaSpec, StepSpec
+from .._definition import SagaSpec, StepSpec, definition_of
 from ..config import CompensationPolicy
 from ._graph import Cluster, Edge, Graph, Node
+from ._nested import nest_graph, nest_tree
 from ._render import Diagram
 from ._tcc import selector_label
 from ._text import Tree, attempt_settings, class_label
@@ -54,6 +55,10 @@ class StepNode(BaseModel):
     timeout_ms: int
     idempotency_key: str | None
     compensation: CompensationNode | None
+    sub_saga: str | None = None
+    """The name of the saga this step runs as a child (``@sub_saga``)."""
+    child: SagaTopology | None = None
+    """That child's own topology, when the step names its class (a name is resolved only by an engine)."""
     fan_out: str | None = None
     """Where a fan-out step's items come from: ``FromStep('quote')``, a function's name or a lambda as
     written; None for a step that runs once. Its retry and timeout settings are each clone's."""
@@ -122,6 +127,9 @@ class SagaTopology(Diagram):
             if settings := step._settings():
                 groups.append(", ".join(settings))
             line = root.add(step.step_id + (f" ({'; '.join(groups)})" if groups else ""))
+            if step.sub_saga is not None:
+                child = step.child
+                nest_tree(line, _sub_label(step), None if child is None else child._tree()[0])
             if step.compensation is not None:
                 extra = step.compensation._settings()
                 line.add(
@@ -138,11 +146,17 @@ class SagaTopology(Diagram):
         edges: list[Edge] = []
         undo: list[Edge] = []
         rows: dict[int, list[str]] = {}
+        clusters: list[Cluster] = []
         for i, step in enumerate(self.steps):
             key = keys[step.step_id]
             settings = step._settings()
             nodes.append(Node(key, (step.step_id, *([" · ".join(settings)] if settings else [])), "step"))
             rows.setdefault(step.layer, []).append(key)
+            if step.sub_saga is not None:
+                child = step.child
+                graph = None if child is None else child._graph()
+                mark = f"⊂ sub-saga {step.sub_saga}"
+                nest_graph(key, mark, _sub_label(step), graph, nodes, edges, clusters)
             if step.compensation is not None:
                 extra = step.compensation._settings()
                 comp_lines = (f"↺ {step.compensation.method}", *([" · ".join(extra)] if extra else []))
@@ -151,15 +165,15 @@ class SagaTopology(Diagram):
                 undo.append(Edge(key, f"c{i}", "compensation", dashed=True))
             edges.extend(Edge(keys[dep], key) for dep in step.depends_on)
         edges.extend(undo)
-        clusters = tuple(
+        layers = [
             Cluster(f"L{index}", f"layer {index + 1}", (tuple(rows[index]),))
             for index in range(len(self.layers))
-        )
+        ]
         return Graph(
             title=f"{self.class_name} ({self.name})",
             nodes=tuple(nodes),
             edges=tuple(edges),
-            clusters=clusters,
+            clusters=(*layers, *clusters),
             notes=tuple(self._notes()),
         )
 
@@ -173,8 +187,20 @@ def _fan_out_label(step: StepSpec) -> str | None:
     return selector_label(fan_out.selector)
 
 
+def _sub_label(step: StepNode) -> str:
+    child = step.child
+    who = f"{child.class_name} ({child.name})" if child is not None else repr(step.sub_saga)
+    return f"sub-saga {who}, undone by its own compensations"
+
+
 def _step_node(step: StepSpec, layer: int) -> StepNode:
     comp = step.compensation
+    if step.child is not None:
+        comp = None  # undone by the child's own compensations, drawn with the child
+    child = step.child
+    nested = None
+    if child is not None and not isinstance(child.saga, str):
+        nested = saga_topology(definition_of(child.saga))
     return StepNode(
         step_id=step.step_id,
         method=step.method_name,
@@ -199,6 +225,8 @@ def _step_node(step: StepSpec, layer: int) -> StepNode:
             timeout_ms=comp.timeout_ms,
             critical=comp.critical,
         ),
+        sub_saga=None if child is None else child.name,
+        child=nested,
     )
 
 
@@ -215,3 +243,6 @@ def saga_topology(spec: SagaSpec) -> SagaTopology:
         layer_concurrency=spec.layer_concurrency,
         compensation_policy=spec.compensation_policy,
     )
+
+
+StepNode.model_rebuild()

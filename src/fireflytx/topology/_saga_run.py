@@ -17,6 +17,7 @@ from .._fan_out import split_clone_id
 from .._outcomes import AttemptRecord
 from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._graph import Cluster, Edge, Graph, Node
+from ._nested import child_lanes, nest_graph, nest_tree
 from ._render import Diagram
 from ._saga import SagaTopology, StepNode
 from ._text import Tree, ms_between, ms_taken, plural, shorten
@@ -91,6 +92,8 @@ class StepRun(BaseModel):
     compensation: CompensationRun
     depends_on: tuple[str, ...] = ()
     layer: int | None = None
+    child: SagaRunView | None = None
+    """The run of the saga this step ran as a child (``@sub_saga``), when the result holds it."""
 
 
 _SYMBOL = {
@@ -169,6 +172,9 @@ class SagaRunView(Diagram):
                 for a in step.attempt_log
             )
             lanes.append(Lane(label=step.step_id, kind="step", bars=bars, note=_lane_note(step)))
+            child = step.child
+            if child is not None:
+                lanes.extend(child_lanes(step.step_id, child.timeline(), self.started_at, child.started_at))
             comp = step.compensation
             if comp.start_ms is not None and comp.end_ms is not None:
                 ok = comp.state is CompensationState.COMPENSATED
@@ -205,6 +211,8 @@ class SagaRunView(Diagram):
         root = Tree(f"{self._title()} · correlation_id={self.correlation_id}")
         for step in self.steps:
             line = root.add(f"{_SYMBOL[step.status]} {step.step_id} · {_step_summary(step)}")
+            if step.child is not None:
+                nest_tree(line, _child_label(step.child), step.child._tree()[0])
             if step.attempts > 1:
                 for attempt in step.attempt_log:
                     took = ms_taken(attempt.end_ms - attempt.start_ms)
@@ -243,6 +251,7 @@ class SagaRunView(Diagram):
         edges: list[Edge] = []
         undo: list[Edge] = []
         rows: dict[int, list[str]] = {}
+        nested: list[Cluster] = []
         for i, step in enumerate(self.steps):
             key = keys[step.step_id]
             lines = [f"{_SYMBOL[step.status]} {step.step_id}", _step_summary(step)]
@@ -251,6 +260,10 @@ class SagaRunView(Diagram):
             nodes.append(Node(key, tuple(lines), _STYLE[step.status]))
             members = rows.setdefault(step.layer if step.layer is not None else -1, [])
             members.append(key)
+            if step.child is not None:
+                child = step.child
+                mark = f"⊂ sub-saga {child.name} · {child.status.value}"
+                nest_graph(key, mark, _child_label(child), child._graph(), nodes, edges, nested)
             comp = step.compensation
             if comp.state in _UNDO_STYLE:
                 order = f"#{comp.order} " if comp.order is not None else ""
@@ -270,9 +283,16 @@ class SagaRunView(Diagram):
             title=self._title(),
             nodes=tuple(nodes),
             edges=tuple(edges + undo),
-            clusters=clusters,
+            clusters=(*clusters, *nested),
             notes=(f"correlation_id={self.correlation_id}",),
         )
+
+
+def _child_label(child: SagaRunView) -> str:
+    return (
+        f"sub-saga {child._who()} · {child.status.value} · {ms_taken(child.duration_ms)} · "
+        f"correlation_id={child.correlation_id}"
+    )
 
 
 def _lane_note(step: StepRun) -> str:
@@ -365,6 +385,8 @@ def _step_run(
         parent = _clone_of(topology, outcome.step_id)
         node = parent or topology.step(outcome.step_id)
     method = node.compensation.method if node is not None and node.compensation is not None else None
+    if node is not None and node.sub_saga is not None:
+        method = f"undo of {node.sub_saga}"
     start = result.started_at
     return StepRun(
         step_id=outcome.step_id,
@@ -379,7 +401,21 @@ def _step_run(
         # A clone hangs off its fan-out step, in that step's layer.
         depends_on=(parent.step_id,) if parent is not None else node.depends_on if node is not None else (),
         layer=node.layer if node is not None else None,
+        child=_child_run(outcome, node),
     )
+
+
+def _child_run(outcome: StepOutcome, node: StepNode | None) -> SagaRunView | None:
+    """The child's view of a ``@sub_saga`` step: its result, or the failed child its error carries."""
+    child = outcome.result
+    if not isinstance(child, SagaResult) and outcome.error is not None:
+        child = getattr(outcome.error.exception, "result", None)
+    if not isinstance(child, SagaResult):
+        return None
+    topology = node.child if node is not None and node.child is not None else None
+    if topology is not None and topology.name != child.saga_name:
+        topology = None
+    return saga_run_view(child, topology)
 
 
 def saga_run_view(result: SagaResult, topology: SagaTopology | None = None) -> SagaRunView:
@@ -424,3 +460,6 @@ def saga_run_view(result: SagaResult, topology: SagaTopology | None = None) -> S
         failed_steps=result.failed_steps,
         compensated_steps=result.compensated_steps,
     )
+
+
+StepRun.model_rebuild()
