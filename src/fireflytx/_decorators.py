@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
+from ._context import FromStep
 from ._definition import CompensationMarker, StepMarker, assemble_saga
 from ._fan_out import fan_out_of
 from ._limits import limit_problems, text_problems
@@ -32,7 +33,7 @@ def saga_step(
     timeout_ms: int | None = None,
     idempotency_key: str | None = None,
     compensate: str | None = None,
-    fan_out: Any = None,
+    fan_out: Callable[..., Sequence[Any]] | FromStep | None = None,
     max_parallel: int | None = None,
 ) -> Callable[[F], F]:
     """Declare a method as a saga step.
