@@ -141,8 +141,17 @@ async def _run_all(
     if failures and run.replay is not None:
         # Recovery: a clone the crashed run had finished took effect even if this run stopped
         # before reaching it; replaying its checkpoint (no user code runs) lets it be undone too.
-        for clone in clones:
-            if not clone.attempts and f"{Phase.STEP.value}/{clone.unit_id}" in run.replay:
+        # A clone the crashed run may have been running may have taken effect too: it runs again,
+        # with its key, so that it can be undone as well. Clones start in index order; each ending
+        # is checkpointed before its lane goes on, and a lane whose clone failed for good stops, so
+        # at most one clone per other lane was in flight beyond those recorded.
+        replay = run.replay
+        keys = {c.unit_id: f"{Phase.STEP.value}/{c.unit_id}" for c in clones}
+        recorded = {unit for unit, key in keys.items() if key in replay}
+        failed_lanes = sum(1 for unit in recorded if replay[keys[unit]][1] is not None)
+        may_have_started = len(recorded) + max(limit - failed_lanes, 0)
+        for index, clone in enumerate(clones):
+            if not clone.attempts and (clone.unit_id in recorded or index < may_have_started):
                 await _run_clone(run, step, clone)
     return failures[0] if failures else None
 

@@ -235,6 +235,35 @@ async def test_a_clone_that_had_failed_for_good_is_not_retried_and_its_siblings_
     assert error is not None and error.type == "FanOutError" and "no courier" in error.message
 
 
+async def test_a_clone_that_may_have_been_running_when_a_sibling_failed_runs_again_and_is_undone(
+    settings: FireflyTxSettings, store: TransactionStore
+) -> None:
+    # max_parallel=2: ship#1 failed for good (its lane stopped) while the other lane may already
+    # have been running ship#2 (no checkpoint); ship#3 cannot have started. Recovery runs ship#2
+    # again with its key, so that whatever it did is undone with ship#0.
+    cid = "f6"
+    await _orphan(
+        store,
+        cid,
+        ["a", "b", "c", "d", "e", "f"],
+        [
+            _done("step", "ship#0", cid, _label(cid, "a", 0)),
+            _done("step", "ship#1", cid, error=ErrorInfo("RuntimeError", "no courier")),
+        ],
+    )
+    async with SagaEngine(settings) as engine:
+        engine.register(Fulfil)
+        (result,) = await engine.recover(cid)
+    assert result.status is SagaStatus.COMPENSATED
+    ran = [call for call in CALLS if call[0] == "ship"]
+    assert ran == [("ship", "f6:step:ship#2")]
+    assert sorted(call for call in CALLS if call[0] == "unship") == [
+        ("unship", "f6:compensation:ship#0"),
+        ("unship", "f6:compensation:ship#2"),
+    ]
+    assert result.steps["ship#3"].status is StepStatus.NOT_RUN
+
+
 async def test_turning_a_step_into_a_fan_out_is_a_change_recovery_names() -> None:
     @saga("durable-fan-out")
     class Plain:
