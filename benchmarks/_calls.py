@@ -56,16 +56,19 @@ async def count(
 
 
 def shapes(system: Any) -> list[tuple[str, Runner, int]]:
-    """(name, runner, concurrency) of every shape counted on ``system``."""
+    """(name, runner, concurrency) of every shape counted on ``system``.
+
+    Names start with ``calls-``: rows of other cases are looked up by name, and the shapes repeat.
+    """
     out: list[tuple[str, Runner, int]] = [
-        ("chain-1-async", system.chain(1, True), 1),
-        ("chain-50-async", system.chain(50, True), 1),
-        ("diamond-c1", system.diamond(False), 1),
-        ("diamond-c100", system.diamond(False), 100),
-        ("diamond-failing-c1", system.diamond(True), 1),
+        ("calls-chain-1-async", system.chain(1, True), 1),
+        ("calls-chain-50-async", system.chain(50, True), 1),
+        ("calls-diamond-c1", system.diamond(False), 1),
+        ("calls-diamond-c100", system.diamond(False), 100),
+        ("calls-diamond-failing-c1", system.diamond(True), 1),
     ]
     for cancel in (False, True):
         tcc = system.tcc(cancel)
         if not isinstance(tcc, str):
-            out.append((f"tcc-{'canceled' if cancel else 'confirmed'}-c1", tcc, 1))
+            out.append((f"calls-tcc-{'canceled' if cancel else 'confirmed'}-c1", tcc, 1))
     return out

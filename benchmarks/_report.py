@@ -482,12 +482,13 @@ def _calls_table(rows: list[dict[str, Any]]) -> list[str]:
         base = floor.get(name)
         base_calls = f"{base['python_calls_per_saga']:.0f}" if base else "—"
         times = f"{row['python_calls_per_saga'] / base['python_calls_per_saga']:.1f}×" if base else "—"
+        shape, calls = name.removeprefix("calls-"), row["python_calls_per_saga"]
         out.append(
-            f"| {name} | {row['python_calls_per_saga']:.0f} | {base_calls} | {times} | "
+            f"| {shape} | {calls:.0f} | {base_calls} | {times} | "
             f"{row.get('into_java_per_saga', 0):.2f} | {row.get('from_java_per_saga', 0):.2f} |"
         )
     for label, table in (("fireflytx", ours), ("asyncio floor", floor)):
-        one, fifty = table.get("chain-1-async"), table.get("chain-50-async")
+        one, fifty = table.get("calls-chain-1-async"), table.get("calls-chain-50-async")
         if one and fifty:
             per_step = (fifty["python_calls_per_saga"] - one["python_calls_per_saga"]) / 49
             out.append(f"| {label}: per added step (chain-50 − chain-1) ÷ 49 | {per_step:.1f} | | | | |")

@@ -108,7 +108,10 @@ async def perf(system: Any, cases: set[str], plan: Sizes) -> list[dict[str, Any]
                 continue
             for concurrency in plan.tcc_concurrencies:
                 await _throughput(rows, "tcc", f"tcc-{kind}-c{concurrency}", tcc, concurrency, plan)
-    if "calls" in cases:
+    if "calls" in cases and system.name == "dbos":
+        unavailable = "counted for fireflytx and the floor only"
+        rows.append({"case": "calls", "name": "calls", "unavailable": unavailable})
+    elif "calls" in cases:
         crossings = getattr(system, "crossings", None)
         for name, run, concurrency in _calls.shapes(system):
             await _guarded(

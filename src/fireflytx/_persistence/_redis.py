@@ -56,6 +56,9 @@ def _checkpoint(value: str) -> Checkpoint:
     return Checkpoint.from_json(doc, seq=int(seq), at=float(at))
 
 
+_KNOWN_MAX = 100_000
+"""Running records whose unchanging fields a store keeps (see ``_remember``)."""
+
 _MAX_CONNECTIONS = 64
 """Connections one store opens at most; writes go in batches over one, reads take one each."""
 
@@ -104,6 +107,8 @@ class RedisStore:
         self._sha: str | None = None
         self._pending: list[tuple[str, list[str], list[Any], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._known: dict[str, tuple[str, str, Any, dict[str, str], str]] = {}
+        """The unchanging fields of records this store created or claimed, until they end."""
         self._writers: list[Any] = []
         """Idle connections of the write batches (at most ``_MAX_IN_FLIGHT``), kept out of the pool."""
 
@@ -255,7 +260,17 @@ class RedisStore:
             headers=headers, fingerprint=new.fingerprint, owner=owner, lease_expires_at=lease,
             recovery_attempts=0, created_at=at, updated_at=at,
         )
+        self._remember(record)
         return record, True
+
+    def _remember(self, record: TransactionRecord) -> None:
+        """Keep what never changes of a record this store runs, so that its end needs only a brief answer."""
+        known = self._known
+        if len(known) >= _KNOWN_MAX:  # runs that ended elsewhere (lease lost): forget the oldest
+            del known[next(iter(known))]
+        known[record.correlation_id] = (
+            record.kind, record.name, record.input, record.headers, record.fingerprint
+        )
 
     async def append(self, correlation_id: str, checkpoint: Checkpoint, *, owner: str) -> bool:
         """See ``TransactionStore.append``."""
@@ -287,6 +302,8 @@ class RedisStore:
             self._key("lease"),
             self._key("finished"),
         ]
+        finished = status not in (RUNNING, DEAD)
+        known = self._known.pop(correlation_id, None) if finished else None
         args = [
             correlation_id,
             status,
@@ -294,6 +311,7 @@ class RedisStore:
             "0" if owner is None else "1",
             _result_json(result),
             str(self._ttl),
+            "0" if known is None else "1",
         ]
         code, flat = await self._run("set_status", keys, args)
         if code == -1:
@@ -305,7 +323,16 @@ class RedisStore:
             raise PersistenceError(
                 f"the store refused to set {correlation_id!r} {status} for no known reason"
             )
-        finished = status not in (RUNNING, DEAD)
+        if known is not None:
+            # The brief answer: what the end changed; the rest is what this store wrote at the start.
+            kind, name, input_, headers, fingerprint = known
+            now_owner, lease, recoveries, created, updated, decision = flat
+            return TransactionRecord(
+                correlation_id=correlation_id, kind=kind, name=name, status=status, input=input_,
+                headers=headers, fingerprint=fingerprint, owner=now_owner or None,
+                lease_expires_at=float(lease), recovery_attempts=int(recoveries), created_at=float(created),
+                updated_at=float(updated), decision=decision or None, result=result,
+            )
         return TransactionRecord.from_fields(_fields(flat), **({"result": result} if finished else {}))
 
     async def get(self, correlation_id: str) -> StoredTransaction | None:
@@ -371,7 +398,12 @@ class RedisStore:
             [self._key("tx:", correlation_id), self._key("lease")],
             [correlation_id, owner, repr(lease_s), str(most)],
         )
-        return TransactionRecord.from_fields(_fields(flat)) if flat else None
+        if not flat:
+            return None
+        record = TransactionRecord.from_fields(_fields(flat))
+        if record.owner == owner and record.status == RUNNING:
+            self._remember(record)
+        return record
 
     async def renew(self, owner: str, correlation_ids: Sequence[str], *, lease_s: float) -> set[str]:
         """See ``TransactionStore.renew``."""

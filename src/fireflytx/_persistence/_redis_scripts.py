@@ -64,7 +64,8 @@ ops.decide = function(k, a)
   return {1, a[2]}
 end
 
--- k: tx, cp, lease, finished. a: id, status, owner, checked ('1'/'0'), result json, ttl seconds.
+-- k: tx, cp, lease, finished. a: id, status, owner, checked ('1'/'0'), result json, ttl seconds,
+-- brief ('1': answer only the fields that change, the caller knows the rest).
 ops.set_status = function(k, a)
   local f = redis.call('HMGET', k[1], 'status', 'owner')
   if not f[1] then return {-1, {}} end
@@ -89,6 +90,9 @@ ops.set_status = function(k, a)
       redis.call('EXPIRE', k[1], ttl)
       redis.call('EXPIRE', k[2], ttl)
     end
+  end
+  if a[7] == '1' then
+    return {1, redis.call('HMGET', k[1], 'owner', 'lease', 'recoveries', 'created', 'updated', 'decision')}
   end
   return {1, redis.call('HGETALL', k[1])}
 end
