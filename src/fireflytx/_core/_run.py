@@ -196,7 +196,7 @@ class RunBase:
         attempt.started = time.perf_counter()
         if attempt.timeout_ms:
             attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
-        if self.listeners.active:
+        if self.listeners.observers:  # journals record no starts: only observers hear of them
             self._tell_started(attempt)
         # This task's own context: no reset needed, and tasks the method starts inherit it.
         CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
@@ -227,7 +227,7 @@ class RunBase:
             return
         if attempt.timeout_ms:
             self.on_loop(self._arm, attempt)
-        if self.listeners.active:
+        if self.listeners.observers:  # journals record no starts: only observers hear of them
             self._tell_started(attempt)
         scope = CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
         try:
@@ -328,12 +328,12 @@ class RunBase:
                 after(self, attempt)
             except Exception:  # a testing hook must not strand the run
                 _log.exception("an interceptor failed after %s attempt %d", attempt.unit_id, attempt.number)
-        if self.listeners.active:
-            event = self._finished_event(attempt)
-            if self.listeners.journals and attempt.final and not attempt.replayed:
-                self.on_loop(self._spawn_journal, attempt, event)
-                return True
-            self.listeners.emit(event)
+        listeners = self.listeners
+        if listeners.journals and attempt.final and not attempt.replayed:
+            self.on_loop(self._spawn_journal, attempt, self._finished_event(attempt))
+            return True
+        if listeners.observers:
+            listeners.emit(self._finished_event(attempt))
         self._done(attempt)
         return True
 
