@@ -6,6 +6,7 @@ with the results those runs returned), or through the store API with the same co
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import pickle
 import time
@@ -491,3 +492,43 @@ async def test_a_class_that_cannot_be_found_leaves_the_view_readable(store: Tran
     registry.register(Local)
     rebuilt = result_of(stored, registry)
     assert isinstance(rebuilt, SagaResult) and rebuilt.result_of("reserve") == Local(n=1)
+
+
+@saga("rebuilt-durations")
+class Slow:
+    @saga_step("wait")
+    async def wait(self) -> str:
+        await asyncio.sleep(0.05)
+        return "waited"
+
+
+async def test_a_rebuilt_step_spans_its_final_attempt_as_the_live_one_did(store: TransactionStore) -> None:
+    async with SagaEngine(listeners=[Journal(store, Slow)]) as engine:
+        live = await engine.execute(Slow, correlation_id="rb-slow")
+    stored = await store.get("rb-slow")
+    assert stored is not None
+    step = result_of(stored).steps["wait"]
+    # asyncio.sleep(0.05) waits at least that long: a lower bound, not a timing expectation.
+    assert step.duration_ms >= 45.0
+    assert step.started_at is not None and step.completed_at is not None
+    spanned = (step.completed_at - step.started_at).total_seconds() * 1000
+    assert spanned == pytest.approx(step.duration_ms, abs=0.01)
+    assert step.duration_ms == pytest.approx(live.steps["wait"].duration_ms, abs=0.01)
+
+
+async def test_a_checkpoint_written_without_its_start_rebuilds_as_a_moment(store: TransactionStore) -> None:
+    old = Checkpoint.from_json(
+        '{"phase":"step","unit_id":"wait","attempts":1,"key":"k","result":"waited","error":null,'
+        '"at":1764500000.5,"seq":1}'
+    )
+    assert old.started == 0.0
+    spec = definition_of(Slow)
+    new = NewTransaction(correlation_id="rb-old", kind="saga", name=spec.name, input=None,
+                         fingerprint=fingerprint_of(spec))
+    await store.create(new, owner=OWNER, lease_s=60)
+    await store.append("rb-old", old, owner=OWNER)
+    await store.set_status("rb-old", "SUCCEEDED", owner=OWNER, result={"status": "SUCCEEDED"})
+    stored = await store.get("rb-old")
+    assert stored is not None
+    step = result_of(stored).steps["wait"]
+    assert step.duration_ms == 0.0 and step.started_at == step.completed_at

@@ -62,7 +62,8 @@ def checkpoint_of(event: AttemptFinished) -> Checkpoint:
         idempotency_key=idempotency_key(event.correlation_id, phase, event.unit_id),
         result=result,
         error=None if event.error is None else ErrorInfo.of(event.error),
-        at=event.at.timestamp(),
+        at=(at := event.at.timestamp()),
+        started=at - event.duration_ms / 1000,
     )
 
 

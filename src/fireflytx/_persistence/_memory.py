@@ -89,16 +89,7 @@ class MemoryStore:
             if key in done:
                 return False
             now = time.time()
-            done[key] = Checkpoint(
-                phase=checkpoint.phase,
-                unit_id=checkpoint.unit_id,
-                attempts=checkpoint.attempts,
-                idempotency_key=checkpoint.idempotency_key,
-                result=result,
-                error=checkpoint.error,
-                at=checkpoint.at or now,
-                seq=len(done) + 1,
-            )
+            done[key] = replace(checkpoint, result=result, at=checkpoint.at or now, seq=len(done) + 1)
             # The record's update time is applied when the record is next read or changed: copying
             # a frozen record on every checkpoint would cost more than the checkpoint itself.
             self._touched[correlation_id] = now

@@ -62,7 +62,9 @@ class Checkpoint:
     """One step, compensation or TCC phase that ended for good (succeeded, or failed after retries).
 
     ``result`` is the encoded value (see ``_codec``) and ``seq`` the order in which the store
-    accepted checkpoints of this transaction (assigned by the store, 0 before).
+    accepted checkpoints of this transaction (assigned by the store, 0 before). ``at`` is when the
+    unit ended and ``started`` when its final attempt started (seconds since the epoch; 0 when not
+    known, as in checkpoints written before it was recorded).
     """
 
     phase: str
@@ -73,6 +75,7 @@ class Checkpoint:
     error: ErrorInfo | None = None
     at: float = 0.0
     seq: int = 0
+    started: float = 0.0
 
     @property
     def key(self) -> str:
@@ -96,6 +99,7 @@ class Checkpoint:
                 "error": error,
                 "at": self.at if at is None else at,
                 "seq": self.seq if seq is None else seq,
+                "started": self.started,
             }
         )
 
@@ -113,6 +117,7 @@ class Checkpoint:
             error=error,
             at=d["at"] or at or 0.0,
             seq=d["seq"] if seq is None else seq,
+            started=d.get("started") or 0.0,
         )
 
 

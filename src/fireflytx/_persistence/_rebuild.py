@@ -6,10 +6,10 @@ order. Together they give back a ``SagaResult`` or ``TccResult`` of the same typ
 return, with results decoded to their own classes and errors as ``StepError`` (type and message;
 the exception object and its traceback were never stored).
 
-What was never stored cannot come back: a checkpoint records when its unit ended and how many
-attempts it took, not when it started nor how each earlier attempt went. Each rebuilt outcome
-therefore starts and ends at that moment (0 ms), and its attempt log holds its final attempt
-only, so views and timelines place every unit at the moment it ended.
+What was never stored cannot come back: a checkpoint records when its unit's final attempt
+started and ended and how many attempts it took, not how each earlier attempt went. A rebuilt
+outcome therefore spans its final attempt, and its attempt log holds that attempt only.
+Checkpoints written before start times were recorded start and end at the same moment (0 ms).
 """
 
 from __future__ import annotations
@@ -145,7 +145,19 @@ def _final_attempt(checkpoint: Checkpoint) -> tuple[AttemptRecord, ...]:
     at = moment(checkpoint.at)
     if at is None:
         return ()
-    return (AttemptRecord(checkpoint.attempts, at, at, step_error(checkpoint.error)),)
+    return (AttemptRecord(checkpoint.attempts, _started(checkpoint) or at, at, step_error(checkpoint.error)),)
+
+
+def _duration_ms(checkpoint: Checkpoint) -> float:
+    """How long the unit's final attempt ran (0 when the checkpoint does not say when it started)."""
+    return max(0.0, (checkpoint.at - checkpoint.started) * 1000) if checkpoint.started else 0.0
+
+
+def _started(checkpoint: Checkpoint | None) -> datetime | None:
+    """When the unit's final attempt started (None when the checkpoint does not say)."""
+    if checkpoint is None or not checkpoint.started:
+        return None
+    return moment(checkpoint.started)
 
 
 def _decoded(checkpoint: Checkpoint | None, registry: TypeRegistry | None) -> Any:
@@ -209,15 +221,16 @@ def _step_outcome(stored: StoredTransaction, row: list[Any], registry: TypeRegis
         step_id=step_id,
         status=status,
         attempts=step.attempts,
-        started_at=ended,
+        started_at=_started(step) or ended,
         completed_at=ended,
+        duration_ms=_duration_ms(step),
         result=result,
         error=step_error(step.error),
         has_compensation=has_compensation,
         compensated=comp is not None and comp.error is None,
         compensation_attempts=0 if comp is None else comp.attempts,
         compensation_error=None if comp is None else step_error(comp.error),
-        compensation_started_at=comp_ended,
+        compensation_started_at=_started(comp) or comp_ended,
         compensation_completed_at=comp_ended,
         attempt_log=_final_attempt(step),
     )
@@ -270,8 +283,9 @@ def _phase_outcome(checkpoint: Checkpoint | None) -> TccPhaseOutcome:
     return TccPhaseOutcome(
         status=TccPhaseStatus.SUCCEEDED if checkpoint.error is None else TccPhaseStatus.FAILED,
         attempts=checkpoint.attempts,
-        started_at=ended,
+        started_at=_started(checkpoint) or ended,
         completed_at=ended,
+        duration_ms=_duration_ms(checkpoint),
         error=step_error(checkpoint.error),
         attempt_log=_final_attempt(checkpoint),
     )
