@@ -22,24 +22,27 @@ from .config import CompensationPolicy, FireflyTxSettings
 
 __all__ = ["SagaEngine"]
 
-_CONVERTED: dict[int, tuple[SagaSpec, tuple[tuple[str, Any], ...]]] = {}
+_PLANS: dict[int, tuple[SagaSpec, tuple[tuple[str, Any], ...], bool]] = {}
 
 
-def _converted_steps(spec: SagaSpec) -> tuple[tuple[str, Any], ...]:
-    """The steps whose input parameter converts the input (a model or dataclass), with its type.
+def _plan_of(spec: SagaSpec) -> tuple[SagaSpec, tuple[tuple[str, Any], ...], bool]:
+    """What every run of ``spec`` needs to know of it, worked out once per (immutable) spec.
 
-    Worked out once per (immutable) spec: every run needs it, and most steps convert nothing.
+    The steps whose input parameter converts the input (a model or dataclass) with that type
+    (most steps convert nothing), and whether it has ``@sub_saga`` steps (whose children are
+    checked before each run).
     """
-    known = _CONVERTED.get(id(spec))
+    known = _PLANS.get(id(spec))
     if known is not None and known[0] is spec:
-        return known[1]
+        return known
     # A fan-out step's first parameter takes its item, not the saga input: its clones convert it.
     annotated = ((s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None)
     steps = tuple((step_id, annotation) for step_id, annotation in annotated if needs_conversion(annotation))
-    if len(_CONVERTED) >= 1024:  # sagas made on the fly: forget the old ones rather than grow
-        _CONVERTED.clear()
-    _CONVERTED[id(spec)] = (spec, steps)
-    return steps
+    plan = (spec, steps, any(s.child is not None for s in spec.steps))
+    if len(_PLANS) >= 1024:  # sagas made on the fly: forget the old ones rather than grow
+        _PLANS.clear()
+    _PLANS[id(spec)] = plan
+    return plan
 
 
 class SagaEngine(EngineBase):
@@ -132,7 +135,8 @@ class SagaEngine(EngineBase):
             UnknownSagaError: a ``@sub_saga`` step names a saga not registered with this engine.
         """
         spec = self._effective(definition_of(saga))
-        self._children.check(spec)
+        if _plan_of(spec)[2]:
+            self._children.check(spec)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
         return await self._launch(spec, instance, input, correlation_id, headers, policy, None)
@@ -148,7 +152,7 @@ class SagaEngine(EngineBase):
         replay: Mapping[str, tuple[Any, BaseException | None]] | None,
     ) -> SagaResult:
         bridge, start = self._run_start(
-            spec.name, _converted_steps(spec), input, correlation_id, headers, "saga", replay
+            spec.name, _plan_of(spec)[1], input, correlation_id, headers, "saga", replay
         )
         result: SagaResult = await self._execute(
             start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge

@@ -56,7 +56,8 @@ def launching_child(engine: object) -> bool:
 
 def launched() -> None:
     """The child run is admitted: what its own steps start (they inherit this context) is no child launch."""
-    _LAUNCHING.set(None)
+    if _LAUNCHING.get() is not None:  # every run passes here; most never launched a child
+        _LAUNCHING.set(None)
 
 
 class Children:
