@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._core._attempt import Attempt, safe_text
 from ._core._intercept import paced
-from ._core._records import Clock, attempt_log, error_of, span
+from ._core._records import Clock
 from ._definition import StepSpec
 from ._fan_out import clone_id
-from ._results import StepOutcome, StepStatus
+from ._results import StepOutcome
+from ._step_outcomes import Standing, outcome_of, standing_of
 from ._values import convert_to
 from .errors import CompensationError, FanOutError
 from .listeners import Phase
@@ -271,15 +272,13 @@ def clone_summary(clones: Sequence[CloneRecord], ended: float) -> tuple[Timed, T
     compensated: Timed = []
     compensation_failed = False
     for clone in clones:
-        if not clone.attempts:
-            continue
-        comp = clone.compensations[-1] if clone.compensations else None
-        if not clone.succeeded:
-            failed.append((clone.attempts[-1].ended or ended, clone.unit_id))
-        elif comp is not None and not comp.succeeded:
+        standing, when = standing_of(clone)
+        if standing is Standing.FAILED:
+            failed.append((when or ended, clone.unit_id))
+        elif standing is Standing.UNDO_FAILED:
             compensation_failed = True
-        elif comp is not None:
-            compensated.append((comp.ended, clone.unit_id))
+        elif standing is Standing.UNDONE:
+            compensated.append((when or ended, clone.unit_id))
     return failed, compensated, compensation_failed
 
 
@@ -287,40 +286,10 @@ def clone_outcomes(
     step: StepSpec, clones: Sequence[CloneRecord], clock: Clock, ended: float
 ) -> dict[str, StepOutcome]:
     """Each clone's outcome, by clone id, in item order."""
-    return {clone.unit_id: _clone_outcome(step, clone, clock, ended) for clone in clones}
-
-
-def _clone_outcome(step: StepSpec, clone: CloneRecord, clock: Clock, ended: float) -> StepOutcome:
-    has_compensation = step.compensation is not None
-    attempts = clone.attempts
-    if not attempts:
-        return StepOutcome(
-            step_id=clone.unit_id, status=StepStatus.NOT_RUN, has_compensation=has_compensation
+    has = step.compensation is not None
+    return {
+        clone.unit_id: outcome_of(
+            clone.unit_id, clone, has_compensation=has, result=clone.value, clock=clock, ended=ended
         )
-    comps = clone.compensations
-    comp = comps[-1] if comps else None
-    if not clone.succeeded:
-        status = StepStatus.FAILED
-    elif comp is None:
-        status = StepStatus.SUCCEEDED
-    else:
-        status = StepStatus.COMPENSATED if comp.succeeded else StepStatus.COMPENSATION_FAILED
-    started, completed, duration = span(attempts, clock, ended)
-    comp_started, comp_completed, _ = span(comps, clock, ended)
-    return StepOutcome(
-        step_id=clone.unit_id,
-        status=status,
-        attempts=len(attempts),
-        duration_ms=duration,
-        started_at=started,
-        completed_at=completed,
-        result=clone.value,
-        error=None if clone.succeeded else error_of(attempts[-1]),
-        has_compensation=has_compensation,
-        compensated=comp is not None and comp.succeeded,
-        compensation_attempts=len(comps),
-        compensation_error=error_of(comp),
-        compensation_started_at=comp_started,
-        compensation_completed_at=comp_completed,
-        attempt_log=attempt_log(attempts, clock, ended),
-    )
+        for clone in clones
+    }

@@ -18,11 +18,12 @@ from typing import Any, ClassVar
 
 from ._context import SagaContext
 from ._core._attempt import Attempt
-from ._core._records import Clock, attempt_log, error_of, span
+from ._core._records import Clock
 from ._core._run import RunBase, RunStart
 from ._definition import SagaSpec, StepSpec
 from ._fan_out_run import CloneRecord, clone_outcomes, clone_summary, compensate_fan_out, fan_out_step
-from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from ._results import SagaResult, SagaStatus, StepOutcome
+from ._step_outcomes import Standing, outcome_of, standing_of
 from ._values import convert_to
 from .listeners import Phase, TransactionKind
 
@@ -161,16 +162,14 @@ class SagaRun(RunBase):
         compensation_failed = skipped = False
         for step in self.spec.steps:
             record = self.records[step.step_id]
-            if not record.attempts:
-                continue
-            comp = record.compensations[-1] if record.compensations else None
-            if not record.succeeded:
-                failed.append((record.attempts[-1].ended or ended, step.step_id))
-            elif comp is not None and not comp.succeeded:
+            standing, when = standing_of(record)
+            if standing is Standing.FAILED:
+                failed.append((when or ended, step.step_id))
+            elif standing is Standing.UNDO_FAILED:
                 compensation_failed = True
-            elif comp is not None:
-                compensated.append((comp.ended, step.step_id))
-            elif step.compensation is not None:
+            elif standing is Standing.UNDONE:
+                compensated.append((when or ended, step.step_id))
+            elif standing is Standing.DONE and step.compensation is not None:
                 skipped = True
             if record.clones:
                 clones_failed, clones_compensated, clone_undo_failed = clone_summary(record.clones, ended)
@@ -222,38 +221,11 @@ class _Snapshot:
         return outcomes
 
     def _outcome(self, step: StepSpec) -> StepOutcome:
-        record = self.records[step.step_id]
-        attempts = record.attempts
-        has_compensation = step.compensation is not None
-        if not attempts:
-            return StepOutcome(
-                step_id=step.step_id, status=StepStatus.NOT_RUN, has_compensation=has_compensation
-            )
-        last = attempts[-1]
-        comps = record.compensations
-        comp = comps[-1] if comps else None
-        if not record.succeeded:
-            status = StepStatus.FAILED
-        elif comp is None:
-            status = StepStatus.SUCCEEDED
-        else:
-            status = StepStatus.COMPENSATED if comp.succeeded else StepStatus.COMPENSATION_FAILED
-        started, completed, duration = span(attempts, self.clock, self.ended)
-        comp_started, comp_completed, _ = span(comps, self.clock, self.ended)
-        return StepOutcome(
-            step_id=step.step_id,
-            status=status,
-            attempts=len(attempts),
-            duration_ms=duration,
-            started_at=started,
-            completed_at=completed,
+        return outcome_of(
+            step.step_id,
+            self.records[step.step_id],
+            has_compensation=step.compensation is not None,
             result=self.results.get(step.step_id),
-            error=None if record.succeeded else error_of(last),
-            has_compensation=has_compensation,
-            compensated=comp is not None and comp.succeeded,
-            compensation_attempts=len(comps),
-            compensation_error=error_of(comp),
-            compensation_started_at=comp_started,
-            compensation_completed_at=comp_completed,
-            attempt_log=attempt_log(attempts, self.clock, self.ended),
+            clock=self.clock,
+            ended=self.ended,
         )
