@@ -12,7 +12,7 @@ from typing import Any, TypeVar, overload
 from ._context import FromStep
 from ._definition import CompensationMarker, StepMarker, assemble_saga
 from ._fan_out import fan_out_of
-from ._limits import limit_problems, text_problems
+from ._limits import depends_on_problems, limit_problems, text_problems
 from ._spec import SPEC_ATTRIBUTE, check_callable, mark
 from .config import CompensationPolicy
 
@@ -83,11 +83,8 @@ def saga_step(
     limits hold for compensations and TCC phases.
     """
     problems = text_problems(step_id, "step id", "reserve-stock")
-    if isinstance(depends_on, str):
-        problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
-        depends_on = (depends_on,)
-    for dependency in depends_on:
-        problems += text_problems(dependency, "each id in depends_on", "reserve-stock")
+    dependency_problems, depends_on = depends_on_problems(depends_on)
+    problems += dependency_problems
     problems += limit_problems(retry, backoff_ms, timeout_ms)
     if jitter_factor is not None and not (isinstance(jitter_factor, int | float) and 0 <= jitter_factor <= 1):
         problems.append(f"jitter_factor must be between 0 and 1, got {jitter_factor!r}")

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MAX_INT", "MAX_MS", "MAX_RETRY", "count_problems", "ms_problems", "text_problems"]
+__all__ = [
+    "MAX_INT",
+    "MAX_MS",
+    "MAX_RETRY",
+    "count_problems",
+    "depends_on_problems",
+    "ms_problems",
+    "text_problems",
+]
 
 MAX_INT = 2**31 - 1
 """Java ``int``: ``layer_concurrency`` and a TCC participant's ``order`` (which may be negative)."""
@@ -43,6 +51,18 @@ def ms_problems(value: Any, name: str, *, allow_none: bool = False) -> list[str]
         shown = f"{value:_}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
         return [f"{name} must be an int >= 0 and at most {MAX_MS:_} ms (0: no limit){inherit}, got {shown}"]
     return []
+
+
+def depends_on_problems(depends_on: Any) -> tuple[list[str], tuple[Any, ...]]:
+    """Problems with a step's ``depends_on``, and the ids it names (a lone str counts as one id)."""
+    problems: list[str] = []
+    if isinstance(depends_on, str):
+        problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
+        depends_on = (depends_on,)
+    ids = tuple(depends_on)
+    for dependency in ids:
+        problems += text_problems(dependency, "each id in depends_on", "reserve-stock")
+    return problems, ids
 
 
 def text_problems(value: Any, what: str, example: str) -> list[str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._definition import CompensationSpec, StepMarker, StepSpec, definition_of
-from ._limits import text_problems
+from ._limits import depends_on_problems, text_problems
 from ._spec import check_callable, mark
 from .errors import DefinitionError
 
@@ -77,11 +77,8 @@ def sub_saga(step_id: str, saga: type | str, *, depends_on: Sequence[str] = ()) 
         depends_on: Steps that must complete first.
     """
     problems = text_problems(step_id, "step id", "pay")
-    if isinstance(depends_on, str):
-        problems.append(f"depends_on must be a list of step ids, e.g. depends_on=[{depends_on!r}]")
-        depends_on = (depends_on,)
-    for dependency in depends_on:
-        problems += text_problems(dependency, "each id in depends_on", "reserve-stock")
+    dependency_problems, depends_on = depends_on_problems(depends_on)
+    problems += dependency_problems
     if isinstance(saga, str):
         problems += text_problems(saga, "the child saga's name", "payment")
     elif not isinstance(saga, type):
