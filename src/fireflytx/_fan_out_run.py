@@ -30,7 +30,7 @@ from ._core._records import Clock
 from ._definition import StepSpec
 from ._fan_out import clone_id
 from ._results import StepOutcome
-from ._step_outcomes import Standing, outcome_of, standing_of
+from ._step_outcomes import outcome_of
 from ._values import convert_to
 from .errors import CompensationError, FanOutError
 from .listeners import Phase
@@ -38,7 +38,7 @@ from .listeners import Phase
 if TYPE_CHECKING:
     from ._saga_run import SagaRun
 
-__all__ = ["CloneRecord", "clone_outcomes", "clone_summary", "compensate_fan_out", "fan_out_step"]
+__all__ = ["CloneRecord", "clone_outcomes", "compensate_fan_out", "fan_out_step"]
 
 
 @dataclass(slots=True, eq=False)
@@ -261,25 +261,6 @@ def _call_compensation(run: SagaRun, step: StepSpec, clone: CloneRecord) -> Any:
 
 
 # -- reading the records ---------------------------------------------------------------------------
-
-
-Timed = list[tuple[float, str]]
-
-
-def clone_summary(clones: Sequence[CloneRecord], ended: float) -> tuple[Timed, Timed, bool]:
-    """The clones that failed and those compensated (each with when), and whether an undo failed."""
-    failed: Timed = []
-    compensated: Timed = []
-    compensation_failed = False
-    for clone in clones:
-        standing, when = standing_of(clone)
-        if standing is Standing.FAILED:
-            failed.append((when or ended, clone.unit_id))
-        elif standing is Standing.UNDO_FAILED:
-            compensation_failed = True
-        elif standing is Standing.UNDONE:
-            compensated.append((when or ended, clone.unit_id))
-    return failed, compensated, compensation_failed
 
 
 def clone_outcomes(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
@@ -21,9 +22,9 @@ from ._core._attempt import Attempt
 from ._core._records import Clock
 from ._core._run import RunBase, RunStart
 from ._definition import SagaSpec, StepSpec
-from ._fan_out_run import CloneRecord, clone_outcomes, clone_summary, compensate_fan_out, fan_out_step
+from ._fan_out_run import CloneRecord, clone_outcomes, compensate_fan_out, fan_out_step
 from ._results import SagaResult, SagaStatus, StepOutcome
-from ._step_outcomes import Standing, outcome_of, standing_of
+from ._step_outcomes import Standing, UnitRecord, outcome_of, standing_of, summarize
 from ._values import convert_to
 from .listeners import Phase, TransactionKind
 
@@ -154,33 +155,30 @@ class SagaRun(RunBase):
 
     # -- result ----------------------------------------------------------------------------------
 
+    def _units(self) -> Iterator[tuple[str, UnitRecord]]:
+        """Every step's record, each followed by its clones' (a fan-out step's)."""
+        for step in self.spec.steps:
+            record = self.records[step.step_id]
+            yield step.step_id, record
+            for clone in record.clones:
+                yield clone.unit_id, clone
+
+    def _undo_skipped(self) -> bool:
+        """A step that has a compensation succeeded and was not undone (the policy skipped undoing)."""
+        return any(
+            step.compensation is not None and standing_of(self.records[step.step_id])[0] is Standing.DONE
+            for step in self.spec.steps
+        )
+
     def result(self) -> SagaResult:
         """The run's result; per-step outcomes are built when first read, from a snapshot."""
         ended = time.perf_counter()
-        failed: list[tuple[float, str]] = []
-        compensated: list[tuple[float, str]] = []
-        compensation_failed = skipped = False
-        for step in self.spec.steps:
-            record = self.records[step.step_id]
-            standing, when = standing_of(record)
-            if standing is Standing.FAILED:
-                failed.append((when or ended, step.step_id))
-            elif standing is Standing.UNDO_FAILED:
-                compensation_failed = True
-            elif standing is Standing.UNDONE:
-                compensated.append((when or ended, step.step_id))
-            elif standing is Standing.DONE and step.compensation is not None:
-                skipped = True
-            if record.clones:
-                clones_failed, clones_compensated, clone_undo_failed = clone_summary(record.clones, ended)
-                failed += clones_failed
-                compensated += clones_compensated
-                compensation_failed = compensation_failed or clone_undo_failed
+        failed, compensated, compensation_failed = summarize(self._units(), ended)
         if not failed:
             status = SagaStatus.SUCCEEDED
         elif compensation_failed:
             status = SagaStatus.COMPENSATION_FAILED
-        elif skipped:
+        elif self._undo_skipped():
             status = SagaStatus.FAILED
         else:
             status = SagaStatus.COMPENSATED

@@ -7,14 +7,14 @@ succeeded), so their outcomes and their part in the saga's status are read here,
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from ._core._attempt import Attempt
 from ._core._records import Clock, attempt_log, error_of, span
 from ._results import StepOutcome, StepStatus
 
-__all__ = ["Standing", "UnitRecord", "outcome_of", "standing_of"]
+__all__ = ["Standing", "Timed", "UnitRecord", "outcome_of", "standing_of", "summarize"]
 
 
 class UnitRecord(Protocol):
@@ -54,6 +54,25 @@ def standing_of(record: UnitRecord) -> tuple[Standing, float | None]:
     if comp is not None:
         return Standing.UNDONE, comp.ended
     return Standing.DONE, None
+
+
+Timed = list[tuple[float, str]]
+
+
+def summarize(units: Iterable[tuple[str, UnitRecord]], ended: float) -> tuple[Timed, Timed, bool]:
+    """The units that failed and those undone (each with when), and whether an undo failed."""
+    failed: Timed = []
+    compensated: Timed = []
+    compensation_failed = False
+    for unit_id, record in units:
+        standing, when = standing_of(record)
+        if standing is Standing.FAILED:
+            failed.append((when or ended, unit_id))
+        elif standing is Standing.UNDO_FAILED:
+            compensation_failed = True
+        elif standing is Standing.UNDONE:
+            compensated.append((when or ended, unit_id))
+    return failed, compensated, compensation_failed
 
 
 def outcome_of(
