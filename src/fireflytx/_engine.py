@@ -16,33 +16,27 @@ from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
 from ._results import SagaResult
 from ._saga_run import SagaRun
+from ._spec import PerSpec
 from ._sub_saga_run import Children
 from ._values import needs_conversion
 from .config import CompensationPolicy, FireflyTxSettings
 
 __all__ = ["SagaEngine"]
 
-_PLANS: dict[int, tuple[SagaSpec, tuple[tuple[str, Any], ...], bool]] = {}
-
-
-def _plan_of(spec: SagaSpec) -> tuple[SagaSpec, tuple[tuple[str, Any], ...], bool]:
-    """What every run of ``spec`` needs to know of it, worked out once per (immutable) spec.
+def _make_plan(spec: SagaSpec) -> tuple[tuple[tuple[str, Any], ...], bool]:
+    """What every run of ``spec`` needs to know of it (worked out once per spec, see ``_plan_of``).
 
     The steps whose input parameter converts the input (a model or dataclass) with that type
     (most steps convert nothing), and whether it has ``@sub_saga`` steps (whose children are
     checked before each run).
     """
-    known = _PLANS.get(id(spec))
-    if known is not None and known[0] is spec:
-        return known
     # A fan-out step's first parameter takes its item, not the saga input: its clones convert it.
     annotated = ((s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None)
     steps = tuple((step_id, annotation) for step_id, annotation in annotated if needs_conversion(annotation))
-    plan = (spec, steps, any(s.child is not None for s in spec.steps))
-    if len(_PLANS) >= 1024:  # sagas made on the fly: forget the old ones rather than grow
-        _PLANS.clear()
-    _PLANS[id(spec)] = plan
-    return plan
+    return steps, any(s.child is not None for s in spec.steps)
+
+
+_plan_of: PerSpec[tuple[tuple[tuple[str, Any], ...], bool]] = PerSpec(_make_plan)
 
 
 class SagaEngine(EngineBase):
@@ -135,7 +129,7 @@ class SagaEngine(EngineBase):
             UnknownSagaError: a ``@sub_saga`` step names a saga not registered with this engine.
         """
         spec = self._effective(definition_of(saga))
-        if _plan_of(spec)[2]:
+        if _plan_of(spec)[1]:
             self._children.check(spec)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
@@ -152,7 +146,7 @@ class SagaEngine(EngineBase):
         replay: Mapping[str, tuple[Any, BaseException | None]] | None,
     ) -> SagaResult:
         bridge, start = self._run_start(
-            spec.name, _plan_of(spec)[1], input, correlation_id, headers, "saga", replay
+            spec.name, _plan_of(spec)[0], input, correlation_id, headers, "saga", replay
         )
         result: SagaResult = await self._execute(
             start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-__all__ = ["MARKER_ATTRIBUTE", "SPEC_ATTRIBUTE", "check_callable", "mark", "non_negative", "spec_of"]
+__all__ = [
+    "MARKER_ATTRIBUTE",
+    "SPEC_ATTRIBUTE",
+    "PerSpec",
+    "check_callable",
+    "mark",
+    "non_negative",
+    "spec_of",
+]
 
 SPEC_ATTRIBUTE = "__fireflytx_definition__"
 MARKER_ATTRIBUTE = "__fireflytx_marker__"
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def spec_of(obj: Any) -> tuple[str, Any]:
@@ -51,3 +60,27 @@ def non_negative(value: Any, name: str) -> list[str]:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return [f"{name} must be an int >= 0, got {value!r}"]
     return []
+
+
+class PerSpec(Generic[T]):
+    """What ``make`` works out of a spec, once per spec: for what every run of it needs.
+
+    Specs are immutable, so a value is kept by the spec's identity (the spec itself is kept too,
+    so its id cannot be reused while the entry lives). Sagas made on the fly would otherwise grow
+    it without end: past ``most`` entries it forgets them all.
+    """
+
+    def __init__(self, make: Callable[[Any], T], most: int = 1024) -> None:
+        self._make = make
+        self._most = most
+        self._known: dict[int, tuple[Any, T]] = {}
+
+    def __call__(self, spec: Any) -> T:
+        known = self._known.get(id(spec))
+        if known is not None and known[0] is spec:
+            return known[1]
+        value = self._make(spec)
+        if len(self._known) >= self._most:
+            self._known.clear()
+        self._known[id(spec)] = (spec, value)
+        return value

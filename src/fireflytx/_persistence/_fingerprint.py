@@ -13,14 +13,10 @@ import json
 from typing import Any
 
 from .._definition import SagaSpec, StepSpec
+from .._spec import PerSpec
 from .._tcc_definition import TccSpec
 
 __all__ = ["describe_change", "fingerprint_of", "unit_rows", "units_of"]
-
-
-_KNOWN: dict[int, tuple[SagaSpec | TccSpec, str]] = {}
-"""Fingerprints made so far, by the id of their (immutable) spec: every durable run asks for one."""
-_KNOWN_MAX = 1024
 
 
 def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
@@ -28,15 +24,9 @@ def fingerprint_of(spec: SagaSpec | TccSpec) -> str:
 
     Saga: ``{"saga": name, "steps": [[step id, [depends on...], has compensation], ...]}``.
     TCC: ``{"tcc": name, "participants": [[participant id, order, optional], ...]}``.
+    Worked out once per spec: every durable run asks for it.
     """
-    known = _KNOWN.get(id(spec))
-    if known is not None and known[0] is spec:
-        return known[1]
-    fingerprint = _shape_of(spec)
-    if len(_KNOWN) >= _KNOWN_MAX:  # sagas made on the fly: forget the old ones rather than grow
-        _KNOWN.clear()
-    _KNOWN[id(spec)] = (spec, fingerprint)
-    return fingerprint
+    return _FINGERPRINTS(spec)
 
 
 def _shape_of(spec: SagaSpec | TccSpec) -> str:
@@ -52,6 +42,9 @@ def _shape_of(spec: SagaSpec | TccSpec) -> str:
             "participants": [[p.participant_id, p.order, p.optional] for p in spec.participants],
         }
     return json.dumps(shape, separators=(",", ":"))
+
+
+_FINGERPRINTS: PerSpec[str] = PerSpec(_shape_of)
 
 
 def _step_shape(step: StepSpec) -> list[Any]:
