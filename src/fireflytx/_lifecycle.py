@@ -24,6 +24,7 @@ from ._core._run import RunBase, RunStart
 from ._persistence._durable import StoreJournal
 from ._slots import Slots
 from ._sub_saga_run import launched, launching_child
+from ._threads import in_thread
 from ._values import convert_to, needs_conversion
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
@@ -268,7 +269,7 @@ class EngineBase:
         """
         if self._bridge is not None:
             return self
-        return await asyncio.to_thread(self.start)
+        return await in_thread(self.start, "fireflytx-engine-start")
 
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop accepting runs, wait for those in flight, then release the engine's threads.

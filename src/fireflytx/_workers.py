@@ -33,6 +33,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from ._threads import start_daemon
 from .errors import WorkersStoppedError
 
 __all__ = ["LoopThread", "StepWorkers", "WorkerCall", "WorkerJob", "WorkerStats"]
@@ -314,8 +315,7 @@ class _Kept:
     def __init__(self, reservoir: _Reservoir) -> None:
         self._reservoir = reservoir
         self._inbox: queue.SimpleQueue[tuple[Callable[[], None], str]] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._serve, name="fireflytx-kept", daemon=True)
-        self.thread.start()
+        self.thread = start_daemon(self._serve, "fireflytx-kept")
 
     def give(self, work: Callable[[], None], name: str) -> None:
         self._inbox.put((work, name))
@@ -366,8 +366,7 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fireflytx-sync-loop", daemon=True)
-        self.thread.start()
+        self.thread = start_daemon(self.loop.run_forever, "fireflytx-sync-loop")
 
     @classmethod
     def acquire(cls) -> LoopThread:

@@ -7,8 +7,8 @@ Signals belong to Python. Left alone, the JVM installs its own SIGINT and SIGTER
 then forwards SIGTERM from a Java thread into a Python it does not hold (a SIGSEGV and an
 ``hs_err_pid*.log``), and SIGINT lands on a Java thread while the main thread sleeps on. So the JVM
 starts with ``-Xrs`` (it installs no handler for them and runs no shutdown hooks on them), and it and
-the threads it and fireflytx create start with SIGINT and SIGTERM blocked: the kernel delivers
-both to the main thread, where Python's own handlers (or the
+the threads it and fireflytx create start with SIGINT and SIGTERM blocked (``fireflytx._threads``):
+the kernel delivers both to the main thread, where Python's own handlers (or the
 application's) run as if no JVM were there.
 """
 
@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import atexit
 import gc
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._threads import process_signals_blocked
 from ..config import FireflyTxSettings
 from ..errors import JvmStartError
 from . import _classpath
@@ -101,7 +99,10 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
         # interrupt=False: JPype installs no SIGINT handler of its own either.
         from . import _logs, _threads
 
-        with _process_signals_blocked(unless_main=True):
+        # The main thread's mask stays: the thread that starts the JVM gets the mask it had then back
+        # when the JVM is destroyed at exit, and a main thread left blocking SIGINT would turn an
+        # unhandled KeyboardInterrupt into exit status 130 instead of death by SIGINT.
+        with process_signals_blocked(unless_main=True):
             try:
                 jpype.startJVM(
                     str(java.libjvm),
@@ -115,7 +116,7 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
                     f"starting Java {java.version} from {java.home} failed: {exc}. Check jvm.options and "
                     "jvm.max_heap, or choose another runtime with FIREFLYTX_JVM__JAVA_HOME."
                 ) from exc
-        with _process_signals_blocked():
+        with process_signals_blocked():
             executor = _threads.start_workers(settings.jvm.worker_threads)
         _logs.start(settings.logging)
         # Registered after JPype's own handler, so it runs first: threads leave Java before exit.
@@ -129,29 +130,6 @@ def ensure_started(settings: FireflyTxSettings) -> Jvm:
             # hang the exit. Leave now; later calls from this thread attach it again as a daemon.
             jpype.java.lang.Thread.detach()
         return _state
-
-
-_PROCESS_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
-
-
-@contextmanager
-def _process_signals_blocked(*, unless_main: bool = False) -> Iterator[None]:
-    """Threads created inside inherit a mask without SIGINT and SIGTERM, so they never take them.
-
-    ``unless_main``: leave the main thread's mask alone. The thread that starts the JVM gets the mask
-    it had then back when the JVM is destroyed at exit, and a main thread left blocking SIGINT would
-    turn an unhandled ``KeyboardInterrupt`` into exit status 130 instead of death by SIGINT. The
-    kernel hands a process signal to the main thread first anyway.
-    """
-    in_main = threading.current_thread() is threading.main_thread()
-    if not hasattr(signal, "pthread_sigmask") or (unless_main and in_main):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PROCESS_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _stop_threads(executor: Any) -> None:

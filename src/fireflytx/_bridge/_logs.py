@@ -11,6 +11,7 @@ import logging
 import threading
 
 from .._core._logctx import stamp
+from .._threads import start_daemon
 from ..config import LogConfig
 
 LOGGER = logging.getLogger("fireflytx.java")
@@ -111,8 +112,7 @@ def start(config: LogConfig) -> None:
     """Apply the configured levels and start the draining thread."""
     global _thread
     set_level(config.level, config.topology)
-    _thread = threading.Thread(target=_drain, name="fireflytx-java-log", daemon=True)
-    _thread.start()
+    _thread = start_daemon(_drain, "fireflytx-java-log")
 
 
 def stop() -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .._threads import start_daemon
+
 _threads: list[threading.Thread] = []
 
 
@@ -23,9 +25,7 @@ def start_workers(count: int) -> Any:
     executor = executor_class()
     executor_class.installAsReactorParallel(executor)
     for index in range(count):
-        thread = threading.Thread(target=executor.runWorker, name=f"fireflytx-timer-{index}", daemon=True)
-        thread.start()
-        _threads.append(thread)
+        _threads.append(start_daemon(executor.runWorker, f"fireflytx-timer-{index}"))
     return executor
 
 

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from .._threads import start_daemon
 from ..errors import JournalError
 from ..listeners import Journal, Observer, RunEvent
 
@@ -109,10 +110,7 @@ class Listeners:
                 self._closing = False
                 self._sleeping = False
                 self._idle.clear()
-                self._thread = threading.Thread(
-                    target=self._deliver_forever, name=f"fireflytx-observers-{self._name}", daemon=True
-                )
-                self._thread.start()
+                self._thread = start_daemon(self._deliver_forever, f"fireflytx-observers-{self._name}")
 
     def _deliver_forever(self) -> None:
         pending = self._pending

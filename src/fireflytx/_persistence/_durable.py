@@ -19,13 +19,13 @@ import asyncio
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from .._threads import start_daemon
 from ..errors import RecordedFailure
 from ..listeners import AttemptFinished, DecisionMade, RunEvent, TransactionFinished
 from ._codec import TypeRegistry, decode
@@ -76,8 +76,7 @@ class Durability:
         )
         """The per-loop stores that finished opening."""
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fireflytx-store", daemon=True)
-        self._thread.start()
+        self._thread = start_daemon(self._loop.run_forever, "fireflytx-store")
         try:
             self.store: TransactionStore = self._on_store_loop_blocking(open_store(config))
         except BaseException:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._threads import in_thread, start_daemon
 from ._errors import PersistenceError, StoreUnavailableError
 from ._model import (
     RUNNING,
@@ -164,10 +165,7 @@ class SqliteStore:
         self._ready = threading.Event()
         self._open_error: BaseException | None = None
         self._closed = False
-        self._thread = threading.Thread(
-            target=self._serve, name=f"fireflytx-sqlite-{self._path.name}", daemon=True
-        )
-        self._thread.start()
+        self._thread = start_daemon(self._serve, f"fireflytx-sqlite-{self._path.name}")
         self._ready.wait()
         if self._open_error is not None:
             raise StoreUnavailableError(self.description, str(self._open_error)) from self._open_error
@@ -446,4 +444,4 @@ class SqliteStore:
             return
         self._closed = True
         self._jobs.put(None)
-        await asyncio.to_thread(self._thread.join)
+        await in_thread(self._thread.join, "fireflytx-sqlite-close")

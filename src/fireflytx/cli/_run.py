@@ -18,6 +18,7 @@ from .._results import SagaResult
 from .._tcc_definition import TccSpec
 from .._tcc_engine import TccEngine
 from .._tcc_results import TccResult
+from .._threads import process_signals_blocked
 from ..config import CompensationPolicy
 from ..errors import FireflyTxError, GraphvizNotFoundError, RenderError
 from ..events import EventObserver, EventRecorder, event_line
@@ -120,8 +121,13 @@ def _run_live(
 ) -> SagaResult | TccResult:
     """Run with the live table of steps or participants on stderr, fed by the engine's events."""
     progress = RunProgress(spec)
-    with Live(progress, console=errors, refresh_per_second=12, transient=True):
+    live = Live(progress, console=errors, refresh_per_second=12, transient=True)
+    with process_signals_blocked():  # its refresh thread must leave Ctrl-C to the main thread
+        live.start(refresh=True)
+    try:
         return asyncio.run(_execute(spec, payload, policy, cid, headers, progress, events))
+    finally:
+        live.stop()
 
 
 def run(

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from .._threads import start_daemon
 from ..config import KafkaConfig
 from ..errors import FireflyTxError
 
@@ -165,8 +166,7 @@ class KafkaPublisher:
         with self._lock:
             if self._thread is None:
                 self._closing = False
-                self._thread = threading.Thread(target=self._serve, name="fireflytx-kafka", daemon=True)
-                self._thread.start()
+                self._thread = start_daemon(self._serve, "fireflytx-kafka")
 
     # -- the publisher's thread ------------------------------------------------------------------
 
