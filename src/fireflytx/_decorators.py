@@ -5,7 +5,6 @@ No decorator touches the JVM; a module full of sagas imports with no Java instal
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
@@ -13,7 +12,7 @@ from ._context import FromStep
 from ._definition import CompensationMarker, StepMarker, assemble_saga
 from ._fan_out import fan_out_of
 from ._limits import depends_on_problems, limit_problems, text_problems
-from ._spec import SPEC_ATTRIBUTE, check_callable, mark
+from ._spec import attach_spec, check_callable, mark
 from .config import CompensationPolicy
 
 __all__ = ["compensation_step", "saga", "saga_step"]
@@ -188,17 +187,4 @@ def saga(
             orphan or doubled compensations, unusable signatures).
     """
     policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
-
-    def assemble(cls: C, saga_name: str, localns: dict[str, Any]) -> C:
-        spec = assemble_saga(cls, saga_name, layer_concurrency, policy, localns)
-        setattr(cls, SPEC_ATTRIBUTE, spec)
-        return cls
-
-    if isinstance(name, type):
-        return assemble(name, name.__name__, sys._getframe(1).f_locals)
-
-    def decorate(cls: C) -> C:
-        # The defining frame's locals resolve annotations naming classes local to it.
-        return assemble(cls, name or cls.__name__, sys._getframe(1).f_locals)
-
-    return decorate
+    return attach_spec(name, lambda cls, n, ns: assemble_saga(cls, n, layer_concurrency, policy, ns))

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from ._definition import SagaSpec, definition_of
-from ._effective import EffectiveSpecs
-from ._lifecycle import EngineBase
+from ._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
 from ._results import SagaResult
 from ._saga_run import SagaRun
 from ._spec import PerSpec
@@ -39,26 +38,15 @@ def _make_plan(spec: SagaSpec) -> tuple[tuple[tuple[str, Any], ...], bool]:
 _plan_of: PerSpec[tuple[tuple[tuple[str, Any], ...], bool]] = PerSpec(_make_plan)
 
 
-class SagaEngine(EngineBase):
+class SagaEngine(DefinitionEngine):
     """Executes sagas; start it with ``async with SagaEngine() as engine`` (or ``initialize()``).
 
-    One engine can run many sagas at once. The JVM it starts is shared by every engine of the
-    process and stays up after ``shutdown()``; engines themselves can start and stop repeatedly.
-
-    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
-    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
-    callables run on daemon threads: exit never waits for them, and one the engine timed out is
-    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``).
+    One engine can run many sagas at once.
+    {engine_notes}
 
     Args:
-        settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
+        {engine_args}
         compensation_policy: Overrides ``settings.compensation_policy`` for this engine.
-        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
-            added with ``add_listener``.
-        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
-            the setting's, which is unbounded by default).
-        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
-            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``.
     """
 
     def __init__(
@@ -70,8 +58,7 @@ class SagaEngine(EngineBase):
         max_in_flight: int | None = None,
         when_full: Literal["wait", "fail"] | None = None,
     ) -> None:
-        super().__init__(settings, listeners, max_in_flight, when_full)
-        self._effective = EffectiveSpecs(self.settings)
+        super().__init__(settings, listeners=listeners, max_in_flight=max_in_flight, when_full=when_full)
         self.compensation_policy = CompensationPolicy(
             compensation_policy or self.settings.compensation_policy
         )
@@ -94,10 +81,7 @@ class SagaEngine(EngineBase):
             DefinitionError: the class is not a valid saga.
             EngineNotStartedError: the engine is not running.
         """
-        spec = self._effective(definition_of(saga))
-        self._running()[0].register(spec)
-        self._registered(spec)
-        return spec
+        return self._register(definition_of(saga))
 
     async def execute(
         self,
@@ -133,20 +117,17 @@ class SagaEngine(EngineBase):
             self._children.check(spec)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
-        return await self._launch(spec, instance, input, correlation_id, headers, policy, None)
+        return await self._launch(spec, input, correlation_id, headers, None, instance, policy)
 
     async def _launch(
-        self,
-        spec: SagaSpec,
-        instance: Any,
-        input: Any,
-        correlation_id: str | None,
-        headers: Mapping[str, str] | None,
-        policy: CompensationPolicy | None,
-        replay: Mapping[str, tuple[Any, BaseException | None]] | None,
+        self, spec: SagaSpec, input: Any, correlation_id: str | None, headers: Headers, replay: Replay,
+        instance: Any = None, policy: CompensationPolicy | None = None,
     ) -> SagaResult:
+        # A recovered run (no instance) gets a new one, as a run of the class does.
+        if instance is None:
+            instance = spec.cls()
         bridge, start = self._run_start(
-            spec.name, _plan_of(spec)[0], input, correlation_id, headers, "saga", replay
+            spec.name, _plan_of(spec)[0], input, correlation_id, headers, self._kind, replay
         )
         result: SagaResult = await self._execute(
             start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge
@@ -158,32 +139,6 @@ class SagaEngine(EngineBase):
         run.children = self._children
         return run
 
-    async def _run_recovered(
-        self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]
-    ) -> SagaResult:
-        return await self._launch(spec, spec.cls(), value, correlation_id, headers, None, replay)
+    _kind = "saga"
 
-    @property
-    def _kind(self) -> str:
-        return "saga"
-
-    def execute_sync(
-        self,
-        saga: Any,
-        input: Any = None,
-        *,
-        correlation_id: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        compensation_policy: CompensationPolicy | str | None = None,
-    ) -> SagaResult:
-        """Blocking ``execute`` for scripts; async steps run on a private event loop.
-
-        Raises:
-            FireflyTxError: called from inside a running event loop (use ``await engine.execute``).
-        """
-        policy = compensation_policy
-        return self._blocking(
-            lambda: self.execute(
-                saga, input, correlation_id=correlation_id, headers=headers, compensation_policy=policy
-            )
-        )
+    execute_sync = blocking_twin(execute, "steps")

@@ -122,6 +122,8 @@ class EngineBase:
     """
 
     _thread_prefix = "fireflytx-step"
+    _kind: str
+    """``"saga"`` or ``"tcc"``: what this engine runs, and so which stored transactions it recovers."""
 
     def __init__(
         self,
@@ -749,9 +751,6 @@ class EngineBase:
     ) -> Any:
         raise NotImplementedError
 
-    @property
-    def _kind(self) -> str:
-        raise NotImplementedError
 
     def _registered(self, spec: Any) -> None:
         """Remember a registered definition (recovery resumes only those) and sweep its orphans if asked."""

@@ -8,13 +8,13 @@ builds its result from its own record of every attempt and compensation instead.
 from __future__ import annotations
 
 import enum
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from ._outcomes import AttemptRecord, StepError, json_time
+from ._result_view import ResultView, Shown, UnitRow, attempted_json
 from ._values import to_jsonable
 from .errors import CompensationError, StepFailedError, TransactionError
 
@@ -71,12 +71,7 @@ class StepOutcome:
         """
         return {
             "step_id": self.step_id,
-            "status": self.status.value,
-            "attempts": self.attempts,
-            "duration_ms": float(self.duration_ms),
-            "started_at": json_time(self.started_at),
-            "completed_at": json_time(self.completed_at),
-            "error": None if self.error is None else self.error.to_json_dict(),
+            **attempted_json(self),
             "has_compensation": self.has_compensation,
             "compensated": self.compensated,
             "compensation_attempts": self.compensation_attempts,
@@ -89,17 +84,21 @@ class StepOutcome:
         }
 
 
-_STATUS_STYLE = {
-    StepStatus.SUCCEEDED: "green",
-    StepStatus.COMPENSATED: "yellow",
-    StepStatus.FAILED: "red",
-    StepStatus.COMPENSATION_FAILED: "bold red",
-    StepStatus.NOT_RUN: "dim",
-}
+def _step_row(o: StepOutcome) -> UnitRow:
+    error = str(o.error or o.compensation_error or "")
+    return o.step_id, "", o.status, (str(o.attempts), f"{o.duration_ms:.1f}", _compensation_text(o), error)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class SagaResult:
+def _compensation_text(outcome: StepOutcome) -> str:
+    if outcome.compensation_error is not None:
+        return "failed"
+    if outcome.compensated:
+        return "compensated"
+    return "" if outcome.has_compensation else "none defined"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class SagaResult(ResultView):
     """The outcome of one saga run.
 
     ``is_success`` is true only if every step succeeded. After a failure, ``status`` says whether the
@@ -215,69 +214,7 @@ class SagaResult:
             )
         return self
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-compatible view (results converted, exceptions as type, message and traceback)."""
-        return {
-            "saga_name": self.saga_name,
-            "correlation_id": self.correlation_id,
-            "status": self.status.value,
-            "started_at": json_time(self.started_at),
-            "completed_at": json_time(self.completed_at),
-            "duration_ms": float(self.duration_ms),
-            "failed_steps": list(self.failed_steps),
-            "compensated_steps": list(self.compensated_steps),
-            "is_success": self.is_success,
-            "context": to_jsonable(self.context),
-            "steps": {k: v.to_json_dict() for k, v in self.steps.items()},
-        }
-
-    def __repr__(self) -> str:
-        failed = f", failed_step={self.failed_step!r}" if self.failed_steps else ""
-        return (
-            f"SagaResult({self.saga_name!r}, status={self.status.value}, steps={len(self.steps)}"
-            f"{failed}, duration_ms={self.duration_ms:.1f})"
-        )
-
-    __str__ = __repr__
-
-    def __rich__(self) -> Any:
-        """A table of the steps, for rich consoles."""
-        from rich.table import Table
-
-        table = Table(title=f"saga {self.saga_name} · {self.status.value} · {self.duration_ms:.1f} ms")
-        for column in ("step", "status", "attempts", "ms", "compensation", "error"):
-            table.add_column(column)
-        for outcome in self.steps.values():
-            table.add_row(
-                outcome.step_id,
-                f"[{_STATUS_STYLE[outcome.status]}]{outcome.status.value}[/]",
-                str(outcome.attempts),
-                f"{outcome.duration_ms:.1f}",
-                _compensation_text(outcome),
-                str(outcome.error or outcome.compensation_error or ""),
-            )
-        return table
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr>"
-            f"<td>{html.escape(o.step_id)}</td><td>{o.status.value}</td><td>{o.attempts}</td>"
-            f"<td>{o.duration_ms:.1f}</td><td>{html.escape(_compensation_text(o))}</td>"
-            f"<td>{html.escape(str(o.error or o.compensation_error or ''))}</td>"
-            "</tr>"
-            for o in self.steps.values()
-        )
-        return (
-            f"<p><b>saga {html.escape(self.saga_name)}</b> · {self.status.value} · "
-            f"{self.duration_ms:.1f} ms · <code>{html.escape(self.correlation_id)}</code></p>"
-            "<table><thead><tr><th>step</th><th>status</th><th>attempts</th><th>ms</th>"
-            f"<th>compensation</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
-
-
-def _compensation_text(outcome: StepOutcome) -> str:
-    if outcome.compensation_error is not None:
-        return "failed"
-    if outcome.compensated:
-        return "compensated"
-    return "" if outcome.has_compensation else "none defined"
+    _shown = Shown(
+        "saga", "steps", ("failed_steps", "compensated_steps"), "failed_step",
+        ("step", "status", "attempts", "ms", "compensation", "error"), _step_row,
+    )

@@ -8,6 +8,7 @@ either kind's modules.
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -15,6 +16,7 @@ __all__ = [
     "MARKER_ATTRIBUTE",
     "SPEC_ATTRIBUTE",
     "PerSpec",
+    "attach_spec",
     "check_callable",
     "mark",
     "non_negative",
@@ -36,6 +38,28 @@ def spec_of(obj: Any) -> tuple[str, Any]:
     """
     target = obj if isinstance(obj, type) else type(obj)
     return getattr(target, "__qualname__", repr(target)), target.__dict__.get(SPEC_ATTRIBUTE)
+
+
+def attach_spec(name: Any, assemble: Callable[[type, str, dict[str, Any]], Any]) -> Any:
+    """What ``@saga`` and ``@tcc`` return: the class with its spec, or a decorator that attaches it.
+
+    ``name`` is the decorated class itself (bare ``@saga``) or the definition's name (``None``: the
+    class's). ``assemble(cls, name, localns)`` builds the spec; ``localns`` are the locals of the
+    frame defining the class, which resolve annotations naming classes local to it, so this must
+    be called straight from the decorator.
+    """
+
+    def attach(cls: type, spec_name: str, localns: dict[str, Any]) -> type:
+        setattr(cls, SPEC_ATTRIBUTE, assemble(cls, spec_name, localns))
+        return cls
+
+    if isinstance(name, type):
+        return attach(name, name.__name__, sys._getframe(2).f_locals)
+
+    def decorate(cls: type) -> type:
+        return attach(cls, name or cls.__name__, sys._getframe(1).f_locals)
+
+    return decorate
 
 
 def mark(func: F, marker: Any) -> F:

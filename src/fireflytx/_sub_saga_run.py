@@ -122,9 +122,7 @@ class Children:
         correlation_id = child_correlation_id(run.correlation_id, step.step_id)
         token = _LAUNCHING.set(self._engine)
         try:
-            result = await self._engine._launch(
-                spec, spec.cls(), child_input, correlation_id, run.headers, None, None
-            )
+            result = await self._engine._launch(spec, child_input, correlation_id, run.headers, None)
         finally:
             _LAUNCHING.reset(token)
         if not result.is_success:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ._limits import MAX_INT, count_problems, limit_problems, text_problems
-from ._spec import MARKER_ATTRIBUTE, SPEC_ATTRIBUTE, check_callable, mark
+from ._spec import MARKER_ATTRIBUTE, attach_spec, check_callable, mark
 from ._tcc_assembly import assemble_tcc
 from ._tcc_definition import (
     CANCEL,
@@ -315,16 +314,4 @@ def tcc(name: Any = None, *, timeout_ms: int | None = None) -> Any:
             methods for one, duplicate participant ids, phase methods on the TCC class not named
             ``<phase>_<id>``, unusable signatures or ``input=`` selectors, saga decorators).
     """
-
-    def assemble(cls: C, tcc_name: str, localns: dict[str, Any]) -> C:
-        setattr(cls, SPEC_ATTRIBUTE, assemble_tcc(cls, tcc_name, timeout_ms, localns))
-        return cls
-
-    if isinstance(name, type):
-        return assemble(name, name.__name__, sys._getframe(1).f_locals)
-
-    def decorate(cls: C) -> C:
-        # The defining frame's locals resolve annotations naming classes local to it.
-        return assemble(cls, name or cls.__name__, sys._getframe(1).f_locals)
-
-    return decorate
+    return attach_spec(name, lambda cls, n, ns: assemble_tcc(cls, n, timeout_ms, ns))

@@ -8,21 +8,19 @@ loop. A ``SagaEngine`` and a ``TccEngine`` can run side by side: they share the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from ._effective import EffectiveSpecs
-from ._lifecycle import EngineBase
+from ._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
 from ._tcc_definition import TccSpec, tcc_definition_of
 from ._tcc_inputs import participant_inputs
 from ._tcc_results import TccResult
 from ._tcc_run import TccRun
-from .config import FireflyTxSettings
 
 __all__ = ["TccEngine"]
 
 
-class TccEngine(EngineBase):
+class TccEngine(DefinitionEngine):
     """Executes TCC transactions; start it with ``async with TccEngine() as engine`` (or ``initialize()``).
 
     The Java ``TccEngine`` orchestrates: it runs the tries one after another in ``order`` with
@@ -32,36 +30,15 @@ class TccEngine(EngineBase):
     fails outright once two participants need cancelling), makes ``optional`` participants really
     optional, never reports a failed confirm as confirmed, and applies ``@tcc(timeout_ms=...)``.
 
-    One engine can run many transactions at once. The JVM it starts is shared by every engine of
-    the process and stays up after ``shutdown()``; engines themselves can start and stop repeatedly.
-
-    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
-    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
-    callables run on daemon threads: exit never waits for them, and one the engine timed out is
-    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``).
+    One engine can run many transactions at once.
+    {engine_notes}
 
     Args:
-        settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
-        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
-            added with ``add_listener``.
-        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
-            the setting's, which is unbounded by default).
-        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
-            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``.
+        {engine_args}
     """
 
     _thread_prefix = "fireflytx-tcc"
-
-    def __init__(
-        self,
-        settings: FireflyTxSettings | None = None,
-        *,
-        listeners: Iterable[Any] = (),
-        max_in_flight: int | None = None,
-        when_full: Literal["wait", "fail"] | None = None,
-    ) -> None:
-        super().__init__(settings, listeners, max_in_flight, when_full)
-        self._effective = EffectiveSpecs(self.settings)
+    _kind = "tcc"
 
     def _make_bridge(self) -> Any:
         from ._bridge._tcc import TccBridge
@@ -80,10 +57,7 @@ class TccEngine(EngineBase):
             DefinitionError: the class is not a valid TCC.
             EngineNotStartedError: the engine is not running.
         """
-        spec = self._effective(tcc_definition_of(tcc))
-        self._running()[0].register(spec)
-        self._registered(spec)
-        return spec
+        return self._register(tcc_definition_of(tcc))
 
     async def execute(
         self,
@@ -124,44 +98,15 @@ class TccEngine(EngineBase):
         return await self._launch(spec, input, correlation_id, headers, None)
 
     async def _launch(
-        self,
-        spec: TccSpec,
-        input: Any,
-        correlation_id: str | None,
-        headers: Mapping[str, str] | None,
-        replay: Mapping[str, tuple[Any, BaseException | None]] | None,
+        self, spec: TccSpec, input: Any, correlation_id: str | None, headers: Headers, replay: Replay
     ) -> TccResult:
         # Worked out from the input on every start, recovered ones too: only the input is stored.
         own = participant_inputs(spec, input)
         targets = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
         bridge, start = self._run_start(
-            spec.name, targets, input, correlation_id, headers, "tcc", replay, own=own
+            spec.name, targets, input, correlation_id, headers, self._kind, replay, own=own
         )
         result: TccResult = await self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
         return result
 
-    async def _run_recovered(
-        self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]
-    ) -> TccResult:
-        return await self._launch(spec, value, correlation_id, headers, replay)
-
-    @property
-    def _kind(self) -> str:
-        return "tcc"
-
-    def execute_sync(
-        self,
-        tcc: type,
-        input: Any = None,
-        *,
-        correlation_id: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> TccResult:
-        """Blocking ``execute`` for scripts; async phase methods run on a private event loop.
-
-        Raises:
-            FireflyTxError: called from inside a running event loop (use ``await engine.execute``).
-        """
-        return self._blocking(
-            lambda: self.execute(tcc, input, correlation_id=correlation_id, headers=headers)
-        )
+    execute_sync = blocking_twin(execute, "phase methods")

@@ -8,12 +8,12 @@ own record of every attempt instead.
 from __future__ import annotations
 
 import enum
-import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ._outcomes import AttemptRecord, StepError, json_time
+from ._result_view import ResultView, Shown, UnitRow, attempted_json
 from ._values import to_jsonable
 from .errors import StepFailedError, TccCancelError, TccConfirmError
 
@@ -75,14 +75,7 @@ class TccPhaseOutcome:
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-compatible view; the attempt log stays out, as in the saga result's JSON."""
-        return {
-            "status": self.status.value,
-            "attempts": self.attempts,
-            "duration_ms": float(self.duration_ms),
-            "started_at": json_time(self.started_at),
-            "completed_at": json_time(self.completed_at),
-            "error": None if self.error is None else self.error.to_json_dict(),
-        }
+        return attempted_json(self)
 
 
 _NOT_RUN = TccPhaseOutcome()
@@ -127,16 +120,6 @@ class TccParticipantOutcome:
         return None
 
 
-_STATUS_STYLE = {
-    TccParticipantStatus.CONFIRMED: "green",
-    TccParticipantStatus.CANCELED: "yellow",
-    TccParticipantStatus.CONFIRM_FAILED: "bold red",
-    TccParticipantStatus.CANCEL_FAILED: "bold red",
-    TccParticipantStatus.TRIED: "red",
-    TccParticipantStatus.SKIPPED: "dim",
-}
-
-
 def _phase_text(phase: TccPhaseOutcome) -> str:
     if phase.status is TccPhaseStatus.NOT_RUN:
         return "-"
@@ -144,8 +127,13 @@ def _phase_text(phase: TccPhaseOutcome) -> str:
     return f"{mark} ×{phase.attempts} {phase.duration_ms:.1f} ms"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TccResult:
+def _participant_row(o: TccParticipantOutcome) -> UnitRow:
+    phases = (_phase_text(o.try_phase), _phase_text(o.confirm_phase), _phase_text(o.cancel_phase))
+    return o.participant_id, " (optional)" if o.optional else "", o.status, (*phases, str(o.error or ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class TccResult(ResultView):
     """The outcome of one TCC run.
 
     ``is_success`` and ``is_confirmed`` are true only when every confirm succeeded (``CONFIRMED``);
@@ -234,63 +222,10 @@ class TccResult:
             )
         return self
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-compatible view (try results converted, exceptions as type, message and traceback)."""
-        return {
-            "tcc_name": self.tcc_name,
-            "correlation_id": self.correlation_id,
-            "status": self.status.value,
-            "started_at": json_time(self.started_at),
-            "completed_at": json_time(self.completed_at),
-            "duration_ms": float(self.duration_ms),
-            "failed_participant": self.failed_participant,
-            "is_success": self.is_success,
-            "context": to_jsonable(self.context),
-            "participants": {k: v.to_json_dict() for k, v in self.participants.items()},
-        }
-
-    def __repr__(self) -> str:
-        failed = f", failed_participant={self.failed_participant!r}" if self.failed_participant else ""
-        return (
-            f"TccResult({self.tcc_name!r}, status={self.status.value}, participants={len(self.participants)}"
-            f"{failed}, duration_ms={self.duration_ms:.1f})"
-        )
-
-    __str__ = __repr__
-
-    def __rich__(self) -> Any:
-        """A table of the participants, for rich consoles."""
-        from rich.table import Table
-
-        table = Table(title=f"tcc {self.tcc_name} · {self.status.value} · {self.duration_ms:.1f} ms")
-        for column in ("participant", "status", "try", "confirm", "cancel", "error"):
-            table.add_column(column)
-        for outcome in self.participants.values():
-            table.add_row(
-                outcome.participant_id + (" (optional)" if outcome.optional else ""),
-                f"[{_STATUS_STYLE[outcome.status]}]{outcome.status.value}[/]",
-                _phase_text(outcome.try_phase),
-                _phase_text(outcome.confirm_phase),
-                _phase_text(outcome.cancel_phase),
-                str(outcome.error or ""),
-            )
-        return table
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr>"
-            f"<td>{html.escape(o.participant_id)}</td><td>{o.status.value}</td>"
-            f"<td>{html.escape(_phase_text(o.try_phase))}</td><td>{html.escape(_phase_text(o.confirm_phase))}</td>"
-            f"<td>{html.escape(_phase_text(o.cancel_phase))}</td><td>{html.escape(str(o.error or ''))}</td>"
-            "</tr>"
-            for o in self.participants.values()
-        )
-        return (
-            f"<p><b>tcc {html.escape(self.tcc_name)}</b> · {self.status.value} · "
-            f"{self.duration_ms:.1f} ms · <code>{html.escape(self.correlation_id)}</code></p>"
-            "<table><thead><tr><th>participant</th><th>status</th><th>try</th><th>confirm</th>"
-            f"<th>cancel</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
+    _shown = Shown(
+        "tcc", "participants", ("failed_participant",), "failed_participant",
+        ("participant", "status", "try", "confirm", "cancel", "error"), _participant_row,
+    )
 
 
 def _phase_errors(result: TccResult, phase: str) -> dict[str, StepError]:

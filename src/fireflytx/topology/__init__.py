@@ -24,11 +24,14 @@ from ._api import Topology, run_view, timeline, topology
 # Implemented in _render.py
 from ._render import Diagram, Format
 
+# Implemented in _run_common.py
+from ._run_common import AttemptRun
+
 # Implemented in _saga.py
 from ._saga import CompensationNode, SagaTopology, StepNode
 
 # Implemented in _saga_run.py
-from ._saga_run import AttemptRun, CompensationRun, CompensationState, SagaRunView, StepRun
+from ._saga_run import CompensationRun, CompensationState, SagaRunView, StepRun
 
 # Implemented in _tcc.py
 from ._tcc import ParticipantNode, PhaseNode, TccTopology

@@ -12,6 +12,7 @@ from ..config import CompensationPolicy
 from ._graph import Cluster, Edge, Graph, Node
 from ._nested import nest_graph, nest_tree
 from ._render import Diagram
+from ._run_common import unit_by_id
 from ._tcc import selector_label
 from ._text import Tree, attempt_settings, class_label
 
@@ -102,12 +103,7 @@ class SagaTopology(Diagram):
         Raises:
             KeyError: the saga has no such step.
         """
-        for node in self.steps:
-            if node.step_id == step_id:
-                return node
-        raise KeyError(
-            f"saga {self.name!r} has no step {step_id!r}; steps: {[s.step_id for s in self.steps]}"
-        )
+        return unit_by_id(self.steps, "step_id", step_id, f"saga {self.name!r}", list_known=True)
 
     def _notes(self) -> list[str]:
         notes = []

@@ -14,16 +14,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .._fan_out import split_clone_id
-from .._outcomes import AttemptRecord
 from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._graph import Cluster, Edge, Graph, Node
 from ._nested import child_lanes, nest_graph, nest_tree
-from ._render import Diagram
+from ._run_common import AttemptRun, RunView, add_attempts, check_fits, run_facts, unit_by_id
 from ._saga import SagaTopology, StepNode
 from ._text import Tree, ms_between, ms_taken, plural, shorten
 from ._timeline import Bar, BarOutcome, Lane, Timeline
 
-__all__ = ["AttemptRun", "CompensationRun", "CompensationState", "SagaRunView", "StepRun", "saga_run_view"]
+__all__ = ["CompensationRun", "CompensationState", "SagaRunView", "StepRun", "saga_run_view"]
 
 
 class CompensationState(enum.StrEnum):
@@ -39,27 +38,6 @@ class CompensationState(enum.StrEnum):
     """The compensation ran and still failed after its retries."""
     SKIPPED = "skipped"
     """The step completed and the run failed, but its compensation never ran (``CIRCUIT_BREAKER``)."""
-
-
-class AttemptRun(BaseModel):
-    """An ``AttemptRecord`` placed on the run's time axis; ``error`` (its message) is None on success."""
-
-    model_config = ConfigDict(frozen=True)
-
-    number: int
-    start_ms: float
-    end_ms: float
-    error: str | None = None
-
-    @classmethod
-    def of(cls, record: AttemptRecord, run_start: datetime) -> AttemptRun:
-        """The record with its times as offsets from ``run_start``."""
-        return cls(
-            number=record.number,
-            start_ms=ms_between(run_start, record.started_at),
-            end_ms=ms_between(run_start, record.completed_at),
-            error=None if record.error is None else record.error.message,
-        )
 
 
 class CompensationRun(BaseModel):
@@ -124,7 +102,7 @@ _UNDO_STYLE = {
 }
 
 
-class SagaRunView(Diagram):
+class SagaRunView(RunView):
     """One saga run: each step's status, attempts, duration and compensation.
 
     Drawn like the saga's topology, so a failed run shows at a glance where it broke (``FAILED``)
@@ -132,14 +110,7 @@ class SagaRunView(Diagram):
     """
 
     kind: Literal["saga"] = "saga"
-    name: str
-    class_name: str | None
-    correlation_id: str
     status: SagaStatus
-    is_success: bool
-    started_at: datetime
-    completed_at: datetime
-    duration_ms: float
     steps: tuple[StepRun, ...]
     layers: tuple[tuple[str, ...], ...] = ()
     failed_steps: tuple[str, ...] = ()
@@ -151,10 +122,7 @@ class SagaRunView(Diagram):
         Raises:
             KeyError: the run has no such step.
         """
-        for step in self.steps:
-            if step.step_id == step_id:
-                return step
-        raise KeyError(f"saga {self.name!r} has no step {step_id!r}")
+        return unit_by_id(self.steps, "step_id", step_id, f"saga {self.name!r}")
 
     def timeline(self) -> Timeline:
         """When each step attempt and each compensation ran, as a Gantt-style chart."""
@@ -192,34 +160,15 @@ class SagaRunView(Diagram):
                     else _undo_summary(comp)
                 )
                 lanes.append(Lane(label=f"↺ {name}", kind="compensation", bars=(bar,), note=note))
-        return Timeline(
-            title=self._who(),
-            subtitle=f"{self.status.value} · {ms_taken(self.duration_ms)} · "
-            f"correlation_id={self.correlation_id}",
-            ok=self.is_success,
-            duration_ms=self.duration_ms,
-            lanes=tuple(lanes),
-        )
-
-    def _who(self) -> str:
-        return f"{self.class_name} ({self.name})" if self.class_name else self.name
-
-    def _title(self) -> str:
-        return f"{self._who()} · {self.status.value} · {ms_taken(self.duration_ms)}"
+        return self._timeline(lanes)
 
     def _tree(self) -> tuple[Tree, Iterable[str]]:
-        root = Tree(f"{self._title()} · correlation_id={self.correlation_id}")
+        root = self._root()
         for step in self.steps:
             line = root.add(f"{_SYMBOL[step.status]} {step.step_id} · {_step_summary(step)}")
             if step.child is not None:
                 nest_tree(line, _child_label(step.child), step.child._tree()[0])
-            if step.attempts > 1:
-                for attempt in step.attempt_log:
-                    took = ms_taken(attempt.end_ms - attempt.start_ms)
-                    outcome = f"✗ {shorten(attempt.error, 100)}" if attempt.error is not None else "✓"
-                    line.add(f"attempt {attempt.number} {outcome} · {took}")
-            elif step.error is not None:
-                line.add(shorten(step.error, 120))
+            add_attempts(line, step.attempts, step.attempt_log, step.error)
             if (text := _undo_text(step, self.is_success)) is not None:
                 line.add(text)
         return root, self._footer()
@@ -427,11 +376,7 @@ def saga_run_view(result: SagaResult, topology: SagaTopology | None = None) -> S
     if topology is not None:
         declared = {n.step_id for n in topology.steps}
         missing = [s for s in result.steps if s not in declared and _clone_of(topology, s) is None]
-        if topology.name != result.saga_name or missing:
-            raise ValueError(
-                f"the result of saga {result.saga_name!r} cannot be drawn with the topology of saga "
-                f"{topology.name!r}" + (f" (it has no steps {missing})" if missing else "")
-            )
+        check_fits("saga", result.saga_name, topology, missing, "steps")
     ran_undo = sorted(
         (o for o in result.steps.values() if o.compensation_started_at is not None),
         key=lambda o: o.compensation_started_at or result.started_at,
@@ -445,14 +390,7 @@ def saga_run_view(result: SagaResult, topology: SagaTopology | None = None) -> S
                 clones.setdefault(parent.step_id, []).append(step_id)
         ids = [i for n in topology.steps for i in (n.step_id, *clones.get(n.step_id, ()))]
     return SagaRunView(
-        name=result.saga_name,
-        class_name=topology.class_name if topology is not None else None,
-        correlation_id=result.correlation_id,
-        status=result.status,
-        is_success=result.is_success,
-        started_at=result.started_at,
-        completed_at=result.completed_at,
-        duration_ms=result.duration_ms,
+        **run_facts(result, result.saga_name, topology),
         steps=tuple(
             _step_run(result.steps[s], result, topology, undo_order.get(s)) for s in ids if s in result.steps
         ),

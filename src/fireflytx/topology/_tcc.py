@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from .._tcc_definition import PhaseSpec, TccSpec
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
+from ._run_common import unit_by_id
 from ._text import Tree, attempt_settings, class_label, ms_setting
 
 __all__ = ["ParticipantNode", "PhaseNode", "TccTopology", "tcc_topology"]
@@ -94,11 +95,8 @@ class TccTopology(Diagram):
         Raises:
             KeyError: the TCC has no such participant.
         """
-        for node in self.participants:
-            if node.participant_id == participant_id:
-                return node
-        ids = [p.participant_id for p in self.participants]
-        raise KeyError(f"tcc {self.name!r} has no participant {participant_id!r}; participants: {ids}")
+        owner = f"tcc {self.name!r}"
+        return unit_by_id(self.participants, "participant_id", participant_id, owner, list_known=True)
 
     def _notes(self) -> list[str]:
         return [f"timeout={ms_setting(self.timeout_ms)}"] if self.timeout_ms else []

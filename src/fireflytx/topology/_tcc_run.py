@@ -20,8 +20,7 @@ from .._tcc_results import (
     TccStatus,
 )
 from ._graph import Cluster, Edge, Graph, Node
-from ._render import Diagram
-from ._saga_run import AttemptRun
+from ._run_common import AttemptRun, RunView, add_attempts, check_fits, run_facts, unit_by_id
 from ._tcc import Phase, TccTopology
 from ._text import Tree, ms_between, ms_taken, plural, shorten
 from ._timeline import Bar, BarOutcome, Lane, Timeline
@@ -97,7 +96,7 @@ def _phase_summary(phase: PhaseRun) -> str:
     return f"{word} · {plural(phase.attempts, 'attempt')} · {ms_taken(phase.duration_ms)}"
 
 
-class TccRunView(Diagram):
+class TccRunView(RunView):
     """One TCC run: each participant's status and each phase's attempts, duration and error.
 
     A failed run shows which participant's try broke it (``✗``), who was cancelled (``↺``) and
@@ -105,14 +104,7 @@ class TccRunView(Diagram):
     """
 
     kind: Literal["tcc"] = "tcc"
-    name: str
-    class_name: str | None
-    correlation_id: str
     status: TccStatus
-    is_success: bool
-    started_at: datetime
-    completed_at: datetime
-    duration_ms: float
     participants: tuple[ParticipantRun, ...]
     failed_participant: str | None = None
 
@@ -122,22 +114,13 @@ class TccRunView(Diagram):
         Raises:
             KeyError: the run has no such participant.
         """
-        for participant in self.participants:
-            if participant.participant_id == participant_id:
-                return participant
-        raise KeyError(f"tcc {self.name!r} has no participant {participant_id!r}")
-
-    def _who(self) -> str:
-        return f"{self.class_name} ({self.name})" if self.class_name else self.name
-
-    def _title(self) -> str:
-        return f"{self._who()} · {self.status.value} · {ms_taken(self.duration_ms)}"
+        return unit_by_id(self.participants, "participant_id", participant_id, f"tcc {self.name!r}")
 
     def _symbol(self, participant: ParticipantRun) -> str:
         return "✗" if participant.participant_id == self.failed_participant else _SYMBOL[participant.status]
 
     def _tree(self) -> tuple[Tree, Iterable[str]]:
-        root = Tree(f"{self._title()} · correlation_id={self.correlation_id}")
+        root = self._root()
         for participant in self.participants:
             optional = ", optional" if participant.optional else ""
             line = root.add(
@@ -151,13 +134,7 @@ class TccRunView(Diagram):
                 mark = "✓" if phase.status is TccPhaseStatus.SUCCEEDED else "✗"
                 name = f" {phase.method}" if phase.method else ""
                 sub = line.add(f"{mark} {phase.phase}{name} · {_phase_summary(phase)}")
-                if phase.attempts > 1:
-                    for attempt in phase.attempt_log:
-                        took = ms_taken(attempt.end_ms - attempt.start_ms)
-                        outcome = f"✗ {shorten(attempt.error, 100)}" if attempt.error is not None else "✓"
-                        sub.add(f"attempt {attempt.number} {outcome} · {took}")
-                elif phase.error is not None:
-                    sub.add(shorten(phase.error, 120))
+                add_attempts(sub, phase.attempts, phase.attempt_log, phase.error)
         return root, self._footer()
 
     def _footer(self) -> list[str]:
@@ -245,14 +222,7 @@ class TccRunView(Diagram):
                         note=_phase_summary(phase) if phase.error is None else f"✗ {phase.error}",
                     )
                 )
-        return Timeline(
-            title=self._who(),
-            subtitle=f"{self.status.value} · {ms_taken(self.duration_ms)} · "
-            f"correlation_id={self.correlation_id}",
-            ok=self.is_success,
-            duration_ms=self.duration_ms,
-            lanes=tuple(lanes),
-        )
+        return self._timeline(lanes)
 
 
 _CANCELLED = (TccStatus.CANCELED, TccStatus.CANCEL_FAILED)
@@ -308,21 +278,10 @@ def tcc_run_view(result: TccResult, topology: TccTopology | None = None) -> TccR
     if topology is not None:
         known = {p.participant_id for p in topology.participants}
         missing = [p for p in result.participants if p not in known]
-        if topology.name != result.tcc_name or missing:
-            raise ValueError(
-                f"the result of tcc {result.tcc_name!r} cannot be drawn with the topology of tcc "
-                f"{topology.name!r}" + (f" (it has no participants {missing})" if missing else "")
-            )
+        check_fits("tcc", result.tcc_name, topology, missing, "participants")
     ordered = sorted(result.participants.values(), key=lambda o: o.order)
     return TccRunView(
-        name=result.tcc_name,
-        class_name=topology.class_name if topology is not None else None,
-        correlation_id=result.correlation_id,
-        status=result.status,
-        is_success=result.is_success,
-        started_at=result.started_at,
-        completed_at=result.completed_at,
-        duration_ms=result.duration_ms,
+        **run_facts(result, result.tcc_name, topology),
         participants=tuple(_participant_run(o, result.started_at, topology) for o in ordered),
         failed_participant=result.failed_participant,
     )

@@ -1,0 +1,115 @@
+"""What ``SagaEngine`` and ``TccEngine`` share above ``EngineBase``: definitions, recovery, ``execute_sync``.
+
+Both engines take a definition the same way (its effective spec for this engine's settings,
+registered with the bridge and remembered for recovery), resume a recovered run through their
+own ``_launch`` and offer a blocking twin of ``execute``. Only what a run of each kind needs
+differs, so each engine keeps its own ``execute`` (the per-run path, one call to ``_launch``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
+
+from ._definition import SagaSpec
+from ._effective import EffectiveSpecs
+from ._lifecycle import EngineBase
+from ._tcc_definition import TccSpec
+from .config import FireflyTxSettings
+
+__all__ = ["DefinitionEngine", "Headers", "Replay", "blocking_twin"]
+
+Headers: TypeAlias = Mapping[str, str] | None
+"""A run's headers as ``execute`` takes them."""
+Replay: TypeAlias = Mapping[str, tuple[Any, BaseException | None]] | None
+"""Checkpoints a recovered run replays (unit id to its result or error); None for a new run."""
+
+S = TypeVar("S", SagaSpec, TccSpec)
+E = TypeVar("E", bound=EngineBase)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+_NOTES = """The JVM it starts is shared by every engine of the process and stays up after
+    ``shutdown()``; engines themselves can start and stop repeatedly.
+
+    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
+    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
+    callables run on daemon threads: exit never waits for them, and one the engine timed out is
+    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``)."""
+
+_ARGS = """settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
+        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
+            added with ``add_listener``.
+        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
+            the setting's, which is unbounded by default).
+        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
+            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``."""
+
+
+class DefinitionEngine(EngineBase):
+    """An engine of one kind of definition; subclasses set ``_kind`` and write ``_launch``.
+
+    What every engine's docstring says alike is written once here: a subclass's ``{engine_notes}``
+    and ``{engine_args}`` become the shared notes on the JVM, signals and threads, and the
+    constructor arguments below.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace("{engine_notes}", _NOTES).replace("{engine_args}", _ARGS)
+
+    def __init__(
+        self,
+        settings: FireflyTxSettings | None = None,
+        *,
+        listeners: Iterable[Any] = (),
+        max_in_flight: int | None = None,
+        when_full: Literal["wait", "fail"] | None = None,
+    ) -> None:
+        super().__init__(settings, listeners, max_in_flight, when_full)
+        self._effective = EffectiveSpecs(self.settings)
+
+    def _register(self, spec: S) -> S:
+        """The spec this engine runs for ``spec``, translated for the bridge and kept for recovery."""
+        effective = self._effective(spec)
+        self._running()[0].register(effective)
+        self._registered(effective)
+        return effective
+
+    async def _launch(
+        self, spec: Any, input: Any, correlation_id: str | None, headers: Headers, replay: Replay
+    ) -> Any:
+        """Start one run of ``spec`` and return its result."""
+        raise NotImplementedError
+
+    async def _run_recovered(
+        self, spec: Any, value: Any, correlation_id: str, headers: dict[str, str], replay: dict[str, Any]
+    ) -> Any:
+        return await self._launch(spec, value, correlation_id, headers, replay)
+
+
+def blocking_twin(
+    execute: Callable[Concatenate[E, P], Coroutine[Any, Any, T]], units: str
+) -> Callable[Concatenate[E, P], T]:
+    """``execute_sync`` made of ``execute``: the same parameters, run to its end on the private loop.
+
+    The twin takes its signature from ``execute`` (``inspect.signature`` and type checkers show
+    the same parameters), so the two cannot drift apart. ``units`` names what runs as async code
+    in its docstring: ``"steps"`` or ``"phase methods"``.
+    """
+
+    @functools.wraps(execute)
+    def execute_sync(self: E, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._blocking(lambda: execute(self, *args, **kwargs))
+
+    execute_sync.__name__ = "execute_sync"
+    execute_sync.__qualname__ = execute.__qualname__.rpartition(".")[0] + ".execute_sync"
+    execute_sync.__doc__ = f"""Blocking ``execute`` for scripts; async {units} run on a private event loop.
+
+        Raises:
+            FireflyTxError: called from inside a running event loop (use ``await engine.execute``).
+        """
+    return execute_sync

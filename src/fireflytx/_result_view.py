@@ -1,0 +1,164 @@
+"""How a saga or TCC result shows itself: as JSON, as its repr, and as a table in a console or notebook.
+
+Both kinds of result are a run (name, status, times, context) over one row per unit, a step or a
+participant; only the unit's columns differ, so each view is written once here and each result
+passes its own words and cells.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ._outcomes import json_time
+from ._values import to_jsonable
+
+__all__ = ["STATUS_STYLE", "ResultView", "Shown", "UnitRow", "attempted_json"]
+
+STATUS_STYLE = {
+    "SUCCEEDED": "green",
+    "CONFIRMED": "green",
+    "COMPENSATED": "yellow",
+    "CANCELED": "yellow",
+    "FAILED": "red",
+    "TRIED": "red",
+    "COMPENSATION_FAILED": "bold red",
+    "CONFIRM_FAILED": "bold red",
+    "CANCEL_FAILED": "bold red",
+    "NOT_RUN": "dim",
+    "SKIPPED": "dim",
+}
+"""The console colour of a step's or participant's status, by its value (a ``StrEnum`` member is one)."""
+
+
+UnitRow = tuple[str, str, enum.StrEnum, Sequence[str]]
+"""One unit's row: its id, a tag shown after the id in consoles, its status, then its other cells."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What differs between how a saga result and a TCC result show themselves.
+
+    ``kind`` names the result's ``<kind>_name`` field and titles its views; ``units`` is its field
+    of unit outcomes by id; ``failed`` its fields after the run's facts in JSON; ``first_failed``
+    the one its repr shows when set; ``columns`` and ``row`` make its table.
+    """
+
+    kind: str
+    units: str
+    failed: tuple[str, ...]
+    first_failed: str
+    columns: tuple[str, ...]
+    row: Callable[[Any], UnitRow]
+
+
+class _Result(Protocol):
+    @property
+    def _shown(self) -> Shown: ...
+    @property
+    def correlation_id(self) -> str: ...
+    @property
+    def status(self) -> enum.Enum: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def completed_at(self) -> datetime: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def is_success(self) -> bool: ...
+    @property
+    def context(self) -> dict[str, Any]: ...
+
+
+class ResultView:
+    """The views of a saga or TCC result: JSON, repr, and a table for consoles and notebooks.
+
+    A result class sets ``_shown`` to what differs (see ``Shown``).
+    """
+
+    __slots__ = ()
+
+    def to_json_dict(self: _Result) -> dict[str, Any]:
+        """A JSON-compatible view (results converted, exceptions as type, message and traceback)."""
+        shown = self._shown
+        failed = {}
+        for key in shown.failed:
+            value = getattr(self, key)
+            failed[key] = list(value) if isinstance(value, tuple) else value
+        units: Mapping[str, Any] = getattr(self, shown.units)
+        return {
+            f"{shown.kind}_name": _name(self),
+            "correlation_id": self.correlation_id,
+            "status": self.status.value,
+            "started_at": json_time(self.started_at),
+            "completed_at": json_time(self.completed_at),
+            "duration_ms": float(self.duration_ms),
+            **failed,
+            "is_success": self.is_success,
+            "context": to_jsonable(self.context),
+            shown.units: {k: v.to_json_dict() for k, v in units.items()},
+        }
+
+    def __repr__(self: _Result) -> str:
+        shown = self._shown
+        failed = getattr(self, shown.first_failed)
+        failed_text = f", {shown.first_failed}={failed!r}" if failed else ""
+        units = f"{shown.units}={len(getattr(self, shown.units))}"
+        return (
+            f"{type(self).__name__}({_name(self)!r}, status={self.status.value}, {units}"
+            f"{failed_text}, duration_ms={self.duration_ms:.1f})"
+        )
+
+    __str__ = __repr__
+
+    def __rich__(self: _Result) -> Any:
+        """A table of the units (steps or participants), for rich consoles."""
+        from rich.table import Table
+
+        shown = self._shown
+        table = Table(title=f"{shown.kind} {_name(self)} · {self.status.value} · {self.duration_ms:.1f} ms")
+        for column in shown.columns:
+            table.add_column(column)
+        for outcome in getattr(self, shown.units).values():
+            unit_id, tag, status, cells = shown.row(outcome)
+            table.add_row(unit_id + tag, f"[{STATUS_STYLE[status]}]{status.value}[/]", *cells)
+        return table
+
+    def _repr_html_(self: _Result) -> str:
+        shown = self._shown
+        rows = (shown.row(outcome) for outcome in getattr(self, shown.units).values())
+        body = "".join(
+            f"<tr><td>{html.escape(unit_id)}</td><td>{status.value}</td>"
+            + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
+            + "</tr>"
+            for unit_id, _, status, cells in rows
+        )
+        head = "".join(f"<th>{column}</th>" for column in shown.columns)
+        return (
+            f"<p><b>{shown.kind} {html.escape(_name(self))}</b> · {self.status.value} · "
+            f"{self.duration_ms:.1f} ms · <code>{html.escape(self.correlation_id)}</code></p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+def _name(result: _Result) -> str:
+    """The result's ``saga_name`` or ``tcc_name``."""
+    name: str = getattr(result, f"{result._shown.kind}_name")
+    return name
+
+
+def attempted_json(outcome: Any) -> dict[str, Any]:
+    """The JSON of what a step or TCC phase did: status, attempts, duration, times and error."""
+    return {
+        "status": outcome.status.value,
+        "attempts": outcome.attempts,
+        "duration_ms": float(outcome.duration_ms),
+        "started_at": json_time(outcome.started_at),
+        "completed_at": json_time(outcome.completed_at),
+        "error": None if outcome.error is None else outcome.error.to_json_dict(),
+    }
