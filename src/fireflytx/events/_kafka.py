@@ -81,6 +81,9 @@ class KafkaPublisher:
         KafkaPublisherError: ``confluent-kafka`` is not installed, or rejects the settings.
     """
 
+    inline = True
+    """``publish`` is thread-safe and never waits: an ``EventObserver`` may call it on the run's thread."""
+
     def __init__(
         self,
         config: KafkaConfig | None = None,
