@@ -112,6 +112,10 @@ _MAX_RUNS = 100_000
 """Runs the observer remembers at once; beyond, the oldest is forgotten (its later events lose headers)."""
 _BOOL = {None: "null", True: "true", False: "false"}
 _PHASE: dict[str | None, str] = {None: "null", **{p.value: f'"{p.value}"' for p in Phase}}
+_NO_OUTCOME = ',"will_retry":null,"duration_ms":null,"status":null,"error":null'
+_NO_STATUS = ',"status":null,"error":null'
+_NO_PAYLOAD = ',"payload":null'
+_MAX_HEADS = 10_000
 
 
 def _json_text(text: str) -> str:
@@ -126,6 +130,34 @@ def _run_tail(event: RunEvent, headers: dict[str, str]) -> str:
         f',"transaction_kind":"{event.kind._value_}","transaction_name":{_json_text(event.name)},'
         f'"correlation_id":{_json_text(event.correlation_id)},'
         f'"headers":{json.dumps(headers) if headers else "{}"}}}'
+    )
+
+
+def _head(kind: str, unit_id: str | None, phase: str | None, attempt: int | None) -> str:
+    unit = "null" if unit_id is None else _json_text(unit_id)
+    return (
+        f'"type":"{kind}","unit_id":{unit},"phase":{_PHASE[phase]},'
+        f'"attempt":{"null" if attempt is None else attempt}'
+    )
+
+
+def _fields(
+    kind: str,
+    unit_id: str | None = None,
+    phase: str | None = None,
+    attempt: int | None = None,
+    *,
+    will_retry: bool | None = None,
+    duration_ms: float | None = None,
+    status: str | None = None,
+    error: dict[str, str] | None = None,
+) -> str:
+    """The envelope's per-event fields but the payload (null), for the events that are not every step's."""
+    return (
+        f'{_head(kind, unit_id, phase, attempt)},"will_retry":{_BOOL[will_retry]},'
+        f'"duration_ms":{"null" if duration_ms is None else repr(float(duration_ms))},'
+        f'"status":{"null" if status is None else json.dumps(status)},'
+        f'"error":{"null" if error is None else json.dumps(error)}{_NO_PAYLOAD}'
     )
 
 
@@ -178,9 +210,7 @@ class EventObserver:
             redact = load_redactor(self.config.redact)
         self._redact = redact
         self._runs: dict[str, _Run] = {}
-        self._static: dict[tuple[str, str | None, str | None], str] = {}
-        """The type, unit id and phase of envelopes as JSON text, made once for each combination."""
-        self._statuses: dict[str, str] = {}
+        self._heads: dict[tuple[str, str | None, str | None, int | None], str] = {}
         self._timestamps = _Timestamps()
         first = uuid.uuid4()
         self._id_prefix = str(first)[:24]
@@ -231,10 +261,10 @@ class EventObserver:
         self._plans[id(definition)] = (definition, per_unit, default)
         return per_unit, default
 
-    def _run_of(self, event: RunEvent) -> _Run:
-        run = self._runs.get(event.correlation_id)
-        if run is None:  # its start was dropped by a full buffer: carry on without headers
-            run = _Run(_run_tail(event, {}), None, {}, self._resolve(None), event.correlation_id.encode())
+    def _lost_run(self, event: RunEvent) -> _Run:
+        """A run whose start this observer did not see (it was dropped): carry on without headers."""
+        run = _Run(_run_tail(event, {}), None, {}, self._resolve(None), event.correlation_id.encode())
+        if not isinstance(event, TransactionFinished):
             self._runs[event.correlation_id] = run
         return run
 
@@ -244,15 +274,17 @@ class EventObserver:
         """Publish the envelopes ``event`` stands for; from any thread, one event at a time."""
         with self._lock:
             if isinstance(event, AttemptStarted):
-                run = self._run_of(event)
+                run = self._runs.get(event.correlation_id) or self._lost_run(event)
                 opts = _options_of(run, event.unit_id)
                 phase = event.phase._value_
                 if phase != "step" or opts.on_start:
-                    payload = run.tx_input if opts.include_payload and phase == "step" else None
-                    self._send(
-                        event, run, opts, _TYPES[phase][0], event.unit_id, phase, event.attempt,
-                        payload=payload, with_payload=payload is not None,
-                    )
+                    kind = _TYPES[phase][0]
+                    head = self._head(kind, event.unit_id, phase, event.attempt)
+                    if opts.include_payload and phase == "step":
+                        fields = f"{head}{_NO_OUTCOME}{self._payload(kind, event.unit_id, run.tx_input)}"
+                    else:
+                        fields = f"{head}{_NO_OUTCOME}{_NO_PAYLOAD}"
+                    self._send(event, run, opts.topic, fields)
             elif isinstance(event, AttemptFinished):
                 self._finished(event)
             elif isinstance(event, TransactionStarted):
@@ -263,93 +295,84 @@ class EventObserver:
                 if len(runs) >= _MAX_RUNS:  # ends lost to a full buffer must not keep their runs forever
                     del runs[next(iter(runs))]
                 runs[event.correlation_id] = run
-                self._send(event, run, default, _STARTED, payload=event.input,
-                           with_payload=default.include_payload)
+                payload = _NO_PAYLOAD
+                if default.include_payload:
+                    payload = self._payload(_STARTED, None, event.input)
+                fields = f"{self._head(_STARTED, None, None, None)}{_NO_OUTCOME}{payload}"
+                self._send(event, run, default.topic, fields)
             elif isinstance(event, DecisionMade):
-                run = self._run_of(event)
-                self._send(event, run, run.default, _DECISION, status=str(event.decision))
+                run = self._runs.get(event.correlation_id) or self._lost_run(event)
+                self._send(event, run, run.default.topic, _fields(_DECISION, status=str(event.decision)))
             elif isinstance(event, TransactionFinished):
-                run = self._run_of(event)
-                self._send(event, run, run.default, _FINISHED, status=event.status,
-                           duration_ms=event.duration_ms)
-                self._runs.pop(event.correlation_id, None)
+                ended = self._runs.pop(event.correlation_id, None)
+                run = self._lost_run(event) if ended is None else ended
+                fields = _fields(_FINISHED, status=event.status, duration_ms=event.duration_ms)
+                self._send(event, run, run.default.topic, fields)
 
     def _finished(self, event: AttemptFinished) -> None:
-        run = self._run_of(event)
-        opts = _options_of(run, event.unit_id)
+        run = self._runs.get(event.correlation_id) or self._lost_run(event)
+        unit_id = event.unit_id
+        opts = _options_of(run, unit_id)
         phase = event.phase._value_
         is_step = phase == "step"
         if event.error is None:
             if not is_step or opts.on_success:
-                self._send(
-                    event, run, opts, _TYPES[phase][1], event.unit_id, phase, event.attempt,
-                    duration_ms=event.duration_ms, payload=event.result,
-                    with_payload=opts.include_payload and phase in ("step", "try"),
-                )
+                kind = _TYPES[phase][1]
+                head = self._head(kind, unit_id, phase, event.attempt)
+                if opts.include_payload and phase in ("step", "try"):
+                    payload = self._payload(kind, unit_id, event.result)
+                else:
+                    payload = _NO_PAYLOAD
+                fields = f'{head},"will_retry":null,"duration_ms":{event.duration_ms!r}{_NO_STATUS}{payload}'
+                self._send(event, run, opts.topic, fields)
             return
         if is_step and not opts.on_failure:
             return
         retry = not event.final
         error = {"type": type(event.error).__name__, "message": safe_text(event.error)}
-        self._send(event, run, opts, _TYPES[phase][2], event.unit_id, phase, event.attempt,
-                   duration_ms=event.duration_ms, will_retry=retry, error=error)
+        fields = _fields(
+            _TYPES[phase][2], unit_id, phase, event.attempt, will_retry=retry, duration_ms=event.duration_ms,
+            error=error,
+        )
+        self._send(event, run, opts.topic, fields)
         if retry and is_step:
-            self._send(event, run, opts, _RETRYING, event.unit_id, phase, event.attempt + 1, will_retry=True)
+            retrying = _fields(_RETRYING, unit_id, phase, event.attempt + 1, will_retry=True)
+            self._send(event, run, opts.topic, retrying)
 
-    def _send(
-        self,
-        event: RunEvent,
-        run: _Run,
-        opts: _Options,
-        kind: str,
-        unit_id: str | None = None,
-        phase: str | None = None,
-        attempt: int | None = None,
-        *,
-        duration_ms: float | None = None,
-        will_retry: bool | None = None,
-        status: str | None = None,
-        error: dict[str, str] | None = None,
-        payload: Any = None,
-        with_payload: bool = False,
-    ) -> None:
+    def _head(self, kind: str, unit_id: str | None, phase: str | None, attempt: int | None) -> str:
+        """The envelope's type, unit id, phase and attempt as JSON text, made once for each combination."""
+        key = (kind, unit_id, phase, attempt)
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= _MAX_HEADS:  # fan-out clones and retries have no bound of their own
+                self._heads.clear()
+            head = self._heads[key] = _head(kind, unit_id, phase, attempt)
+        return head
+
+    def _send(self, event: RunEvent, run: _Run, topic: str, fields: str) -> None:
         # The envelope is written as JSON text directly: json.dumps of a dict per event would cost
         # more than everything else an event costs together. Tests validate it against the schema.
         sequence = run.sequence
         run.sequence = sequence + 1
         number = self._id_next
         self._id_next = number + 1
-        static = self._static.get((kind, unit_id, phase))
-        if static is None:
-            unit = "null" if unit_id is None else _json_text(unit_id)
-            static = self._static[(kind, unit_id, phase)] = (
-                f'"type":"{kind}","unit_id":{unit},"phase":{_PHASE[phase]}'
-            )
-        if status is None:
-            state = "null"
-        else:
-            state = self._statuses.get(status) or self._statuses.setdefault(status, json.dumps(status))
         text = (
             f'{{"schema_version":1,"event_id":"{self._id_prefix}{number & _LOW48:012x}",'
-            f'"sequence":{sequence},{static},'
-            f'"attempt":{"null" if attempt is None else attempt},"will_retry":{_BOOL[will_retry]},'
-            f'"timestamp":"{self._timestamps.text(event.at)}",'
-            f'"duration_ms":{"null" if duration_ms is None else repr(float(duration_ms))},'
-            f'"status":{state},"error":{"null" if error is None else json.dumps(error)},'
-            f'"payload":{self._payload(kind, unit_id, payload) if with_payload else "null"}{run.tail}'
+            f'"sequence":{sequence},"timestamp":"{self._timestamps.text(event.at)}",{fields}{run.tail}'
         )
-        self.publisher.publish(opts.topic, run.key, text.encode())
+        self.publisher.publish(topic, run.key, text.encode())
 
     def _payload(self, kind: str, unit_id: str | None, value: Any) -> str:
+        """The ``payload`` field, after the redaction hook; null when it cannot be made JSON."""
         try:
             if self._redact is not None:
                 value = self._redact(kind, unit_id, value)
-            return to_json(value, fallback=repr).decode()
+            return f',"payload":{to_json(value, fallback=repr).decode()}'
         except Exception as exc:
             self.errors += 1
             _log.error("the payload of %s could not be redacted or made JSON; sent without it", unit_id,
                        exc_info=exc)
-            return "null"
+            return _NO_PAYLOAD
 
     def close(self, timeout: float) -> bool:
         """Deliver what the publisher still holds, within ``timeout`` seconds (the engine stopped)."""
