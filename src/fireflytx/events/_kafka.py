@@ -81,9 +81,6 @@ class KafkaPublisher:
         KafkaPublisherError: ``confluent-kafka`` is not installed, or rejects the settings.
     """
 
-    inline = True
-    """``publish`` is thread-safe and never waits: an ``EventObserver`` may call it on the run's thread."""
-
     def __init__(
         self,
         config: KafkaConfig | None = None,
