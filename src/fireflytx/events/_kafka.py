@@ -81,6 +81,13 @@ class KafkaPublisher:
         KafkaPublisherError: ``confluent-kafka`` is not installed, or rejects the settings.
     """
 
+    inline = True
+    """``publish`` is thread-safe and never waits: an ``EventObserver`` may call it on the run's thread.
+
+    It never waits because ``produce`` only enqueues into librdkafka (and raises ``BufferError``
+    at once when that queue is full, after which events go to the bounded buffer).
+    """
+
     def __init__(
         self,
         config: KafkaConfig | None = None,
@@ -113,6 +120,8 @@ class KafkaPublisher:
         self._pending: deque[tuple[str, bytes, bytes]] = deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._publishing = threading.Lock()
+        """Publishers on several threads take turns: the counters and the buffer's order stay exact."""
         self._thread: threading.Thread | None = None
         self._closing = False
         self._direct = 0  # produced on the observer thread
@@ -141,25 +150,29 @@ class KafkaPublisher:
     # -- the observer thread's side ----------------------------------------------------------------
 
     def publish(self, topic: str, key: bytes, value: bytes) -> None:
-        """Hand the envelope to the producer, or queue it while the producer is full; returns at once."""
-        pending = self._pending
-        if not pending:
-            try:
-                self._produce(topic, value, key)
-            except BufferError:  # the producer's queue is full: the broker is down or slow
-                pass
-            else:
-                self._direct += 1
-                if self._thread is None:
-                    self._start()
-                return
-        if len(pending) >= self._capacity:
-            pending.popleft()
-            self.dropped += 1
-        pending.append((topic, key, value))
-        if self._thread is None:
-            self._start()
-        self._wake.set()
+        """Hand the envelope to the producer, or queue it while the producer is full; returns at once.
+
+        From any thread: engines (and their runs' threads) may share one publisher.
+        """
+        with self._publishing:
+            pending = self._pending
+            if not pending:
+                try:
+                    self._produce(topic, value, key)
+                except BufferError:  # the producer's queue is full: the broker is down or slow
+                    pass
+                else:
+                    self._direct += 1
+                    if self._thread is None:
+                        self._start()
+                    return
+            if len(pending) >= self._capacity:
+                pending.popleft()
+                self.dropped += 1
+            pending.append((topic, key, value))
+            if self._thread is None:
+                self._start()
+            self._wake.set()
 
     def _start(self) -> None:
         with self._lock:

@@ -1,8 +1,11 @@
 """Turning the core's run events into envelopes and handing them to a publisher.
 
-``EventObserver`` is an observer of the transaction core: it runs on the engine's observer thread,
-never inside a run, so building envelopes costs a step nothing; publishers queue and return at
-once, so a slow broker costs the observer thread nothing either.
+``EventObserver`` is an observer of the transaction core, never called inside a step's own code.
+With a publisher that only queues (``KafkaPublisher``) it is called inline, on the thread where
+each event happened, because its few microseconds per event cost less there than handing every
+event to the engine's observer thread; with any other publisher, or a redaction hook (user code),
+it runs on that observer thread. Publishers queue and return at once, so a slow broker costs a
+run nothing either way.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -218,6 +222,19 @@ class EventObserver:
         self._plans: dict[int, tuple[Any, dict[str, _Options], _Options]] = {}
         self.errors = 0
         """Payloads that could not be made JSON or redacted (the event went out without them)."""
+        self._lock = threading.Lock()
+        """One event at a time: runs on several threads emit at once, and sequences follow the order."""
+
+    @property
+    def inline(self) -> bool:
+        """Called on the thread that produced each event, when that is safe (see ``fireflytx.listeners``).
+
+        It is when the publisher says so (``KafkaPublisher``: ``publish`` only hands the envelope to
+        librdkafka's queue or a bounded buffer) and no redaction hook, which is user code, is set;
+        otherwise the engine's observer thread calls it. Envelopes cost a few microseconds, less
+        than handing the event to that thread.
+        """
+        return self._redact is None and getattr(self.publisher, "inline", False) is True
 
     # -- options ---------------------------------------------------------------------------------
 
@@ -257,42 +274,43 @@ class EventObserver:
     # -- events ----------------------------------------------------------------------------------
 
     def on_event(self, event: RunEvent) -> None:
-        """Publish the envelopes ``event`` stands for."""
-        if isinstance(event, AttemptStarted):
-            run = self._runs.get(event.correlation_id) or self._lost_run(event)
-            opts = _options_of(run, event.unit_id)
-            phase = event.phase._value_
-            if phase != "step" or opts.on_start:
-                kind = _TYPES[phase][0]
-                head = self._head(kind, event.unit_id, phase, event.attempt)
-                if opts.include_payload and phase == "step":
-                    fields = f"{head}{_NO_OUTCOME}{self._payload(kind, event.unit_id, run.tx_input)}"
-                else:
-                    fields = f"{head}{_NO_OUTCOME}{_NO_PAYLOAD}"
-                self._send(event, run, opts.topic, fields)
-        elif isinstance(event, AttemptFinished):
-            self._finished(event)
-        elif isinstance(event, TransactionStarted):
-            per_unit, default = self._plan(event.definition)
-            tail = _run_tail(event, event.headers)
-            run = _Run(tail, event.input, per_unit, default, event.correlation_id.encode())
-            runs = self._runs
-            if len(runs) >= _MAX_RUNS:  # ends lost to a full buffer must not keep their runs forever
-                del runs[next(iter(runs))]
-            runs[event.correlation_id] = run
-            payload = _NO_PAYLOAD
-            if default.include_payload:
-                payload = self._payload(_STARTED, None, event.input)
-            fields = f"{self._head(_STARTED, None, None, None)}{_NO_OUTCOME}{payload}"
-            self._send(event, run, default.topic, fields)
-        elif isinstance(event, DecisionMade):
-            run = self._runs.get(event.correlation_id) or self._lost_run(event)
-            self._send(event, run, run.default.topic, _fields(_DECISION, status=str(event.decision)))
-        elif isinstance(event, TransactionFinished):
-            ended = self._runs.pop(event.correlation_id, None)
-            run = self._lost_run(event) if ended is None else ended
-            fields = _fields(_FINISHED, status=event.status, duration_ms=event.duration_ms)
-            self._send(event, run, run.default.topic, fields)
+        """Publish the envelopes ``event`` stands for; from any thread, one event at a time."""
+        with self._lock:
+            if isinstance(event, AttemptStarted):
+                run = self._runs.get(event.correlation_id) or self._lost_run(event)
+                opts = _options_of(run, event.unit_id)
+                phase = event.phase._value_
+                if phase != "step" or opts.on_start:
+                    kind = _TYPES[phase][0]
+                    head = self._head(kind, event.unit_id, phase, event.attempt)
+                    if opts.include_payload and phase == "step":
+                        fields = f"{head}{_NO_OUTCOME}{self._payload(kind, event.unit_id, run.tx_input)}"
+                    else:
+                        fields = f"{head}{_NO_OUTCOME}{_NO_PAYLOAD}"
+                    self._send(event, run, opts.topic, fields)
+            elif isinstance(event, AttemptFinished):
+                self._finished(event)
+            elif isinstance(event, TransactionStarted):
+                per_unit, default = self._plan(event.definition)
+                tail = _run_tail(event, event.headers)
+                run = _Run(tail, event.input, per_unit, default, event.correlation_id.encode())
+                runs = self._runs
+                if len(runs) >= _MAX_RUNS:  # ends lost to a full buffer must not keep their runs forever
+                    del runs[next(iter(runs))]
+                runs[event.correlation_id] = run
+                payload = _NO_PAYLOAD
+                if default.include_payload:
+                    payload = self._payload(_STARTED, None, event.input)
+                fields = f"{self._head(_STARTED, None, None, None)}{_NO_OUTCOME}{payload}"
+                self._send(event, run, default.topic, fields)
+            elif isinstance(event, DecisionMade):
+                run = self._runs.get(event.correlation_id) or self._lost_run(event)
+                self._send(event, run, run.default.topic, _fields(_DECISION, status=str(event.decision)))
+            elif isinstance(event, TransactionFinished):
+                ended = self._runs.pop(event.correlation_id, None)
+                run = self._lost_run(event) if ended is None else ended
+                fields = _fields(_FINISHED, status=event.status, duration_ms=event.duration_ms)
+                self._send(event, run, run.default.topic, fields)
 
     def _finished(self, event: AttemptFinished) -> None:
         run = self._runs.get(event.correlation_id) or self._lost_run(event)
