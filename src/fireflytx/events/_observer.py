@@ -379,7 +379,8 @@ class EventObserver:
 
     def close(self, timeout: float) -> bool:
         """Deliver what the publisher still holds, within ``timeout`` seconds (the engine stopped)."""
-        self._runs.clear()
+        with self._lock:  # another engine sharing this observer may still be publishing inline
+            self._runs.clear()
         return self.publisher.close(timeout)
 
 
