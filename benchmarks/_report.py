@@ -305,6 +305,23 @@ def _events_table(rows: list[dict[str, Any]]) -> list[str]:
         f"(single node on this machine, acks=all) has acknowledged every event of it. Publisher: "
         f"{p['published']:,} published, {p['delivered']:,} delivered, {p['failed']:,} failed, "
         f"{p['dropped']:,} dropped.",
+        *_cpu_split_lines(row),
+    ]
+
+
+def _cpu_split_lines(row: dict[str, Any]) -> list[str]:
+    on, off = row.get("cpu_us_per_saga_on_by"), row.get("cpu_us_per_saga_off_by")
+    if not on or not off:
+        return []
+    roles = sorted(set(on) | set(off))
+    return [
+        "",
+        "CPU µs per saga by where it went (the broker is a separate process on the same cores):",
+        "",
+        "| | " + " | ".join(roles) + " |",
+        "|---" * (len(roles) + 1) + "|",
+        "| events off | " + " | ".join(f"{off.get(r, 0.0):,.0f}" for r in roles) + " |",
+        "| events on | " + " | ".join(f"{on.get(r, 0.0):,.0f}" for r in roles) + " |",
     ]
 
 

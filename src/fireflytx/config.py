@@ -206,7 +206,13 @@ class KafkaConfig(BaseModel):
         description="Idempotent producer: retries never duplicate or reorder one transaction's events.",
     )
     linger_ms: int = Field(
-        default=20, ge=0, description="How long the producer gathers a batch (fewer, larger requests)."
+        default=100,
+        ge=0,
+        description=(
+            "How long the producer gathers a batch: an event reaches the broker up to this much later, "
+            "and a busy engine sends fewer, larger requests (at 100 ms the broker and librdkafka spend "
+            "about half the CPU per event they do at 20 ms). Flushing and shutdown send at once."
+        ),
     )
     message_timeout_ms: int = Field(
         default=300_000, ge=1, description="An event not delivered by then is counted as failed."

@@ -8,6 +8,14 @@ tells its listeners what happened as it happens. There are two kinds:
   one that is slow only delays its own later events (they wait in a bounded buffer; beyond it the
   oldest are dropped and counted). Nothing an observer does changes an outcome. Metrics, events,
   traces and the CLI's live view are observers.
+
+  An observer with ``inline = True`` is called instead on the thread that produced the event, as
+  it happens: it must be thread-safe (it may be called from several threads at once, even for
+  one run whose parallel steps end together: take a lock to keep one order), never block, and
+  return within microseconds, because the run waits for it. Raising still changes no outcome
+  (logged and counted). It is for observers that only hand the event on to a bounded queue of
+  their own, such as ``fireflytx.events``' Kafka publisher, for which the hand-over to the
+  observer thread costs more than the work.
 - A **journal** (``async record(event)``) records. It is awaited on the run's event loop for the
   events that mark progress a crash must not lose (the *checkpoints*: a transaction's start, every
   attempt that ends a step, compensation or TCC phase for good, a TCC's decision, the end), and
@@ -153,7 +161,7 @@ class Observer(Protocol):
     """Watches runs; see the module docstring for the guarantees."""
 
     def on_event(self, event: RunEvent) -> None:
-        """Called once per event, on fireflytx's observer thread, in event order."""
+        """Called once per event, on fireflytx's observer thread (or inline: see above), in event order."""
 
 
 @runtime_checkable

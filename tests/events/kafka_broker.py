@@ -110,6 +110,11 @@ class KafkaBroker:
         (workdir / "log4j2.properties").write_text(_LOG4J, encoding="utf-8")
 
     @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (the benchmarks read its CPU time)."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def bootstrap(self) -> str:
         """The ``bootstrap.servers`` value for clients."""
         return f"127.0.0.1:{self.port}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 import jsonschema
@@ -277,3 +279,87 @@ async def test_recorded_events_show_as_a_table_in_notebooks_and_terminals() -> N
     text = console.export_text()
     assert "COMPENSATION_SUCCEEDED" in text and "TRANSACTION_FINISHED" in text and "COMPENSATED" in text
     assert [e.type for e in recorder.envelopes()][-1] == "TRANSACTION_FINISHED"
+
+
+class InlineRecorder(EventRecorder):
+    """A recorder that asks to be called on the run's thread, as the Kafka publisher does."""
+
+    inline = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        self.threads.add(threading.current_thread().name)
+        super().publish(topic, key, value)
+
+
+def test_an_event_observer_is_inline_only_when_its_publisher_is_and_no_redaction_hook_is_set() -> None:
+    assert EventObserver(InlineRecorder()).inline is True
+    assert EventObserver(EventRecorder()).inline is False  # on_publish callbacks are user code
+    assert EventObserver(InlineRecorder(), redact=scrub).inline is False
+
+
+async def test_an_inline_observer_that_raises_changes_no_outcome_and_is_counted() -> None:
+    calls: list[str] = []
+
+    class Raising:
+        inline = True
+
+        def on_event(self, event: Any) -> None:
+            calls.append(threading.current_thread().name)
+            raise RuntimeError("observer bug")
+
+    async with SagaEngine(listeners=[Raising()]) as engine:
+        declined = await engine.execute(Order, {"amount": 5, "declined": True})
+        paid = await engine.execute(Order, {"amount": 5})
+        assert engine.listener_errors == len(calls) > 0
+    assert declined.status is SagaStatus.COMPENSATED and declined.compensated_steps == ("reserve",)
+    assert paid.status is SagaStatus.SUCCEEDED and paid.result_of("charge") == {"charged": 5}
+    assert not any(name.startswith("fireflytx-observers") for name in calls)  # called where events happen
+
+
+@saga("parallel-sync")
+class ParallelSync:
+    """A -> (B || C || D) -> E, all ``def`` steps: B, C and D end on worker threads at the same time."""
+
+    @saga_step("a")
+    def a(self, value: int) -> int:
+        return value
+
+    @saga_step("b", depends_on=["a"])
+    def b(self, value: int) -> int:
+        return value
+
+    @saga_step("c", depends_on=["a"])
+    def c(self, value: int) -> int:
+        return value
+
+    @saga_step("d", depends_on=["a"])
+    def d(self, value: int) -> int:
+        return value
+
+    @saga_step("e", depends_on=["b", "c", "d"])
+    def e(self, value: int) -> int:
+        return value
+
+
+async def test_inline_events_of_parallel_steps_on_worker_threads_keep_one_order_per_run() -> None:
+    recorder = InlineRecorder()
+    async with SagaEngine(listeners=[EventObserver(recorder)]) as engine:
+        ids = [f"par-{i}" for i in range(300)]
+        results = await asyncio.gather(*(engine.execute(ParallelSync, 1, correlation_id=c) for c in ids))
+        assert engine.listener_errors == 0
+    assert all(r.is_success for r in results)
+    assert len(recorder.threads) > 1  # published from the loop and from worker threads
+    for cid in ids:
+        events = recorder.of(cid)
+        assert [e["sequence"] for e in events] == list(range(12)), cid  # in the order they were published
+        kinds = [(e["type"], e["unit_id"]) for e in events]
+        assert kinds[0] == ("TRANSACTION_STARTED", None) and kinds[-1] == ("TRANSACTION_FINISHED", None)
+        position = {kind: i for i, kind in enumerate(kinds)}
+        for unit in "abcde":
+            assert position[("STEP_STARTED", unit)] < position[("STEP_SUCCEEDED", unit)], cid
+        assert max(position[("STEP_SUCCEEDED", u)] for u in "bcd") < position[("STEP_STARTED", "e")], cid
+        assert position[("STEP_SUCCEEDED", "a")] < min(position[("STEP_STARTED", u)] for u in "bcd"), cid

@@ -1,9 +1,12 @@
 """Delivering run events to an engine's observers and journals.
 
 Observers are called on one daemon thread per engine, so a slow or raising observer never holds
-up a run: events wait in a bounded buffer (oldest dropped and counted when full). Journals are
-awaited on the run's loop at checkpoints. With no listeners, nothing here costs anything: runs
-test ``Listeners.active`` before building an event.
+up a run: events wait in a bounded buffer (oldest dropped and counted when full). An observer that
+says it is ``inline`` (thread-safe, never blocks, returns in microseconds: fireflytx's own event
+publisher) is called on the thread that produced the event instead, because handing an event to
+another thread costs more CPU than such an observer spends on it; its exceptions are still caught,
+logged and counted. Journals are awaited on the run's loop at checkpoints. With no listeners,
+nothing here costs anything: runs test ``Listeners.active`` before building an event.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .._threads import start_daemon
 from ..errors import JournalError
 from ..listeners import Journal, Observer, RunEvent
 
-__all__ = ["Listeners", "split_listeners"]
+__all__ = ["Listeners", "is_inline", "split_listeners"]
 
 _log = logging.getLogger("fireflytx.listeners")
 
@@ -32,6 +35,11 @@ Runs release the GIL at every call into Java; an observer thread woken per event
 each of those moments, and the hand-offs cost a busy engine up to half its throughput. Woken
 once per batch, it costs a few percent.
 """
+
+
+def is_inline(observer: Observer) -> bool:
+    """Whether ``observer`` asks to be called on the thread that produced each event (see ``Observer``)."""
+    return getattr(observer, "inline", False) is True
 
 
 def split_listeners(listeners: Iterable[Any]) -> tuple[list[Observer], list[Journal]]:
@@ -63,6 +71,9 @@ class Listeners:
     def __init__(self, name: str) -> None:
         self._name = name
         self.observers: tuple[Observer, ...] = ()
+        """Every observer, inline or not; runs build events only when there is one."""
+        self._inline: tuple[Observer, ...] = ()
+        self._threaded: tuple[Observer, ...] = ()
         self.journals: tuple[Journal, ...] = ()
         self.active = False
         """Whether anyone listens; runs skip building events when not."""
@@ -83,14 +94,21 @@ class Listeners:
         observers, journals = split_listeners(listeners)
         with self._lock:
             self.observers += tuple(observers)
+            self._inline = tuple(o for o in self.observers if is_inline(o))
+            self._threaded = tuple(o for o in self.observers if not is_inline(o))
             self.journals += tuple(journals)
             self.active = bool(self.observers or self.journals)
 
     # -- observers -------------------------------------------------------------------------------
 
     def emit(self, event: RunEvent) -> None:
-        """Queue ``event`` for the observers; returns at once, from any thread."""
-        if not self.observers:
+        """Give ``event`` to the inline observers and queue it for the others; from any thread."""
+        for observer in self._inline:
+            try:
+                observer.on_event(event)
+            except BaseException as exc:  # an observer never changes a run
+                self._failed(observer, event, exc)
+        if not self._threaded:
             return
         if self._thread is None:
             self._start()
@@ -117,15 +135,11 @@ class Listeners:
         while True:
             while pending:
                 event = pending.popleft()
-                for observer in self.observers:
+                for observer in self._threaded:
                     try:
                         observer.on_event(event)
                     except BaseException as exc:  # an observer never stops delivery
-                        self.observer_errors += 1
-                        _log.error(
-                            "observer %r failed on %s; the run is unaffected", observer, type(event).__name__,
-                            exc_info=exc,
-                        )
+                        self._failed(observer, event, exc)
             self._sleeping = True
             if pending:  # an event arrived after the last delivery, and its emit saw the thread busy
                 self._sleeping = False
@@ -138,6 +152,13 @@ class Listeners:
             # Let events gather before delivering them: a wake-up per event would cost a thread switch
             # (and a GIL hand-over) per event, more than most observers spend on one.
             time.sleep(GATHER_S)
+
+    def _failed(self, observer: Observer, event: RunEvent, exc: BaseException) -> None:
+        with self._lock:  # inline observers fail on any thread
+            self.observer_errors += 1
+        _log.error(
+            "observer %r failed on %s; the run is unaffected", observer, type(event).__name__, exc_info=exc
+        )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued event was delivered; False if ``timeout`` (seconds) ran out."""

@@ -1,9 +1,9 @@
 """The one envelope every transaction event travels in, whatever the publisher.
 
 ``EventEnvelope`` documents the fields and parses events back (``EventEnvelope.model_validate_json``);
-its JSON schema is committed as ``envelope.schema.json`` beside this module. The observer builds
-envelopes as plain dicts of exactly these fields, because a pydantic model per event would cost
-more than the rest of publishing together.
+its JSON schema is committed as ``envelope.schema.json`` beside this module. The observer writes
+envelopes as JSON text of exactly these fields, because a pydantic model (or even a dict and
+``json.dumps``) per event would cost more than the rest of publishing together.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Publishing envelopes to Kafka with ``confluent-kafka``, without ever holding up a run.
 
-``publish`` only appends to a bounded buffer (the oldest event is dropped and counted when it is
-full) and returns. A thread of the publisher's own serialises events and hands them to the
-producer; when the producer's queue is full (the broker is down or slow) that thread waits, not the
-engine. Delivery reports count what arrived and what failed, apart from any transaction's outcome.
+``publish`` hands the envelope to librdkafka's queue, which only enqueues (it raises at once
+when full, never waits); while that queue is full (the broker is down or slow) events go to a
+bounded buffer instead (the oldest is dropped and counted when it is full), and a thread of the
+publisher's own moves them to the producer as it makes room: that thread waits, never the engine.
+Because ``publish`` never waits, the ``EventObserver`` calls it inline, on the run's thread.
+Delivery reports count what arrived and what failed, apart from any transaction's outcome.
 Messages are keyed by correlation id, so one run's events land on one partition in order; with the
 idempotent producer (the default) retries neither duplicate nor reorder them.
 """
@@ -82,6 +84,13 @@ class KafkaPublisher:
         KafkaPublisherError: ``confluent-kafka`` is not installed, or rejects the settings.
     """
 
+    inline = True
+    """``publish`` is thread-safe and never waits: an ``EventObserver`` may call it on the run's thread.
+
+    It never waits because ``produce`` only enqueues into librdkafka (and raises ``BufferError``
+    at once when that queue is full, after which events go to the bounded buffer).
+    """
+
     def __init__(
         self,
         config: KafkaConfig | None = None,
@@ -114,9 +123,11 @@ class KafkaPublisher:
         self._pending: deque[tuple[str, bytes, bytes]] = deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._publishing = threading.Lock()
+        """Publishers on several threads take turns: the counters and the buffer's order stay exact."""
         self._thread: threading.Thread | None = None
         self._closing = False
-        self._direct = 0  # produced on the observer thread
+        self._direct = 0  # produced by publish() itself
         self._drained = 0  # produced from the buffer by the publisher's thread
         self.failed = 0
         self.dropped = 0
@@ -139,28 +150,32 @@ class KafkaPublisher:
         """Events not yet delivered: in the buffer or in the producer's queue."""
         return len(self._pending) + len(self._producer)
 
-    # -- the observer thread's side ----------------------------------------------------------------
+    # -- the publishing side (the run's thread, through an inline EventObserver) ---------------------
 
     def publish(self, topic: str, key: bytes, value: bytes) -> None:
-        """Hand the envelope to the producer, or queue it while the producer is full; returns at once."""
-        pending = self._pending
-        if not pending:
-            try:
-                self._produce(topic, value, key)
-            except BufferError:  # the producer's queue is full: the broker is down or slow
-                pass
-            else:
-                self._direct += 1
-                if self._thread is None:
-                    self._start()
-                return
-        if len(pending) >= self._capacity:
-            pending.popleft()
-            self.dropped += 1
-        pending.append((topic, key, value))
-        if self._thread is None:
-            self._start()
-        self._wake.set()
+        """Hand the envelope to the producer, or queue it while the producer is full; returns at once.
+
+        From any thread: engines (and their runs' threads) may share one publisher.
+        """
+        with self._publishing:
+            pending = self._pending
+            if not pending:
+                try:
+                    self._produce(topic, value, key)
+                except BufferError:  # the producer's queue is full: the broker is down or slow
+                    pass
+                else:
+                    self._direct += 1
+                    if self._thread is None:
+                        self._start()
+                    return
+            if len(pending) >= self._capacity:
+                pending.popleft()
+                self.dropped += 1
+            pending.append((topic, key, value))
+            if self._thread is None:
+                self._start()
+            self._wake.set()
 
     def _start(self) -> None:
         with self._lock:

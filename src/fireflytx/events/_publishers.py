@@ -21,9 +21,13 @@ class Publisher(Protocol):
     the envelope as UTF-8 JSON (``EventEnvelope.model_validate_json`` reads it back) and the run's
     correlation id as the key. It must return at once: queue the event and deliver it from a thread
     of your own, keeping that queue bounded (drop the oldest and count them when full), and never
-    raise for a delivery failure (count and log it). ``close`` is called when the engine stops:
-    deliver what is queued within ``timeout`` seconds and return whether everything went out;
-    ``publish`` may be called again after it (the engine was started again).
+    raise for a delivery failure (count and log it). A publisher whose ``publish`` is also safe to
+    call from several threads at once and never waits may say so with a class attribute
+    ``inline = True``: the ``EventObserver`` is then called on the thread where each event happened
+    (see ``fireflytx.listeners``), which costs a busy engine less than the observer thread.
+    ``close`` is called when the engine stops: deliver what is queued within ``timeout`` seconds and
+    return whether everything went out; ``publish`` may be called again after it (the engine was
+    started again).
     """
 
     def publish(self, topic: str, key: bytes, value: bytes) -> None:
