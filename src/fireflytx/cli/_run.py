@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.live import Live
@@ -30,6 +31,8 @@ from ._progress import RunProgress
 from ._visualize import TARGET_HELP
 
 __all__ = ["run"]
+
+T = TypeVar("T")
 
 _TIMELINE_SUFFIXES = {".svg": "svg", ".html": "html", ".htm": "html", ".json": "json"}
 
@@ -111,6 +114,30 @@ def _event_printer() -> EventObserver:
     return EventObserver(EventRecorder(maxlen=0, on_publish=show))
 
 
+_TICK_S = 0.2
+
+
+async def _awake_while(work: Awaitable[T]) -> T:
+    """Await ``work`` while a timer wakes the loop a few times a second.
+
+    Ctrl-C cancels the run from ``asyncio.run``'s signal handler, which then wakes the sleeping
+    loop through its self-pipe. Under load on Linux VMs that wake-up has been seen lost: the loop
+    slept on in ``epoll_wait`` beside a readable self-pipe, and the cancelled run never ended. A
+    loop that never sleeps longer than a tick acts on the cancellation all the same, at the cost of
+    five idle wake-ups a second.
+    """
+    ticker = asyncio.ensure_future(_tick())
+    try:
+        return await work
+    finally:
+        ticker.cancel()
+
+
+async def _tick() -> None:
+    while True:
+        await asyncio.sleep(_TICK_S)
+
+
 def _run_live(
     spec: SagaSpec | TccSpec,
     payload: Any,
@@ -125,7 +152,7 @@ def _run_live(
     with process_signals_blocked():  # its refresh thread must leave Ctrl-C to the main thread
         live.start(refresh=True)
     try:
-        return asyncio.run(_execute(spec, payload, policy, cid, headers, progress, events))
+        return asyncio.run(_awake_while(_execute(spec, payload, policy, cid, headers, progress, events)))
     finally:
         live.stop()
 
