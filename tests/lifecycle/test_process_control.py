@@ -175,3 +175,36 @@ def test_the_cli_exits_130_with_one_line_on_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert err.strip() == "interrupted"
     _no_jvm_crash(tmp_path, err)
+
+
+def test_a_ctrl_c_raised_inside_an_inline_observer_still_reaches_the_program(tmp_path: Path) -> None:
+    # Inline observers run on the thread where events happen, the main one included: a
+    # KeyboardInterrupt that lands inside one must not be logged away as an observer's failure.
+    code = """
+    from fireflytx import SagaEngine, saga, saga_step
+
+    @saga("quick")
+    class Quick:
+        @saga_step("only")
+        async def only(self) -> int:
+            return 1
+
+    class Interrupting:
+        inline = True
+
+        def on_event(self, event):
+            if type(event).__name__ == "TransactionStarted":
+                raise KeyboardInterrupt
+
+    engine = SagaEngine(listeners=[Interrupting()]).start()
+    try:
+        engine.execute_sync(Quick)
+        time.sleep(5)  # where a re-raised interrupt lands at the latest
+    except KeyboardInterrupt:
+        print("INTERRUPTED", engine.listener_errors, flush=True)
+    """
+    proc = _start(HANGING_SAGA.split("@saga")[0], code, cwd=tmp_path)
+    out, err = _finish(proc)
+    assert proc.returncode == 0, err
+    assert out.split() == ["INTERRUPTED", "0", "ATEXIT"]
+    _no_jvm_crash(tmp_path, err)

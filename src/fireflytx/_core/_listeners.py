@@ -11,6 +11,7 @@ nothing here costs anything: runs test ``Listeners.active`` before building an e
 
 from __future__ import annotations
 
+import _thread
 import logging
 import threading
 import time
@@ -106,6 +107,11 @@ class Listeners:
         for observer in self._inline:
             try:
                 observer.on_event(event)
+            except KeyboardInterrupt:
+                # Ctrl-C landed while the main thread was inside the observer: an observer must not
+                # swallow it, and the run must not be cut off mid-way by it either. Ask again, so
+                # the process's SIGINT handler sees it at its next chance.
+                _thread.interrupt_main()
             except BaseException as exc:  # an observer never changes a run
                 self._failed(observer, event, exc)
         if not self._threaded:
