@@ -31,35 +31,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-_NOTES = """The JVM it starts is shared by every engine of the process and stays up after
-    ``shutdown()``; engines themselves can start and stop repeatedly.
-
-    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
-    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
-    callables run on daemon threads: exit never waits for them, and one the engine timed out is
-    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``)."""
-
-_ARGS = """settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
-        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
-            added with ``add_listener``.
-        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
-            the setting's, which is unbounded by default).
-        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
-            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``."""
-
-
 class DefinitionEngine(EngineBase):
-    """An engine of one kind of definition; subclasses set ``_kind`` and write ``_launch``.
-
-    What every engine's docstring says alike is written once here: a subclass's ``{engine_notes}``
-    and ``{engine_args}`` become the shared notes on the JVM, signals and threads, and the
-    constructor arguments below.
-    """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace("{engine_notes}", _NOTES).replace("{engine_args}", _ARGS)
+    """An engine of one kind of definition; subclasses set ``_kind`` and write ``_launch``."""
 
     def __init__(
         self,

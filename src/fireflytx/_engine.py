@@ -41,11 +41,22 @@ _plan_of: PerSpec[tuple[tuple[tuple[str, Any], ...], bool]] = PerSpec(_make_plan
 class SagaEngine(DefinitionEngine):
     """Executes sagas; start it with ``async with SagaEngine() as engine`` (or ``initialize()``).
 
-    One engine can run many sagas at once.
-    {engine_notes}
+    One engine can run many sagas at once. The JVM it starts is shared by every engine of the
+    process and stays up after ``shutdown()``; engines themselves can start and stop repeatedly.
+
+    Signals stay Python's: SIGINT raises ``KeyboardInterrupt`` in the main thread and SIGTERM ends
+    the process (or runs the application's handler) exactly as without an engine. Plain ``def``
+    callables run on daemon threads: exit never waits for them, and one the engine timed out is
+    abandoned and its thread replaced (``worker_stats()``, ``settings.max_abandoned_threads``).
 
     Args:
-        {engine_args}
+        settings: Configuration; default ``FireflyTxSettings()`` (environment variables apply).
+        listeners: Observers and journals of every run (``fireflytx.listeners``); more can be
+            added with ``add_listener``.
+        max_in_flight: Overrides ``settings.max_in_flight``: runs in flight at most (None keeps
+            the setting's, which is unbounded by default).
+        when_full: Overrides ``settings.when_full``: beyond ``max_in_flight``, ``"wait"`` for a
+            slot (first come, first served) or ``"fail"`` at once with ``EngineFullError``.
         compensation_policy: Overrides ``settings.compensation_policy`` for this engine.
     """
 

@@ -30,11 +30,8 @@ class TccEngine(DefinitionEngine):
     fails outright once two participants need cancelling), makes ``optional`` participants really
     optional, never reports a failed confirm as confirmed, and applies ``@tcc(timeout_ms=...)``.
 
-    One engine can run many transactions at once.
-    {engine_notes}
-
-    Args:
-        {engine_args}
+    One engine can run many transactions at once. The JVM, signals, threads and the constructor's
+    arguments are as for ``SagaEngine`` (which also takes a ``compensation_policy``).
     """
 
     _thread_prefix = "fireflytx-tcc"
