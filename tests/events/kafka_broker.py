@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from fireflytx._bridge import _classpath
+from fireflytx.config import FireflyTxSettings
 
 LOCK = Path(__file__).resolve().parents[2] / "jars" / "kafka-broker-lock.json"
 
@@ -52,7 +53,7 @@ def broker_jars() -> list[Path]:
                 from jgo.maven import MavenContext
 
                 context = MavenContext(repo_cache=cache, local_repos=[], timeout=120)
-            _classpath._download(context, artifact, cache)
+            _classpath._download(context, artifact, cache, FireflyTxSettings().jars.maven_mirror)
         paths.append(artifact.path_in(cache))
     return paths
 

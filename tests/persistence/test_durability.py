@@ -179,3 +179,23 @@ async def _set_password(url: str, password: str) -> None:
     store = RedisStore(url)
     await store._read(("CONFIG", "SET", "requirepass", password))
     await store.close()
+
+
+async def test_one_process_claims_an_orphan_once_however_many_of_its_paths_ask(tmp_path: Path) -> None:
+    # A recovered parent resuming its sub-saga and the sweep of orphans can meet the same child in
+    # one process; the store grants a claim again to its current owner, so the process must not.
+    from fireflytx._persistence._config import PersistenceConfig
+    from fireflytx._persistence._durable import Durability
+
+    durability = Durability(PersistenceConfig(url=f"sqlite:///{tmp_path / 'claims.db'}"))
+    try:
+        new = NewTransaction(correlation_id="orphan", kind="saga", name="s", input=1)
+        await durability.call(lambda s: s.create(new, owner="crashed", lease_s=0))
+        claims = await asyncio.gather(*(durability.claim("orphan") for _ in range(5)))
+        assert sum(claim is not None for claim in claims) == 1
+        assert await durability.claim("orphan") is None  # it runs here now
+        await durability.give_up("orphan")
+        again = await durability.claim("orphan")  # given up: recoverable again
+        assert again is not None and again.owner == durability.owner
+    finally:
+        durability.close()

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 import weakref
@@ -68,6 +69,9 @@ class Durability:
         self.owner = new_owner_id()
         self.registry = TypeRegistry()
         self.owned: set[str] = set()
+        self._claiming: set[str] = set()
+        """Claims on their way to the store: a second path of this process asking for one gets None."""
+        self._claims_lock = threading.Lock()
         self._per_loop: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Task[TransactionStore]
         ] = weakref.WeakKeyDictionary()
@@ -163,17 +167,31 @@ class Durability:
         return record, created
 
     async def claim(self, correlation_id: str) -> TransactionRecord | None:
-        """Take over a running transaction whose lease expired; None if another process still holds it."""
-        record = await self.call(
-            lambda s: s.claim(
-                correlation_id,
-                owner=self.owner,
-                lease_s=self.config.lease_s,
-                max_recoveries=self.config.max_recoveries,
+        """Take over a running transaction whose lease expired; None if another process still holds it.
+
+        None too if this process already runs it or is claiming it: the store grants a claim to the
+        owner it already has, so without this a recovered parent resuming its sub-saga and a sweep
+        of orphans meeting that same child would both run it, and the second to end would find its
+        lease released by the first.
+        """
+        with self._claims_lock:
+            if correlation_id in self.owned or correlation_id in self._claiming:
+                return None
+            self._claiming.add(correlation_id)
+        try:
+            record = await self.call(
+                lambda s: s.claim(
+                    correlation_id,
+                    owner=self.owner,
+                    lease_s=self.config.lease_s,
+                    max_recoveries=self.config.max_recoveries,
+                )
             )
-        )
-        if record is not None and record.status != DEAD:
-            self.owned.add(correlation_id)
+            if record is not None and record.status != DEAD:
+                self.owned.add(correlation_id)
+        finally:
+            with self._claims_lock:
+                self._claiming.discard(correlation_id)
         return record
 
     async def get(self, correlation_id: str) -> StoredTransaction | None:
