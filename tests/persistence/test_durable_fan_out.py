@@ -21,6 +21,7 @@ from fireflytx import (
     FanOutItem,
     SagaContext,
     SagaEngine,
+    SagaResult,
     SagaStatus,
     StepStatus,
     compensation_step,
@@ -97,6 +98,15 @@ async def _orphan(store: TransactionStore, cid: str, value: Any, checkpoints: li
     await asyncio.sleep(0.1)  # the lease expires
 
 
+async def _recovered(settings: FireflyTxSettings, cid: str) -> SagaResult:
+    """The result of recovering ``cid`` on a fresh engine that registered ``Fulfil``."""
+    async with SagaEngine(settings) as engine:
+        engine.register(Fulfil)
+        (result,) = await engine.recover(cid)
+    assert isinstance(result, SagaResult)
+    return result
+
+
 def _done(phase: str, unit: str, cid: str, result: Any = None, error: ErrorInfo | None = None) -> Checkpoint:
     key = f"{cid}:{phase}:{unit}"
     return Checkpoint(
@@ -144,9 +154,7 @@ async def test_a_crash_mid_fan_out_resumes_without_re_running_the_completed_clon
             _done("step", "ship#2", cid, _label(cid, "c", 2)),
         ],
     )
-    async with SagaEngine(settings) as engine:
-        engine.register(Fulfil)
-        (result,) = await engine.recover(cid)
+    result = await _recovered(settings, cid)
     assert result.status is SagaStatus.SUCCEEDED
     assert sorted(CALLS) == [("bill", "f2:step:bill"), ("ship", "f2:step:ship#1"), ("ship", "f2:step:ship#3")]
     # Replayed clones come back as their own type, in item order with the ones that ran now.
@@ -172,9 +180,7 @@ async def test_a_crash_after_the_whole_fan_out_runs_none_of_its_clones_again(
             _done("step", "ship", cid, labels),
         ],
     )
-    async with SagaEngine(settings) as engine:
-        engine.register(Fulfil)
-        (result,) = await engine.recover(cid)
+    result = await _recovered(settings, cid)
     assert result.status is SagaStatus.SUCCEEDED
     assert CALLS == [("bill", "f3:step:bill")]
     assert result.steps["ship"].result == labels
@@ -198,9 +204,7 @@ async def test_recovery_mid_compensation_undoes_only_the_clones_not_yet_undone(
             _done("compensation", "ship#2", cid),
         ],
     )
-    async with SagaEngine(settings) as engine:
-        engine.register(Fulfil)
-        (result,) = await engine.recover(cid)
+    result = await _recovered(settings, cid)
     assert result.status is SagaStatus.COMPENSATED
     # bill is not retried; ship#2's undo is not repeated; the other two are undone now.
     assert sorted(CALLS) == [("unship", "f4:compensation:ship#0"), ("unship", "f4:compensation:ship#1")]
@@ -225,9 +229,7 @@ async def test_a_clone_that_had_failed_for_good_is_not_retried_and_its_siblings_
             _done("step", "ship#2", cid, _label(cid, "c", 2)),
         ],
     )
-    async with SagaEngine(settings) as engine:
-        engine.register(Fulfil)
-        (result,) = await engine.recover(cid)
+    result = await _recovered(settings, cid)
     assert result.status is SagaStatus.COMPENSATED
     assert sorted(CALLS) == [("unship", "f5:compensation:ship#0"), ("unship", "f5:compensation:ship#2")]
     assert result.steps["ship#1"].status is StepStatus.FAILED
@@ -251,9 +253,7 @@ async def test_a_clone_that_may_have_been_running_when_a_sibling_failed_runs_aga
             _done("step", "ship#1", cid, error=ErrorInfo("RuntimeError", "no courier")),
         ],
     )
-    async with SagaEngine(settings) as engine:
-        engine.register(Fulfil)
-        (result,) = await engine.recover(cid)
+    result = await _recovered(settings, cid)
     assert result.status is SagaStatus.COMPENSATED
     ran = [call for call in CALLS if call[0] == "ship"]
     assert ran == [("ship", "f6:step:ship#2")]
