@@ -8,11 +8,20 @@ they could be configured, so a class reads the same without settings.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._limits import MAX_MS, MAX_RETRY
 
-__all__ = ["AttemptDefaults", "SettleDefaults", "StepDefaults", "TccDefaults"]
+__all__ = [
+    "ATTEMPT_FIELDS",
+    "AttemptDefaults",
+    "SettleDefaults",
+    "StepDefaults",
+    "TccDefaults",
+    "given_or_default",
+]
 
 
 class AttemptDefaults(BaseModel):
@@ -75,3 +84,23 @@ class TccDefaults(BaseModel):
     def phase(self, name: str) -> AttemptDefaults:
         """The defaults of phase ``"try"``, ``"confirm"`` or ``"cancel"``."""
         return {"try": self.tries, "confirm": self.confirms, "cancel": self.cancels}[name]
+
+
+ATTEMPT_FIELDS = ("retry", "backoff_ms", "timeout_ms")
+
+
+def given_or_default(marker: Any, fields: tuple[str, ...], defaults: BaseModel) -> dict[str, Any]:
+    """A marker's settings with the built-in default for each it left out, and the names left out.
+
+    The spec reads as the decorator's author sees it without settings; ``defaulted`` lets an
+    engine put its own defaults in their place (see ``_effective``).
+    """
+    values: dict[str, Any] = {}
+    defaulted = []
+    for name in fields:
+        given = getattr(marker, name)
+        if given is None:
+            defaulted.append(name)
+            given = getattr(defaults, name)
+        values[name] = given
+    return {**values, "defaulted": frozenset(defaulted)}

@@ -11,15 +11,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel
-
-from ._attempt_defaults import AttemptDefaults, StepDefaults
+from ._attempt_defaults import ATTEMPT_FIELDS, AttemptDefaults, StepDefaults, given_or_default
 from ._fan_out import FanOutSpec, split_clone_id
-from ._limits import MAX_INT, count_problems, text_problems
+from ._limits import MAX_INT, count_problems, definition_name_problems
 from ._signature import ParamPlan, plan_parameters
-from ._spec import MARKER_ATTRIBUTE, spec_of
+from ._spec import MARKER_ATTRIBUTE, typed_spec_of
 from ._step_events import StepEvents, events_of
 from .config import CompensationPolicy
 from .errors import DefinitionError
@@ -114,6 +112,10 @@ class StepSpec:
 class SagaSpec:
     """A whole saga: its steps in declaration order and their layers."""
 
+    NOUN: ClassVar[str] = "a saga"
+    ENGINE: ClassVar[str] = "SagaEngine"
+    DECORATOR: ClassVar[str] = "@saga"
+
     name: str
     cls: type
     steps: tuple[StepSpec, ...]
@@ -131,25 +133,7 @@ class SagaSpec:
 
 STEP_DEFAULTS = StepDefaults()
 COMPENSATION_DEFAULTS = AttemptDefaults()
-ATTEMPT_FIELDS = ("retry", "backoff_ms", "timeout_ms")
 STEP_FIELDS = (*ATTEMPT_FIELDS, "jitter", "jitter_factor")
-
-
-def given_or_default(marker: Any, fields: tuple[str, ...], defaults: BaseModel) -> dict[str, Any]:
-    """A marker's settings with the built-in default for each it left out, and the names left out.
-
-    The spec reads as the decorator's author sees it without settings; ``defaulted`` lets an
-    engine put its own defaults in their place (see ``_effective``).
-    """
-    values: dict[str, Any] = {}
-    defaulted = []
-    for name in fields:
-        given = getattr(marker, name)
-        if given is None:
-            defaulted.append(name)
-            given = getattr(defaults, name)
-        values[name] = given
-    return {**values, "defaulted": frozenset(defaulted)}
 
 
 def definition_of(cls: Any) -> SagaSpec:
@@ -158,15 +142,7 @@ def definition_of(cls: Any) -> SagaSpec:
     Raises:
         DefinitionError: the class was not decorated with ``@saga`` itself (subclasses must opt in).
     """
-    subject, spec = spec_of(cls)
-    if not isinstance(spec, SagaSpec):
-        hint = (
-            "is a TCC, not a saga: run it with TccEngine"
-            if spec is not None
-            else "is not a saga: decorate the class with @saga('name') (subclasses must be decorated again)"
-        )
-        raise DefinitionError(subject, [hint])
-    return spec
+    return typed_spec_of(cls, SagaSpec)
 
 
 def execution_layers(
@@ -253,12 +229,8 @@ def assemble_saga(
 ) -> SagaSpec:
     """Build and check the spec of a ``@saga`` class; raise one ``DefinitionError`` for all problems."""
     subject = f"saga {name!r} ({cls.__qualname__})"
-    problems: list[str] = []
+    problems = definition_name_problems(name, "saga", "saga", "order-processing")
     localns = {**(localns or {}), **vars(cls), cls.__name__: cls}
-    if not isinstance(name, str) or not name.strip():
-        problems.append("the saga needs a non-empty name: @saga('order-processing')")
-    else:
-        problems += text_problems(name, "the saga's name", "order-processing")
     problems += [
         f"{p} (0 means no limit)" for p in count_problems(layer_concurrency, "layer_concurrency", MAX_INT)
     ]

@@ -79,6 +79,13 @@ def text_problems(value: Any, what: str, example: str) -> list[str]:
     return []
 
 
+def definition_name_problems(name: Any, noun: str, decorator: str, example: str) -> list[str]:
+    """Problems with the name given to a class decorator such as ``@saga`` or ``@tcc``."""
+    if not isinstance(name, str) or not name.strip():
+        return [f"the {noun} needs a non-empty name: @{decorator}({example!r})"]
+    return text_problems(name, f"the {noun}'s name", example)
+
+
 def limit_problems(retry: Any, backoff_ms: Any, timeout_ms: Any) -> list[str]:
     """Problems with the retry, backoff and timeout of a step, compensation or phase.
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from .errors import DefinitionError
 
 __all__ = [
     "MARKER_ATTRIBUTE",
     "SPEC_ATTRIBUTE",
+    "NamedKind",
     "PerSpec",
     "attach_spec",
     "check_callable",
     "mark",
     "non_negative",
     "spec_of",
+    "typed_spec_of",
 ]
 
 SPEC_ATTRIBUTE = "__fireflytx_definition__"
@@ -28,6 +32,17 @@ MARKER_ATTRIBUTE = "__fireflytx_marker__"
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+
+
+class NamedKind(Protocol):
+    """How a spec class names its kind in errors: ``NOUN`` ("a saga"), its engine and decorator."""
+
+    NOUN: ClassVar[str]
+    ENGINE: ClassVar[str]
+    DECORATOR: ClassVar[str]
+
+
+S = TypeVar("S", bound=NamedKind)
 
 
 def spec_of(obj: Any) -> tuple[str, Any]:
@@ -38,6 +53,26 @@ def spec_of(obj: Any) -> tuple[str, Any]:
     """
     target = obj if isinstance(obj, type) else type(obj)
     return getattr(target, "__qualname__", repr(target)), target.__dict__.get(SPEC_ATTRIBUTE)
+
+
+def typed_spec_of(obj: Any, wanted: type[S]) -> S:
+    """The spec of kind ``wanted`` that ``obj``'s class carries, or an error naming the fix.
+
+    Raises:
+        DefinitionError: the class carries no spec, or one of the other kind.
+    """
+    subject, spec = spec_of(obj)
+    if isinstance(spec, wanted):
+        return spec
+    noun = wanted.NOUN
+    if spec is not None:
+        hint = f"is {type(spec).NOUN}, not {noun}: run it with {type(spec).ENGINE}"
+    else:
+        hint = (
+            f"is not {noun}: decorate the class with {wanted.DECORATOR}('name') "
+            "(subclasses must be decorated again)"
+        )
+    raise DefinitionError(subject, [hint])
 
 
 def attach_spec(name: Any, assemble: Callable[[type, str, dict[str, Any]], Any]) -> Any:

@@ -22,9 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._attempt_defaults import TccDefaults
-from ._definition import ATTEMPT_FIELDS, given_or_default
-from ._limits import text_problems
+from ._attempt_defaults import ATTEMPT_FIELDS, TccDefaults, given_or_default
+from ._limits import definition_name_problems
 from ._signature import plan_parameters
 from ._spec import MARKER_ATTRIBUTE
 from ._tcc_context import TccContext
@@ -293,12 +292,8 @@ def assemble_tcc(
 ) -> TccSpec:
     """Build and check the spec of a ``@tcc`` class; raise one ``DefinitionError`` for all problems."""
     subject = f"tcc {name!r} ({cls.__qualname__})"
-    problems: list[str] = []
+    problems = definition_name_problems(name, "TCC", "tcc", "order-payment")
     localns = {**(localns or {}), **vars(cls), cls.__name__: cls}
-    if not isinstance(name, str) or not name.strip():
-        problems.append("the TCC needs a non-empty name: @tcc('order-payment')")
-    else:
-        problems += text_problems(name, "the TCC's name", "order-payment")
     timeout_issues = timeout_problems(timeout_ms, "timeout_ms")
     problems.extend(timeout_issues)
     tcc_timeout = None if timeout_issues else timeout_ms

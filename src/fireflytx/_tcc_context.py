@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._context import ContextBase
+from ._context_base import ContextBase
 from ._progress import ParticipantView, PhaseView, jsonable
 
 __all__ = ["TccContext"]

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from ._definition import SagaSpec
 from ._limits import ms_problems
 from ._signature import ParamPlan
-from ._spec import spec_of
-from .errors import DefinitionError
+from ._spec import typed_spec_of
 
 __all__ = [
     "CANCEL",
@@ -118,6 +116,10 @@ class ParticipantSpec:
 class TccSpec:
     """A whole TCC: its participants in the order their tries run."""
 
+    NOUN: ClassVar[str] = "a TCC"
+    ENGINE: ClassVar[str] = "TccEngine"
+    DECORATOR: ClassVar[str] = "@tcc"
+
     name: str
     cls: type
     participants: tuple[ParticipantSpec, ...]
@@ -135,14 +137,7 @@ def tcc_definition_of(cls: Any) -> TccSpec:
     Raises:
         DefinitionError: the class was not decorated with ``@tcc`` itself (subclasses must opt in).
     """
-    subject, spec = spec_of(cls)
-    if isinstance(spec, TccSpec):
-        return spec
-    if isinstance(spec, SagaSpec):
-        hint = "is a saga, not a TCC: run it with SagaEngine"
-    else:
-        hint = "is not a TCC: decorate the class with @tcc('name') (subclasses must be decorated again)"
-    raise DefinitionError(subject, [hint])
+    return typed_spec_of(cls, TccSpec)
 
 
 def timeout_problems(value: Any, name: str, allow_none: bool = True) -> list[str]:
