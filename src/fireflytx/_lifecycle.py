@@ -11,7 +11,6 @@ import concurrent.futures
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
@@ -21,6 +20,7 @@ from ._core import _logctx
 from ._core._intercept import Interceptor
 from ._core._listeners import Listeners
 from ._core._run import RunBase, RunStart
+from ._ids import new_correlation_id
 from ._persistence._durable import StoreJournal
 from ._slots import Slots
 from ._sub_saga_run import launched, launching_child
@@ -52,9 +52,9 @@ _RECOVERY_CONCURRENCY = 200
 
 
 def correlation_id_or_new(value: str | None) -> str:
-    """The given correlation id after checking it, or a new UUID."""
+    """The given correlation id after checking it, or a new one (UUID-shaped, see ``_ids``)."""
     if value is None:
-        return str(uuid.uuid4())
+        return new_correlation_id()
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"correlation_id must be a non-empty str, got {value!r}")
     if "|" in value:

@@ -14,7 +14,6 @@ import importlib
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from pydantic_core import to_json
 
 from .._core._attempt import safe_text
 from .._fan_out import split_clone_id
+from .._ids import IdSequence
 from .._step_events import StepEvents
 from ..config import EventsConfig
 from ..listeners import (
@@ -110,7 +110,6 @@ _STARTED = EventType.TRANSACTION_STARTED.value
 _RETRYING = EventType.STEP_RETRYING.value
 _DECISION = EventType.TCC_DECISION.value
 _FINISHED = EventType.TRANSACTION_FINISHED.value
-_LOW48 = (1 << 48) - 1
 _MAX_RUNS = 100_000
 """Runs the observer remembers at once; beyond, the oldest is forgotten (its later events lose headers)."""
 _BOOL = {None: "null", True: "true", False: "false"}
@@ -215,10 +214,7 @@ class EventObserver:
         self._runs: dict[str, _Run] = {}
         self._heads: dict[tuple[str, str | None, str | None, int | None], str] = {}
         self._timestamps = _Timestamps()
-        first = uuid.uuid4()
-        self._id_prefix = str(first)[:24]
-        """Event ids are this random UUID prefix and a counter: unique without a UUID per event."""
-        self._id_next = first.int & _LOW48
+        self._event_id = IdSequence()
         self._plans: dict[int, tuple[Any, dict[str, _Options], _Options]] = {}
         self.errors = 0
         """Payloads that could not be made JSON or redacted (the event went out without them)."""
@@ -357,10 +353,8 @@ class EventObserver:
         # more than everything else an event costs together. Tests validate it against the schema.
         sequence = run.sequence
         run.sequence = sequence + 1
-        number = self._id_next
-        self._id_next = number + 1
         text = (
-            f'{{"schema_version":1,"event_id":"{self._id_prefix}{number & _LOW48:012x}",'
+            f'{{"schema_version":1,"event_id":"{self._event_id()}",'
             f'"sequence":{sequence},"timestamp":"{self._timestamps.text(event.at)}",{fields}{run.tail}'
         )
         self.publisher.publish(topic, run.key, text.encode())
