@@ -8,6 +8,16 @@ rate is one the event pipeline keeps up with, not one that leaves a backlog behi
 
 CPU time is split by where it goes (this process's threads by role, and the broker's process),
 because the broker shares the machine's cores and its share is outside fireflytx's control.
+
+Two more engines split the cost of events into its parts, each publishing to the same broker
+through a ``KafkaPublisher`` of its own:
+
+- *Kafka alone*: no observer; the diamond's steps themselves publish one fixed, envelope-sized
+  message for each event a diamond has (10), so only producing the messages is paid.
+- *run events, fixed messages*: an observer that builds no envelope and publishes that fixed
+  message for each run event the engine hands it, so the engine's run events are paid too.
+
+What events on costs beyond the second is the envelopes.
 """
 
 from __future__ import annotations
@@ -23,20 +33,98 @@ from typing import Any
 
 import psutil
 
+from fireflytx import compensation_step, saga, saga_step
+
 from ._drivers import Runner, cpu_seconds, log, warm
 
 CONCURRENCY = 100
 TOPIC = "fireflytx-bench-events"
+FLOOR_TOPIC = "fireflytx-bench-floor"
+FIXED_ENVELOPE = (
+    b'{"schema_version":1,"event_id":"3d34ce26-6f43-4774-8ee0-a843681c4013","sequence":3,'
+    b'"timestamp":"2026-12-01T03:17:01.392120Z","type":"STEP_SUCCEEDED","transaction_kind":"saga",'
+    b'"transaction_name":"bench-diamond","correlation_id":"3d34ce26-6f43-4774-8ee0-a843681c4013",'
+    b'"unit_id":"b","phase":"step","attempt":1,"will_retry":null,"duration_ms":0.012,"status":null,'
+    b'"error":null,"headers":{},"payload":null}'
+)
+
+
+EVENTS_PER_DIAMOND = 10
+"""Transaction started and finished, and each of the four steps started and succeeded."""
+
+_self_publish: list[Any] = []
+"""The publisher of ``SelfPublishingDiamond``'s steps (set by ``EventsSetup.start``)."""
+
+
+def _publish_fixed(count: int) -> None:
+    publish = _self_publish[0].publish
+    for _ in range(count):
+        publish(FLOOR_TOPIC, b"kafka-alone", FIXED_ENVELOPE)
+
+
+@saga("bench-self-publishing-diamond")
+class SelfPublishingDiamond:
+    """The diamond of ``_shapes``, compensations included, whose steps publish its 10 events' messages."""
+
+    @saga_step("a")
+    async def a(self, fail: bool) -> int:
+        _publish_fixed(3)
+        return 1
+
+    @compensation_step("a")
+    async def undo_a(self, _: int) -> None:
+        return None
+
+    @saga_step("b", depends_on=["a"])
+    async def b(self, fail: bool) -> int:
+        _publish_fixed(2)
+        return 2
+
+    @compensation_step("b")
+    async def undo_b(self, _: int) -> None:
+        return None
+
+    @saga_step("c", depends_on=["a"])
+    async def c(self, fail: bool) -> int:
+        _publish_fixed(2)
+        return 3
+
+    @compensation_step("c")
+    async def undo_c(self, _: int) -> None:
+        return None
+
+    @saga_step("d", depends_on=["b", "c"])
+    async def d(self, fail: bool) -> int:
+        _publish_fixed(3)
+        if fail:
+            raise RuntimeError("d fails")
+        return 4
+
+
+class FixedMessagePerEvent:
+    """An observer that only publishes one fixed message per run event: the per-event Kafka floor."""
+
+    inline = True
+
+    def __init__(self, publisher: Any) -> None:
+        self._publish = publisher.publish
+
+    def on_event(self, event: object) -> None:
+        self._publish(FLOOR_TOPIC, b"floor", FIXED_ENVELOPE)
 
 
 class EventsSetup:
-    """The broker, the publishing engine and its publisher."""
+    """The broker, the publishing engine and its publisher, and the floor engine and its publisher."""
 
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="fireflytx-bench-kafka-")
         self.broker: Any = None
         self.engine: Any = None
         self.publisher: Any = None
+        self.floor_engine: Any = None
+        self.floor_publisher: Any = None
+        self.alone_engine: Any = None
+        self.alone_publisher: Any = None
 
     async def start(self) -> None:
         from tests.events.kafka_broker import KafkaBroker
@@ -48,24 +136,54 @@ class EventsSetup:
         self.broker = KafkaBroker(Path(self._tmp.name))
         await asyncio.to_thread(self.broker.start)
         await asyncio.to_thread(self.broker.create_topic, TOPIC, 4)
+        await asyncio.to_thread(self.broker.create_topic, FLOOR_TOPIC, 4)
         self.publisher = KafkaPublisher(KafkaConfig(bootstrap_servers=self.broker.bootstrap))
         observer = EventObserver(self.publisher, EventsConfig(topic=TOPIC))
         self.engine = await SagaEngine(listeners=[observer]).initialize()
+        self.floor_publisher = KafkaPublisher(KafkaConfig(bootstrap_servers=self.broker.bootstrap))
+        floor = FixedMessagePerEvent(self.floor_publisher)
+        self.floor_engine = await SagaEngine(listeners=[floor]).initialize()
+        self.alone_publisher = KafkaPublisher(KafkaConfig(bootstrap_servers=self.broker.bootstrap))
+        _self_publish[:] = [self.alone_publisher]
+        self.alone_engine = await SagaEngine().initialize()
+
+    def kafka_alone(self) -> Runner:
+        """The self-publishing diamond on the engine with no observer."""
+        execute = self.alone_engine.execute
+
+        async def run() -> None:
+            result = await execute(SelfPublishingDiamond, False)
+            if not result.is_success:
+                raise AssertionError(f"self-publishing diamond failed: {result!r}")
+
+        return run
 
     async def drained(self) -> None:
         """Wait until every event so far reached the broker."""
-        engine, publisher = self.engine, self.publisher
-        if not await asyncio.to_thread(engine.flush_listeners, 120):
-            raise AssertionError("the observers did not catch up within 120 s")
-        if not await asyncio.to_thread(publisher.flush, 120):
-            raise AssertionError("the Kafka publisher did not deliver within 120 s")
+        await _drained(self.engine, self.publisher)
+
+    async def floor_drained(self) -> None:
+        """Wait until every message of the floor engine so far reached the broker."""
+        await _drained(self.floor_engine, self.floor_publisher)
+
+    async def alone_drained(self) -> None:
+        """Wait until every message the self-publishing steps sent so far reached the broker."""
+        await _drained(self.alone_engine, self.alone_publisher)
 
     async def stop(self) -> None:
-        if self.engine is not None:
-            await self.engine.shutdown()
+        for engine in (self.engine, self.floor_engine, self.alone_engine):
+            if engine is not None:
+                await engine.shutdown()
         if self.broker is not None:
             self.broker.stop()
         self._tmp.cleanup()
+
+
+async def _drained(engine: Any, publisher: Any) -> None:
+    if not await asyncio.to_thread(engine.flush_listeners, 120):
+        raise AssertionError("the observers did not catch up within 120 s")
+    if not await asyncio.to_thread(publisher.flush, 120):
+        raise AssertionError("the Kafka publisher did not deliver within 120 s")
 
 
 def _role(thread_id: int, names: dict[int | None, str]) -> str:
@@ -112,50 +230,67 @@ async def _round(run: Runner, total: int, after: Any = None) -> float:
 
 
 async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: int) -> dict[str, Any]:
-    """Alternate events-off and events-on rounds; the medians and their ratio."""
+    """Alternate events-off, events-on and floor rounds; the medians and their ratios to off."""
     setup = EventsSetup()
     try:
         await setup.start()
-        on = make_on(setup.engine)
+        on, floor, alone = make_on(setup.engine), make_on(setup.floor_engine), setup.kafka_alone()
         log(f"  events: broker at {setup.broker.bootstrap}; warm-up {warmup} diamonds each way")
         await warm(off, warmup, CONCURRENCY)
         await warm(on, warmup, CONCURRENCY)
+        await warm(floor, warmup, CONCURRENCY)
+        await warm(alone, warmup, CONCURRENCY)
         await setup.drained()
-        off_rates: list[float] = []
-        on_rates: list[float] = []
-        cpu_off = cpu_on = 0.0
-        split_off: Counter[str] = Counter()
-        split_on: Counter[str] = Counter()
+        await setup.floor_drained()
+        await setup.alone_drained()
+        plan = (
+            ("off", off, None),
+            ("on", on, setup.drained),
+            ("floor", floor, setup.floor_drained),
+            ("alone", alone, setup.alone_drained),
+        )
+        rates: dict[str, list[float]] = {label: [] for label, _, _ in plan}
+        cpu: Counter[str] = Counter()
+        split: dict[str, Counter[str]] = {label: Counter() for label, _, _ in plan}
         pid = setup.broker.pid
         for _ in range(rounds):
-            c0, s0 = cpu_seconds(), cpu_split(pid)
-            off_rates.append(await _round(off, total))
-            c1, s1 = cpu_seconds(), cpu_split(pid)
-            on_rates.append(await _round(on, total, setup.drained))
-            c2, s2 = cpu_seconds(), cpu_split(pid)
-            cpu_off, cpu_on = cpu_off + c1 - c0, cpu_on + c2 - c1
-            split_off.update(s1 - s0)  # threads that ended in between drop out rather than count negative
-            split_on.update(s2 - s1)
-        publisher = setup.publisher
-        counters = {
-            k: getattr(publisher, k) for k in ("published", "delivered", "failed", "dropped", "undelivered")
-        }
+            for label, runner, after in plan:
+                c0, s0 = cpu_seconds(), cpu_split(pid)
+                rates[label].append(await _round(runner, total, after))
+                c1, s1 = cpu_seconds(), cpu_split(pid)
+                cpu[label] += c1 - c0
+                split[label].update(s1 - s0)  # threads that ended in between drop out, not negative
+        names = ("published", "delivered", "failed", "dropped", "undelivered")
+        counters = {k: getattr(setup.publisher, k) for k in names}
+        floor_delivered = setup.floor_publisher.delivered
+        alone_delivered = setup.alone_publisher.delivered
     finally:
         await setup.stop()
-    off_rates.sort()
-    on_rates.sort()
-    off_rate, on_rate = off_rates[len(off_rates) // 2], on_rates[len(on_rates) // 2]
+    median = {label: sorted(values)[len(values) // 2] for label, values in rates.items()}
+    per_saga = 1e6 / (total * rounds)
     return {
         "name": "diamond-c100-events",
         "concurrency": CONCURRENCY,
-        "sagas_per_s": on_rate,
-        "events_off_sagas_per_s": off_rate,
-        "ratio": on_rate / off_rate,
-        "rounds_on": on_rates,
-        "rounds_off": off_rates,
-        "cpu_us_per_saga_on": cpu_on * 1e6 / (total * rounds),
-        "cpu_us_per_saga_off": cpu_off * 1e6 / (total * rounds),
-        "cpu_us_per_saga_on_by": {k: v * 1e6 / (total * rounds) for k, v in sorted(split_on.items())},
-        "cpu_us_per_saga_off_by": {k: v * 1e6 / (total * rounds) for k, v in sorted(split_off.items())},
+        "sagas_per_s": median["on"],
+        "events_off_sagas_per_s": median["off"],
+        "ratio": median["on"] / median["off"],
+        "floor_sagas_per_s": median["floor"],
+        "floor_ratio": median["floor"] / median["off"],
+        "alone_sagas_per_s": median["alone"],
+        "alone_ratio": median["alone"] / median["off"],
+        "rounds_on": sorted(rates["on"]),
+        "rounds_off": sorted(rates["off"]),
+        "rounds_floor": sorted(rates["floor"]),
+        "rounds_alone": sorted(rates["alone"]),
+        "cpu_us_per_saga_on": cpu["on"] * per_saga,
+        "cpu_us_per_saga_off": cpu["off"] * per_saga,
+        "cpu_us_per_saga_floor": cpu["floor"] * per_saga,
+        "cpu_us_per_saga_alone": cpu["alone"] * per_saga,
+        "cpu_us_per_saga_on_by": {k: v * per_saga for k, v in sorted(split["on"].items())},
+        "cpu_us_per_saga_off_by": {k: v * per_saga for k, v in sorted(split["off"].items())},
+        "cpu_us_per_saga_floor_by": {k: v * per_saga for k, v in sorted(split["floor"].items())},
+        "cpu_us_per_saga_alone_by": {k: v * per_saga for k, v in sorted(split["alone"].items())},
         "publisher": counters,
+        "floor_delivered": floor_delivered,
+        "alone_delivered": alone_delivered,
     }

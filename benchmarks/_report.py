@@ -140,6 +140,11 @@ def _events(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
         f"{row['sagas_per_s']:,.0f} sagas/s with events, {row['events_off_sagas_per_s']:,.0f} without: "
         f"{row['ratio']:.0%}"
     )
+    if "alone_ratio" in row:
+        text += (
+            f" (Kafka alone: {row['alone_ratio']:.0%}; "
+            f"run events with fixed messages: {row['floor_ratio']:.0%})"
+        )
     return text, row["ratio"] >= 0.8
 
 
@@ -293,35 +298,61 @@ def _events_table(rows: list[dict[str, Any]]) -> list[str]:
         return [f"fireflytx: {failed}"]
     rounds = lambda v: ", ".join(f"{x:,.0f}" for x in v)  # noqa: E731
     p = row["publisher"]
-    return [
-        "| | sagas/s (median) | rounds | CPU µs/saga |",
-        "|---|---|---|---|",
-        f"| events off | {_num(row['events_off_sagas_per_s'])} | {rounds(row['rounds_off'])} | "
+    lines = [
+        "| | sagas/s (median) | of events off | rounds | CPU µs/saga |",
+        "|---|---|---|---|---|",
+        f"| events off | {_num(row['events_off_sagas_per_s'])} | 100% | {rounds(row['rounds_off'])} | "
         f"{row['cpu_us_per_saga_off']:,.0f} |",
-        f"| events on | {_num(row['sagas_per_s'])} | {rounds(row['rounds_on'])} | "
+        f"| events on | {_num(row['sagas_per_s'])} | {row['ratio']:.0%} | {rounds(row['rounds_on'])} | "
         f"{row['cpu_us_per_saga_on']:,.0f} |",
+    ]
+    if "alone_sagas_per_s" in row:
+        lines += [
+            f"| run events, fixed messages | {_num(row['floor_sagas_per_s'])} | "
+            f"{row['floor_ratio']:.0%} | {rounds(row['rounds_floor'])} | "
+            f"{row['cpu_us_per_saga_floor']:,.0f} |",
+            f"| Kafka alone | {_num(row['alone_sagas_per_s'])} | "
+            f"{row['alone_ratio']:.0%} | {rounds(row['rounds_alone'])} | "
+            f"{row['cpu_us_per_saga_alone']:,.0f} |",
+        ]
+    lines += [
         "",
         f"Ratio {row['ratio']:.0%}. Rounds alternate in one process; an events-on round ends when the broker "
         f"(single node on this machine, acks=all) has acknowledged every event of it. Publisher: "
         f"{p['published']:,} published, {p['delivered']:,} delivered, {p['failed']:,} failed, "
         f"{p['dropped']:,} dropped.",
-        *_cpu_split_lines(row),
     ]
+    if "alone_sagas_per_s" in row:
+        lines += [
+            "",
+            "Where the cost goes, each on an engine and `KafkaPublisher` of its own, same broker. "
+            "*Kafka alone*: no observer; the diamond's own steps publish one fixed envelope-sized "
+            f"message for each of the 10 events a diamond has ({row['alone_delivered']:,} delivered), "
+            "so only producing is paid. *Run events, fixed messages*: an observer that builds no "
+            "envelope publishes that fixed message for each run event the engine hands it "
+            f"({row['floor_delivered']:,} delivered), so the engine's run events are paid too. "
+            "What events on costs beyond that is the envelopes.",
+        ]
+    return lines + _cpu_split_lines(row)
 
 
 def _cpu_split_lines(row: dict[str, Any]) -> list[str]:
     on, off = row.get("cpu_us_per_saga_on_by"), row.get("cpu_us_per_saga_off_by")
     if not on or not off:
         return []
-    roles = sorted(set(on) | set(off))
+    floor, alone = row.get("cpu_us_per_saga_floor_by") or {}, row.get("cpu_us_per_saga_alone_by") or {}
+    roles = sorted(set(on) | set(off) | set(floor) | set(alone))
+    shown = [("events off", off), ("events on", on)]
+    if floor and alone:
+        shown += [("run events, fixed messages", floor), ("Kafka alone", alone)]
+    cells = lambda by: " | ".join(f"{by.get(r, 0.0):,.0f}" for r in roles)  # noqa: E731
     return [
         "",
         "CPU µs per saga by where it went (the broker is a separate process on the same cores):",
         "",
         "| | " + " | ".join(roles) + " |",
         "|---" * (len(roles) + 1) + "|",
-        "| events off | " + " | ".join(f"{off.get(r, 0.0):,.0f}" for r in roles) + " |",
-        "| events on | " + " | ".join(f"{on.get(r, 0.0):,.0f}" for r in roles) + " |",
+        *(f"| {label} | {cells(by)} |" for label, by in shown),
     ]
 
 

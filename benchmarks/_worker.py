@@ -51,7 +51,9 @@ def _brief(row: dict[str, Any]) -> str:
     if row["case"] == "events":
         return (
             f"{row['sagas_per_s']:,.0f} sagas/s with events, {row['events_off_sagas_per_s']:,.0f} without: "
-            f"{row['ratio']:.0%}; publisher {row['publisher']}; CPU µs/saga on "
+            f"{row['ratio']:.0%} (Kafka alone {row['alone_ratio']:.0%}, run events with fixed messages "
+            f"{row['floor_ratio']:.0%}); "
+            f"publisher {row['publisher']}; CPU µs/saga on "
             + ", ".join(f"{k} {v:.0f}" for k, v in row["cpu_us_per_saga_on_by"].items())
             + "; off "
             + ", ".join(f"{k} {v:.0f}" for k, v in row["cpu_us_per_saga_off_by"].items())
