@@ -51,6 +51,7 @@ from ._attempt import FORWARD, Attempt
 from ._intercept import Interceptor, after, before_async, before_sync, paced
 from ._listeners import Listeners
 from ._logctx import CURRENT
+from ._maker import positional_maker
 from ._records import Clock
 
 __all__ = ["Policy", "RunBase", "RunStart", "Workers"]
@@ -494,20 +495,26 @@ class RunBase:
 
     def _tell_started(self, attempt: Attempt) -> None:
         self.listeners.emit(
-            AttemptStarted(
-                kind=self.kind, name=self.name, correlation_id=self.correlation_id,
-                at=self.clock.wall(attempt.started), phase=attempt.phase, unit_id=attempt.unit_id,
-                attempt=attempt.number,
+            _attempt_started(
+                self.kind, self.name, self.correlation_id, self.clock.wall(attempt.started),
+                attempt.phase, attempt.unit_id, attempt.number,
             )
         )
 
     def _finished_event(self, attempt: Attempt) -> AttemptFinished:
-        return AttemptFinished(
-            kind=self.kind, name=self.name, correlation_id=self.correlation_id,
-            at=self.clock.wall(attempt.ended), phase=attempt.phase, unit_id=attempt.unit_id,
-            attempt=attempt.number, duration_ms=(attempt.ended - (attempt.started or attempt.ended)) * 1000,
-            error=attempt.error, result=attempt.value, final=attempt.final, replayed=attempt.replayed,
+        ended = attempt.ended
+        return _attempt_finished(
+            self.kind, self.name, self.correlation_id, self.clock.wall(ended), attempt.phase,
+            attempt.unit_id, attempt.number, (ended - (attempt.started or ended)) * 1000,
+            attempt.error, attempt.value, attempt.final, attempt.replayed,
         )
+
+
+_attempt_started = positional_maker(AttemptStarted, "kind name correlation_id at phase unit_id attempt")
+_attempt_finished = positional_maker(
+    AttemptFinished,
+    "kind name correlation_id at phase unit_id attempt duration_ms error result final replayed",
+)
 
 
 _KERNEL_CODE = frozenset({RunBase._drive.__code__, RunBase._run_sync.__code__})
