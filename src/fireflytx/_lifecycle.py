@@ -26,6 +26,7 @@ from ._slots import Slots
 from ._sub_saga_run import launched, launching_child
 from ._threads import in_thread
 from ._values import convert_to, needs_conversion
+from ._wakeful import WakeGuard
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
 from .errors import EngineFullError, EngineNotStartedError, FireflyTxError, InputValidationError
@@ -144,6 +145,7 @@ class EngineBase:
         self.when_full: Literal["wait", "fail"] = when_full or self.settings.when_full
         """What ``execute`` does while ``max_in_flight`` runs are in flight: ``wait`` or ``fail``."""
         self._slots = Slots(self.max_in_flight)
+        self._wake_guard = WakeGuard(lambda: self._slots.in_flight > 0)
         _logctx.install()
         self._listeners = Listeners(type(self).__name__)
         self._listeners.add(listeners)
@@ -461,6 +463,7 @@ class EngineBase:
         held = not launching_child(self)  # a sub-saga's child runs in its parent's slot
         if held:
             await slots.acquire(wait, self._full, self._not_running)
+        self._wake_guard.keep_awake(start.loop)
         run: R | None = None
         try:
             run = make_run()

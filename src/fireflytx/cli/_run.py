@@ -20,6 +20,7 @@ from .._tcc_definition import TccSpec
 from .._tcc_engine import TccEngine
 from .._tcc_results import TccResult
 from .._threads import process_signals_blocked
+from .._wakeful import TICK_S
 from ..config import CompensationPolicy
 from ..errors import FireflyTxError, GraphvizNotFoundError, RenderError
 from ..events import EventObserver, EventRecorder, event_line
@@ -114,7 +115,7 @@ def _event_printer() -> EventObserver:
     return EventObserver(EventRecorder(maxlen=0, on_publish=show))
 
 
-_TICK_S = 0.2
+_TICK_S = TICK_S
 
 
 async def _awake_while(work: Awaitable[T]) -> T:
