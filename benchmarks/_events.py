@@ -28,13 +28,17 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from fireflytx import compensation_step, saga, saga_step
+from fireflytx import saga, saga_step
+from fireflytx._definition import StepMarker
+from fireflytx._spec import MARKER_ATTRIBUTE
 
+from . import _shapes
 from ._drivers import Runner, cpu_seconds, log, warm
 
 CONCURRENCY = 100
@@ -62,43 +66,34 @@ def _publish_fixed(count: int) -> None:
         publish(FLOOR_TOPIC, b"kafka-alone", FIXED_ENVELOPE)
 
 
-@saga("bench-self-publishing-diamond")
-class SelfPublishingDiamond:
-    """The diamond of ``_shapes``, compensations included, whose steps publish its 10 events' messages."""
+_MESSAGES_BY_STEP = {"a": 3, "b": 2, "c": 2, "d": 3}
 
-    @saga_step("a")
-    async def a(self, fail: bool) -> int:
-        _publish_fixed(3)
-        return 1
 
-    @compensation_step("a")
-    async def undo_a(self, _: int) -> None:
-        return None
+def _publishing_first(step: Callable[..., Awaitable[int]], count: int) -> Callable[..., Awaitable[int]]:
+    async def publishing(self: Any, fail: bool) -> int:
+        _publish_fixed(count)
+        return await step(self, fail)
 
-    @saga_step("b", depends_on=["a"])
-    async def b(self, fail: bool) -> int:
-        _publish_fixed(2)
-        return 2
+    return publishing
 
-    @compensation_step("b")
-    async def undo_b(self, _: int) -> None:
-        return None
 
-    @saga_step("c", depends_on=["a"])
-    async def c(self, fail: bool) -> int:
-        _publish_fixed(2)
-        return 3
+def _self_publishing_diamond() -> type:
+    """``_shapes``'s diamond, compensations and all, whose steps first publish its 10 events' messages.
 
-    @compensation_step("c")
-    async def undo_c(self, _: int) -> None:
-        return None
+    Made from ``DiamondSaga`` rather than written again, so the two stay the same saga.
+    """
+    namespace: dict[str, Any] = {}
+    for name, member in vars(_shapes.DiamondSaga).items():
+        marker = getattr(member, MARKER_ATTRIBUTE, None)
+        if isinstance(marker, StepMarker):
+            step = _publishing_first(member, _MESSAGES_BY_STEP[marker.step_id])
+            namespace[name] = saga_step(marker.step_id, depends_on=list(marker.depends_on))(step)
+        elif marker is not None:
+            namespace[name] = member
+    return saga("bench-self-publishing-diamond")(type("SelfPublishingDiamond", (), namespace))
 
-    @saga_step("d", depends_on=["b", "c"])
-    async def d(self, fail: bool) -> int:
-        _publish_fixed(3)
-        if fail:
-            raise RuntimeError("d fails")
-        return 4
+
+SelfPublishingDiamond = _self_publishing_diamond()
 
 
 class FixedMessagePerEvent:
