@@ -7,44 +7,42 @@ share one format, and their jars share one cache with the installed package (see
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # FireflyTxSettings reads jars.cache_dir from this variable; the build honours it too.
 CACHE_ENV = "FIREFLYTX_JARS__CACHE_DIR"
 
 
+def _load_lockfile_module() -> Any:
+    """The package's ``_lockfile`` module, loaded by path: importing ``fireflytx`` needs its dependencies."""
+    path = Path(__file__).resolve().parent.parent / "src" / "fireflytx" / "_bridge" / "_lockfile.py"
+    name = "_fireflytx_lockfile"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"{path} is missing: build from a complete checkout or sdist")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while they are made
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from fireflytx._bridge import _lockfile
+else:
+    _lockfile = _load_lockfile_module()
+Artifact = _lockfile.Artifact
+
+
 class BuildError(RuntimeError):
     """Building or testing the Java adapter cannot go on; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One locked jar."""
-
-    group: str
-    artifact: str
-    version: str
-    classifier: str
-    sha256: str
-    size: int
-
-    @property
-    def coordinate(self) -> str:
-        """``group:artifact:version[:classifier]``."""
-        tail = f":{self.classifier}" if self.classifier else ""
-        return f"{self.group}:{self.artifact}:{self.version}{tail}"
-
-    def path_in(self, cache: Path) -> Path:
-        """Where the jar lives in a Maven-layout cache."""
-        name = f"{self.artifact}-{self.version}{'-' + self.classifier if self.classifier else ''}.jar"
-        return cache.joinpath(*self.group.split("."), self.artifact, self.version, name)
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,7 @@ def load_lock(path: Path) -> Lock:
     """Read a lock file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        artifacts = tuple(
-            Artifact(a["group"], a["artifact"], a["version"], a.get("classifier", ""), a["sha256"], a["size"])
-            for a in data["artifacts"]
-        )
+        artifacts = _lockfile.artifacts_of(data["artifacts"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BuildError(f"cannot read the lock file {path}: {exc}. Restore it from version control.") from (
             exc
@@ -88,20 +83,12 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("fireflytx")) / "maven"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def problem(artifact: Artifact, cache: Path) -> str | None:
     """None if the cached jar is there and matches its checksum, else what is wrong."""
     path = artifact.path_in(cache)
     if not path.is_file():
         return f"{artifact.coordinate}: not cached"
-    if path.stat().st_size != artifact.size or _sha256(path) != artifact.sha256:
+    if not artifact.matches(path):
         return f"{artifact.coordinate}: {path} does not match the lock file's checksum"
     return None
 

@@ -7,7 +7,6 @@ resolution. After the first fetch everything works offline.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import zipfile
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import JarsError
+from ._lockfile import Artifact as Artifact  # re-exported: callers name _classpath.Artifact
+from ._lockfile import artifacts_of, sha256_of
 
 LIB = "lib"
 LOCK_FILE = "engine-lock.json"
@@ -28,29 +29,6 @@ REINSTALL = (
     "Reinstall fireflytx (`pip install --force-reinstall fireflytx`, or `pip install .` from a checkout, "
     "which needs only Python)."
 )
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One locked Maven artifact."""
-
-    group: str
-    artifact: str
-    version: str
-    classifier: str
-    sha256: str
-    size: int
-
-    @property
-    def coordinate(self) -> str:
-        """``group:artifact:version[:classifier]``."""
-        tail = f":{self.classifier}" if self.classifier else ""
-        return f"{self.group}:{self.artifact}:{self.version}{tail}"
-
-    def path_in(self, cache_dir: Path) -> Path:
-        """Where the jar lives in a Maven-layout cache."""
-        name = f"{self.artifact}-{self.version}{'-' + self.classifier if self.classifier else ''}.jar"
-        return cache_dir.joinpath(*self.group.split("."), self.artifact, self.version, name)
 
 
 @dataclass(frozen=True)
@@ -78,10 +56,7 @@ def _lib_file(name: str) -> Path:
 def load_lock() -> Lock:
     """The lock file shipped in the package."""
     data: dict[str, Any] = json.loads(_lib_file(LOCK_FILE).read_text(encoding="utf-8"))
-    artifacts = tuple(
-        Artifact(a["group"], a["artifact"], a["version"], a.get("classifier", ""), a["sha256"], a["size"])
-        for a in data["artifacts"]
-    )
+    artifacts = artifacts_of(data["artifacts"])
     return Lock(engine=data["engine"], java_release=int(data["java_release"]), artifacts=artifacts)
 
 
@@ -114,14 +89,6 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("fireflytx")) / "maven"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 NOT_CACHED = "not cached"
 MISMATCH = "checksum mismatch"
 
@@ -136,7 +103,7 @@ def check(artifact: Artifact, cache_dir: Path) -> str | None:
     if not path.is_file():
         return f"{NOT_CACHED}: {artifact.coordinate} ({path})"
     size = path.stat().st_size
-    found = _sha256(path)
+    found = sha256_of(path)
     if size != artifact.size or found != artifact.sha256:
         return (
             f"{MISMATCH}: {path}, expected sha256 {artifact.sha256} ({artifact.size} bytes), "
