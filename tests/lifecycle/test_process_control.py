@@ -40,6 +40,13 @@ HANGING_SAGA = """
 """
 
 
+def _default_signals() -> None:
+    # A command started in the background of a non-interactive shell (`cmd &`, nohup, some CI
+    # runners) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+    # Each child starts as from a terminal, so these tests see what a user's process does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(*parts: str, cwd: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.Popen(
@@ -49,6 +56,7 @@ def _start(*parts: str, cwd: Path) -> subprocess.Popen[str]:
         text=True,
         cwd=cwd,
         env=env,
+        preexec_fn=_default_signals,
     )
 
 
