@@ -220,3 +220,55 @@ async def test_json_lines_carry_the_run(kept: Keep) -> None:
     line = json.loads(JsonFormatter().format(record))
     assert "correlation_id" not in line
     assert line["exception"].startswith("Traceback") and "OSError: disk full" in line["exception"]
+
+
+@pytest.mark.parametrize(
+    ("level", "topology", "chatty"),
+    [
+        ("INFO", False, "WARN"),
+        ("DEBUG", False, "WARN"),
+        ("WARN", False, "WARN"),
+        ("ERROR", False, "ERROR"),
+        ("OFF", False, "OFF"),
+        ("INFO", True, "INFO"),
+        ("OFF", True, "OFF"),
+    ],
+)
+def test_the_per_step_loggers_are_never_louder_than_the_engine(
+    level: str, topology: bool, chatty: str
+) -> None:
+    from fireflytx._bridge._logs import chatty_level
+
+    assert chatty_level(level, topology) == chatty
+
+
+def java_line_of(cid: str) -> Callable[[logging.LogRecord], bool]:
+    return lambda r: r.tx_correlation_id == cid and r.name == "fireflytx.java"
+
+
+async def test_a_quiet_engine_forwards_no_step_warnings(kept: Keep) -> None:
+    from fireflytx._bridge import _logs
+
+    async with SagaEngine() as engine:
+        _logs.set_level("ERROR", topology=False)  # as LogConfig(level="ERROR") does when the JVM starts
+        try:
+            await engine.execute(Logged, {"decline": True}, correlation_id="hushed")
+            await engine.execute(Logged, {"decline": True}, correlation_id="marker")
+        finally:
+            _logs.set_level("INFO", topology=False)
+        await engine.execute(Logged, {"decline": True}, correlation_id="heard")
+        # Lines arrive in order: once the later run's warning is here, the earlier ones would be too.
+        assert len(kept.wait_for(java_line_of("heard"), 1)) == 1
+    assert kept.matching(java_line_of("hushed")) == kept.matching(java_line_of("marker")) == []
+
+
+async def test_a_burst_of_engine_lines_arrives_whole_and_in_order(kept: Keep) -> None:
+    async with SagaEngine() as engine:
+        runs = [f"burst-{i}" for i in range(300)]
+        for cid in runs:
+            await engine.execute(Logged, {"decline": True}, correlation_id=cid)
+    lines = kept.wait_for(
+        lambda r: r.name == "fireflytx.java" and str(r.tx_correlation_id).startswith("burst-"), 300
+    )
+    assert [r.tx_correlation_id for r in lines] == runs
+    assert all('"step_failed"' in r.getMessage() and r.tx_step_id == "charge" for r in lines)

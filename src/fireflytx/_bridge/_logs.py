@@ -1,7 +1,8 @@
 """The engine's logs, forwarded to Python logging under ``fireflytx.java``.
 
 Java code never calls Python to log: a Logback appender in the adapter queues each event, and a
-Python-owned daemon thread drains the queue, so logging costs the engine's threads nothing extra.
+Python-owned daemon thread drains the queue in batches, so logging costs the engine's threads
+nothing extra and the event loop no GIL hand-over per line.
 """
 
 from __future__ import annotations
@@ -54,48 +55,78 @@ def set_logger_level(logger: str, level: str | None) -> None:
         raise ValueError(str(exc.getMessage())) from exc
 
 
+_ORDER = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF")
+
+
+def chatty_level(level: str, topology: bool) -> str:
+    """The level of the per-run and per-step loggers: ``level``, but at most WARN unless ``topology``.
+
+    So they keep a failed step's warning without the chatter, and are as quiet as the rest of the
+    engine at ERROR or OFF.
+    """
+    if topology:
+        return level
+    return max(level, "WARN", key=_ORDER.index)
+
+
 def set_level(level: str, topology: bool) -> None:
-    """Set the engine's log level; per-run and per-step chatter stays at WARN unless ``topology``."""
+    """Set the engine's log level (see ``chatty_level`` for the per-run and per-step loggers)."""
     from jpype import JClass
 
     appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
     appender.setLevel("org.fireflyframework.transactional", level)
     for name in CHATTY:
-        appender.setLevel(name, level if topology else "WARN")
+        appender.setLevel(name, chatty_level(level, topology))
 
 
 _stopping = threading.Event()
 _thread: threading.Thread | None = None
 
+WAIT_MS = 200
+"""How long one call waits for a first event before checking whether to stop."""
+LINGER_MS = 50
+"""Once an event is there, how long more may gather before the batch crosses (the most a line is late)."""
+BATCH = 1_000
+"""Events per crossing at most."""
+
 
 def _drain() -> None:
+    """Forward the engine's events in batches: each return of this thread to Python contends for the GIL."""
     from jpype import JClass
 
     appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
+    width = int(appender.FIELDS)
     while True:
-        record = appender.poll(0 if _stopping.is_set() else 200)
-        if record is None:
-            if _stopping.is_set():
+        stopping = _stopping.is_set()
+        flat = appender.take(0 if stopping else WAIT_MS, 0 if stopping else LINGER_MS, BATCH)
+        values = [None if v is None else str(v) for v in flat]
+        if not values:
+            if stopping:
                 return
             continue
-        level, logger, message, thread, error, cid, name, unit = (
-            None if v is None else str(v) for v in record
-        )
-        number = _LEVELS.get(level or "INFO", logging.INFO)
-        if not LOGGER.isEnabledFor(number):
-            continue
-        text = f"[{(logger or '').rsplit('.', 1)[-1]}] {message}"
-        if error:
-            text = f"{text}\n{error}"
-        entry = LOGGER.makeRecord(
-            LOGGER.name, number, "(java)", 0, "%s", (text,), None,
-            extra={"java_logger": logger, "java_thread": thread},
-        )
-        # The line was written inside a run (see RunTags in the adapter); the engine's JSON lines
-        # name the step they are about, which may be the next one the continuation started.
-        step = _step_named_in(message) or unit
-        stamp(entry, (cid, name, step, None))
-        LOGGER.handle(entry)
+        for start in range(0, len(values), width):
+            _forward(*values[start : start + width])
+
+
+def _forward(
+    level: str | None, logger: str | None, message: str | None, thread: str | None,
+    error: str | None, cid: str | None, name: str | None, unit: str | None,
+) -> None:
+    number = _LEVELS.get(level or "INFO", logging.INFO)
+    if not LOGGER.isEnabledFor(number):
+        return
+    text = f"[{(logger or '').rsplit('.', 1)[-1]}] {message}"
+    if error:
+        text = f"{text}\n{error}"
+    entry = LOGGER.makeRecord(
+        LOGGER.name, number, "(java)", 0, "%s", (text,), None,
+        extra={"java_logger": logger, "java_thread": thread},
+    )
+    # The line was written inside a run (see RunTags in the adapter); the engine's JSON lines
+    # name the step they are about, which may be the next one the continuation started.
+    step = _step_named_in(message) or unit
+    stamp(entry, (cid, name, step, None))
+    LOGGER.handle(entry)
 
 
 def _step_named_in(message: str | None) -> str | None:

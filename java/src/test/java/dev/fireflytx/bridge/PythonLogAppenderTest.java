@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -114,6 +117,53 @@ class PythonLogAppenderTest {
     @Test
     void pollReturnsNullOnTimeout() {
         assertNull(PythonLogAppender.poll(10));
+    }
+
+    /** The probe logger's "level message" pairs in a batch from {@code take}, in order (others may interleave). */
+    private static List<String> probeEvents(String[] flat) {
+        assertEquals(0, flat.length % PythonLogAppender.FIELDS);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < flat.length; i += PythonLogAppender.FIELDS) {
+            if (NAME.equals(flat[i + 1])) {
+                out.add(flat[i] + " " + flat[i + 2]);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void takeReturnsEverythingQueuedDuringTheLingerFlattenedInOrder() throws InterruptedException {
+        Logger log = LoggerFactory.getLogger(NAME);
+        log.info("first");
+        Thread late = new Thread(() -> {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            log.warn("late");
+        });
+        late.start();
+        String[] flat = PythonLogAppender.take(100, 300, 100);
+        late.join();
+        assertEquals(List.of("INFO first", "WARN late"), probeEvents(flat));
+    }
+
+    @Test
+    void takeHonoursItsMaximumAndLeavesTheRest() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        for (int i = 0; i < 5; i++) {
+            log.info("event {}", i);
+        }
+        String[] two = PythonLogAppender.take(0, 0, 2);
+        assertEquals(2 * PythonLogAppender.FIELDS, two.length);
+        List<String> rest = probeEvents(PythonLogAppender.take(0, 0, 100));
+        assertEquals(List.of("INFO event 2", "INFO event 3", "INFO event 4"), rest.subList(rest.size() - 3, rest.size()));
+    }
+
+    @Test
+    void takeReturnsNothingOnTimeout() {
+        assertEquals(0, PythonLogAppender.take(10, 10, 100).length);
     }
 
     @Test
