@@ -10,14 +10,14 @@ from __future__ import annotations
 import enum
 import html
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from ._outcomes import json_time
 from ._values import to_jsonable
 
-__all__ = ["STATUS_STYLE", "ResultView", "Shown", "UnitRow", "attempted_json"]
+__all__ = ["STATUS_STYLE", "DeferredUnits", "ResultView", "Shown", "UnitRow", "attempted_json"]
 
 STATUS_STYLE = {
     "SUCCEEDED": "green",
@@ -162,3 +162,66 @@ def attempted_json(outcome: Any) -> dict[str, Any]:
         "completed_at": json_time(outcome.completed_at),
         "error": None if outcome.error is None else outcome.error.to_json_dict(),
     }
+
+
+U = TypeVar("U")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class DeferredUnits(ResultView, Generic[U]):
+    """A result whose unit outcomes (steps or participants) are built when first read.
+
+    Most callers only check ``status``: a run hands over a builder instead of building a record
+    per unit and per attempt (times, errors) that nobody may read. Until it is called the builder
+    is all the result holds of the run, and it is dropped once called. It must therefore not
+    reference the run's instances, event loop or executor: a result outlives its run.
+
+    Subclasses read their units with ``_units_now`` and set ``__getstate__ = DeferredUnits.__getstate__``
+    and ``__setstate__`` likewise (a slotted dataclass would otherwise add its own, pickling the builder).
+    """
+
+    _shown: ClassVar[Shown]
+    _units: dict[str, U] | None = field(default=None, init=False, repr=False)
+    _build: Callable[[], dict[str, U]] | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def deferred(cls, values: dict[str, Any], units: Callable[[], dict[str, U]]) -> Self:
+        """A result made of ``values`` (its fields) whose units ``units()`` builds when first read."""
+        result = cls(**values)
+        object.__setattr__(result, "_build", units)
+        return result
+
+    def _units_now(self) -> dict[str, U]:
+        units = self._units
+        if units is None:
+            build = self._build
+            if build is None:
+                name = type(self).__name__
+                raise RuntimeError(
+                    f"this {name} has no outcomes for its {self._shown.units}: build it with {name}.deferred"
+                )
+            units = build()
+            object.__setattr__(self, "_units", units)
+            object.__setattr__(self, "_build", None)
+        return units
+
+    def _public(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self) if f.init)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, DeferredUnits)
+        return self._public() == other._public() and self._units_now() == other._units_now()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> tuple[tuple[Any, ...], dict[str, U]]:
+        return self._public(), self._units_now()  # the builder never travels: it belongs to the run's process
+
+    def __setstate__(self, state: tuple[tuple[Any, ...], dict[str, U]]) -> None:
+        values, units = state
+        for f, value in zip((f for f in fields(self) if f.init), values, strict=True):
+            object.__setattr__(self, f.name, value)
+        object.__setattr__(self, "_units", units)
+        object.__setattr__(self, "_build", None)

@@ -8,13 +8,12 @@ builds its result from its own record of every attempt and compensation instead.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ._outcomes import AttemptRecord, StepError, json_time
-from ._result_view import ResultView, Shown, UnitRow, attempted_json
+from ._result_view import DeferredUnits, Shown, UnitRow, attempted_json
 from ._values import to_jsonable
 from .errors import CompensationError, StepFailedError, TransactionError
 
@@ -98,12 +97,12 @@ def _compensation_text(outcome: StepOutcome) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
-class SagaResult(ResultView):
+class SagaResult(DeferredUnits[StepOutcome]):
     """The outcome of one saga run.
 
     ``is_success`` is true only if every step succeeded. After a failure, ``status`` says whether the
     completed steps were undone (``COMPENSATED``), whether an undo failed (``COMPENSATION_FAILED``) or
-    was skipped (``FAILED``).
+    was skipped (``FAILED``). Make one with ``SagaResult.deferred(fields, build_steps)``.
     """
 
     saga_name: str
@@ -115,20 +114,6 @@ class SagaResult(ResultView):
     failed_steps: tuple[str, ...] = ()
     compensated_steps: tuple[str, ...] = ()
     context: dict[str, Any] = field(default_factory=dict)
-    _steps: dict[str, StepOutcome] | None = field(default=None, init=False, repr=False)
-    _build: Callable[[], dict[str, StepOutcome]] | None = field(default=None, init=False, repr=False)
-
-    @classmethod
-    def deferred(cls, values: dict[str, Any], outcomes: Callable[[], dict[str, StepOutcome]]) -> SagaResult:
-        """A result whose ``steps`` are built by ``outcomes`` when first read.
-
-        Until then ``outcomes`` is all the result holds of the run, and it is dropped once called. It
-        must therefore not reference the run's saga instance, event loop or executor: a result
-        outlives its run and must not keep them alive.
-        """
-        result = cls(**values)
-        object.__setattr__(result, "_build", outcomes)
-        return result
 
     @property
     def steps(self) -> dict[str, StepOutcome]:
@@ -136,35 +121,10 @@ class SagaResult(ResultView):
 
         Built on first access: a caller that only checks ``status`` never pays for it.
         """
-        steps = self._steps
-        if steps is None:
-            build = self._build
-            if build is None:
-                raise RuntimeError("this SagaResult has no step outcomes: build it with SagaResult.deferred")
-            steps = build()
-            object.__setattr__(self, "_steps", steps)
-            object.__setattr__(self, "_build", None)
-        return steps
+        return self._units_now()
 
-    def _public(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self) if f.init)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SagaResult):
-            return NotImplemented
-        return self._public() == other._public() and self.steps == other.steps
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __getstate__(self) -> tuple[tuple[Any, ...], dict[str, StepOutcome]]:
-        return self._public(), self.steps  # the builder never travels: it belongs to the run's process
-
-    def __setstate__(self, state: tuple[tuple[Any, ...], dict[str, StepOutcome]]) -> None:
-        values, steps = state
-        for f, value in zip((f for f in fields(self) if f.init), values, strict=True):
-            object.__setattr__(self, f.name, value)
-        object.__setattr__(self, "_steps", steps)
-        object.__setattr__(self, "_build", None)
+    __getstate__ = DeferredUnits.__getstate__
+    __setstate__ = DeferredUnits.__setstate__
 
     @property
     def is_success(self) -> bool:

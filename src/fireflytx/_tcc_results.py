@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ._outcomes import AttemptRecord, StepError, json_time
-from ._result_view import ResultView, Shown, UnitRow, attempted_json
+from ._result_view import DeferredUnits, Shown, UnitRow, attempted_json
 from ._values import to_jsonable
 from .errors import StepFailedError, TccCancelError, TccConfirmError
 
@@ -132,13 +132,14 @@ def _participant_row(o: TccParticipantOutcome) -> UnitRow:
     return o.participant_id, " (optional)" if o.optional else "", o.status, (*phases, str(o.error or ""))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class TccResult(ResultView):
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
+class TccResult(DeferredUnits[TccParticipantOutcome]):
     """The outcome of one TCC run.
 
     ``is_success`` and ``is_confirmed`` are true only when every confirm succeeded (``CONFIRMED``);
     ``is_canceled`` only when a try failed and every cancel succeeded (``CANCELED``). The two
     ``*_FAILED`` statuses need attention: something may be half committed or still reserved.
+    Make one with ``TccResult.deferred(fields, build_participants)``.
     """
 
     tcc_name: str
@@ -147,9 +148,19 @@ class TccResult(ResultView):
     started_at: datetime
     completed_at: datetime
     duration_ms: float
-    participants: dict[str, TccParticipantOutcome]
     failed_participant: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def participants(self) -> dict[str, TccParticipantOutcome]:
+        """Participant id to outcome, in ``order``.
+
+        Built on first access: a caller that only checks ``status`` never pays for it.
+        """
+        return self._units_now()
+
+    __getstate__ = DeferredUnits.__getstate__
+    __setstate__ = DeferredUnits.__setstate__
 
     @property
     def is_success(self) -> bool:

@@ -225,17 +225,17 @@ class TccRun(RunBase):
     # -- result ----------------------------------------------------------------------------------
 
     def result(self) -> TccResult:
-        """Build the run's result from the records."""
+        """The run's result; per-participant outcomes are built when first read, from a snapshot."""
         ended = time.perf_counter()
-        outcomes = {pid: _outcome(part, self.clock, ended) for pid, part in self.participants.items()}
+        statuses = {pid: _participant_status(part.attempts) for pid, part in self.participants.items()}
         failed_tries = [
-            o.participant_id
-            for o in outcomes.values()
-            if not o.optional and o.try_phase.status is TccPhaseStatus.FAILED
+            pid
+            for pid, part in self.participants.items()
+            if not part.spec.optional and _phase_status(part.attempts[TRY]) is TccPhaseStatus.FAILED
         ]
 
-        def having(*statuses: TccParticipantStatus) -> list[str]:
-            return [pid for pid, o in outcomes.items() if o.status in statuses]
+        def having(*wanted: TccParticipantStatus) -> list[str]:
+            return [pid for pid, status in statuses.items() if status in wanted]
 
         # A participant left TRIED was neither confirmed nor cancelled: never report that as clean.
         unconfirmed = having(TccParticipantStatus.CONFIRM_FAILED, TccParticipantStatus.TRIED)
@@ -251,17 +251,56 @@ class TccRun(RunBase):
             status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
         else:
             status, failed = TccStatus.CONFIRMED, None
-        return TccResult(
-            tcc_name=self.spec.name,
-            correlation_id=self.correlation_id,
-            status=status,
-            started_at=self.clock.wall_start,
-            completed_at=self.clock.wall(ended),
-            duration_ms=self.clock.ms_since_start(ended),
-            participants=outcomes,
-            failed_participant=failed,
-            context={"variables": self.context.get_all_data(), "headers": self.context.headers},
+        values = {
+            "tcc_name": self.spec.name,
+            "correlation_id": self.correlation_id,
+            "status": status,
+            "started_at": self.clock.wall_start,
+            "completed_at": self.clock.wall(ended),
+            "duration_ms": self.clock.ms_since_start(ended),
+            "failed_participant": failed,
+            "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
+        }
+        # The lists are copied: an attempt still unwinding after the end must not change this result.
+        records = tuple(
+            (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, statuses[pid])
+            for pid, part in self.participants.items()
         )
+        return TccResult.deferred(values, _Snapshot(records, self.clock, ended).outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """What a result needs to build its participant outcomes later: no instance, loop or workers."""
+
+    records: tuple[tuple[ParticipantSpec, dict[str, list[Attempt]], Any, TccParticipantStatus], ...]
+    clock: Clock
+    ended: float
+
+    def outcomes(self) -> dict[str, TccParticipantOutcome]:
+        return {
+            spec.participant_id: _outcome(spec, attempts, try_result, status, self.clock, self.ended)
+            for spec, attempts, try_result, status in self.records
+        }
+
+
+def _phase_status(attempts: list[Attempt]) -> TccPhaseStatus:
+    if not attempts:
+        return TccPhaseStatus.NOT_RUN
+    return TccPhaseStatus.SUCCEEDED if attempts[-1].succeeded else TccPhaseStatus.FAILED
+
+
+def _participant_status(attempts: dict[str, list[Attempt]]) -> TccParticipantStatus:
+    """What became of a participant, from its attempts: the phase that ran last says."""
+    if not attempts[TRY]:
+        return TccParticipantStatus.SKIPPED
+    if attempts[CANCEL]:
+        ok = _phase_status(attempts[CANCEL]) is TccPhaseStatus.SUCCEEDED
+        return TccParticipantStatus.CANCELED if ok else TccParticipantStatus.CANCEL_FAILED
+    if attempts[CONFIRM]:
+        ok = _phase_status(attempts[CONFIRM]) is TccPhaseStatus.SUCCEEDED
+        return TccParticipantStatus.CONFIRMED if ok else TccParticipantStatus.CONFIRM_FAILED
+    return TccParticipantStatus.TRIED
 
 
 def _phase_outcome(attempts: list[Attempt], clock: Clock, now: float) -> TccPhaseOutcome:
@@ -281,25 +320,22 @@ def _phase_outcome(attempts: list[Attempt], clock: Clock, now: float) -> TccPhas
     )
 
 
-def _outcome(part: _Participant, clock: Clock, now: float) -> TccParticipantOutcome:
-    phases = {p: _phase_outcome(part.attempts[p], clock, now) for p in PHASES}
-    if phases[TRY].status is TccPhaseStatus.NOT_RUN:
-        status = TccParticipantStatus.SKIPPED
-    elif phases[CANCEL].status is not TccPhaseStatus.NOT_RUN:
-        ok = phases[CANCEL].status is TccPhaseStatus.SUCCEEDED
-        status = TccParticipantStatus.CANCELED if ok else TccParticipantStatus.CANCEL_FAILED
-    elif phases[CONFIRM].status is not TccPhaseStatus.NOT_RUN:
-        ok = phases[CONFIRM].status is TccPhaseStatus.SUCCEEDED
-        status = TccParticipantStatus.CONFIRMED if ok else TccParticipantStatus.CONFIRM_FAILED
-    else:
-        status = TccParticipantStatus.TRIED
+def _outcome(
+    spec: ParticipantSpec,
+    attempts: dict[str, list[Attempt]],
+    try_result: Any,
+    status: TccParticipantStatus,
+    clock: Clock,
+    now: float,
+) -> TccParticipantOutcome:
+    phases = {p: _phase_outcome(attempts[p], clock, now) for p in PHASES}
     ran = [o for o in phases.values() if o.started_at is not None]
     return TccParticipantOutcome(
-        participant_id=part.spec.participant_id,
-        order=part.spec.order,
-        optional=part.spec.optional,
+        participant_id=spec.participant_id,
+        order=spec.order,
+        optional=spec.optional,
         status=status,
-        try_result=part.try_result,
+        try_result=try_result,
         try_phase=phases[TRY],
         confirm_phase=phases[CONFIRM],
         cancel_phase=phases[CANCEL],

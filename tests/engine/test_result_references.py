@@ -130,8 +130,10 @@ async def test_a_tcc_result_holds_no_reference_to_the_participants(tcc_engine: T
             async def release(self, held: str | None) -> None: ...
 
     result = await tcc_engine.execute(LetGoTcc)
-    assert result.status is TccStatus.CANCELED and result.error is not None
     targets = [*instances, asyncio.get_running_loop(), tcc_engine._executor]
+    assert result.status is TccStatus.CANCELED and result.failed_participant == "q"
+    assert reaches(result, targets) == []  # before the participants are built: the builder alone
+    assert result.error is not None and result.participants["p"].cancel_phase.attempts == 1
     assert reaches(result, targets) == []
 
 

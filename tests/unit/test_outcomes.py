@@ -150,6 +150,12 @@ def test_a_saga_result_with_errors_pickles_with_its_steps() -> None:
 def test_a_result_without_a_builder_says_how_to_make_one() -> None:
     with pytest.raises(RuntimeError, match="SagaResult.deferred"):
         _ = SagaResult(**saga_values()).steps
+    values = {
+        "tcc_name": "t", "correlation_id": "c", "status": TccStatus.CONFIRMED,
+        "started_at": T0, "completed_at": T0, "duration_ms": 0.0,
+    }
+    with pytest.raises(RuntimeError, match="its participants: build it with TccResult.deferred"):
+        _ = TccResult(**values).participants
 
 
 def test_saga_results_compare_by_value_including_steps() -> None:
@@ -171,24 +177,25 @@ def test_a_tcc_result_with_errors_pickles() -> None:
         attempt_log=(AttemptRecord(1, T0, T0 + timedelta(milliseconds=3), error),),
     )
     cancel_phase = TccPhaseOutcome(status=TccPhaseStatus.SUCCEEDED, attempts=1)
-    result = TccResult(
-        tcc_name="t",
-        correlation_id="c-2",
-        status=TccStatus.CANCELED,
-        started_at=T0,
-        completed_at=T0 + timedelta(milliseconds=9),
-        duration_ms=9.0,
-        participants={
-            "p": TccParticipantOutcome(
-                participant_id="p",
-                order=1,
-                status=TccParticipantStatus.CANCELED,
-                try_phase=try_phase,
-                cancel_phase=cancel_phase,
-            )
-        },
-        failed_participant="p",
-    )
+    participants = {
+        "p": TccParticipantOutcome(
+            participant_id="p",
+            order=1,
+            status=TccParticipantStatus.CANCELED,
+            try_phase=try_phase,
+            cancel_phase=cancel_phase,
+        )
+    }
+    values = {
+        "tcc_name": "t",
+        "correlation_id": "c-2",
+        "status": TccStatus.CANCELED,
+        "started_at": T0,
+        "completed_at": T0 + timedelta(milliseconds=9),
+        "duration_ms": 9.0,
+        "failed_participant": "p",
+    }
+    result = TccResult.deferred(values, lambda: participants)
     copy = pickle.loads(pickle.dumps(result))
     assert copy.error is not None and copy.error.type == "LookupError" and "raise exc" in copy.error.traceback
     assert copy.participants["p"].try_phase.attempt_log[0].error == copy.error

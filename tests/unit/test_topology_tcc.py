@@ -188,16 +188,16 @@ def participant(
 
 
 def tcc_result(status: TccStatus, participants: list[TccParticipantOutcome], failed: str | None) -> TccResult:
-    return TccResult(
-        tcc_name="order-payment",
-        correlation_id="tx-9",
-        status=status,
-        started_at=T0,
-        completed_at=at(400),
-        duration_ms=400.0,
-        participants={p.participant_id: p for p in participants},
-        failed_participant=failed,
-    )
+    values = {
+        "tcc_name": "order-payment",
+        "correlation_id": "tx-9",
+        "status": status,
+        "started_at": T0,
+        "completed_at": at(400),
+        "duration_ms": 400.0,
+        "failed_participant": failed,
+    }
+    return TccResult.deferred(values, lambda: {p.participant_id: p for p in participants})
 
 
 def cancelled_run() -> TccResult:

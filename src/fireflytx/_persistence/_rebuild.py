@@ -247,15 +247,15 @@ def _tcc_result(stored: StoredTransaction, registry: TypeRegistry | None) -> Tcc
         for position, row in enumerate(_units(stored, _TCC_PHASES), 1)
     }
     failed = summary.get("failed_participant", _failed(participants, status, stored.record.decision))
-    return TccResult(
-        tcc_name=stored.record.name,
-        correlation_id=stored.record.correlation_id,
-        status=status,
+    values = {
+        "tcc_name": stored.record.name,
+        "correlation_id": stored.record.correlation_id,
+        "status": status,
         **_times(stored, summary),
-        participants=participants,
-        failed_participant=None if failed is None else str(failed),
-        context=_context(summary, registry),
-    )
+        "failed_participant": None if failed is None else str(failed),
+        "context": _context(summary, registry),
+    }
+    return TccResult.deferred(values, lambda: participants)
 
 
 def _failed(
