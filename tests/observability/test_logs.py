@@ -174,51 +174,40 @@ async def test_tcc_phases_and_the_engines_tcc_lines(kept: Keep) -> None:
     assert [(r.tx_correlation_id, r.tx_name) for r in errors] == [("tcc-1", "logged-tcc")]
 
 
+def holding(participant_id: str, order: int, refusal: str | None = None) -> type:
+    """A participant whose try holds something, or raises ``LookupError(refusal)``."""
+
+    class Holds:
+        @try_method
+        async def hold(self, order: dict) -> str:
+            if refusal is not None:
+                raise LookupError(refusal)
+            return f"H-{participant_id}"
+
+        @confirm_method
+        async def capture(self, hold: str) -> None: ...
+
+        @cancel_method
+        async def release(self, hold: str | None) -> None: ...
+
+    return tcc_participant(participant_id, order=order)(Holds)
+
+
 @tcc("two-tried")
 class TwoTried:
     """Two participants tried before the third fails: the engine's own cancel phase would throw."""
 
-    @tcc_participant("first", order=1)
-    class First:
-        @try_method
-        async def hold(self, order: dict) -> str:
-            return "H1"
-
-        @confirm_method
-        async def capture(self, hold: str) -> None: ...
-
-        @cancel_method
-        async def release(self, hold: str | None) -> None: ...
-
-    @tcc_participant("second", order=2)
-    class Second:
-        @try_method
-        async def hold(self, order: dict) -> str:
-            return "H2"
-
-        @confirm_method
-        async def capture(self, hold: str) -> None: ...
-
-        @cancel_method
-        async def release(self, hold: str | None) -> None: ...
-
-    @tcc_participant("third", order=3)
-    class Third:
-        @try_method
-        async def hold(self, order: dict) -> str:
-            raise LookupError("out of stock")
-
-        @confirm_method
-        async def capture(self, hold: str) -> None: ...
-
-        @cancel_method
-        async def release(self, hold: str | None) -> None: ...
+    First = holding("first", 1)
+    Second = holding("second", 2)
+    Third = holding("third", 3, refusal="out of stock")
 
 
 async def test_a_canceled_tcc_logs_its_failed_try_and_not_the_engines_cancel_phase_defect(kept: Keep) -> None:
     async with TccEngine() as engine:
         for cid in ("two-tried-1", "two-tried-2"):
-            assert (await engine.execute(TwoTried, {}, correlation_id=cid)).status is TccStatus.CANCELED
+            result = await engine.execute(TwoTried, {}, correlation_id=cid)
+            assert result.status is TccStatus.CANCELED
+            assert [p.status.value for p in result.participants.values()] == ["CANCELED"] * 3
     # The second run's line is here only after every line of the first (they arrive in order).
     kept.wait_for(lambda r: "TRY failed for participant 'third'" in r.getMessage()
                   and r.tx_correlation_id == "two-tried-2", 1)
