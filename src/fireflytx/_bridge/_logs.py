@@ -85,7 +85,7 @@ _thread: threading.Thread | None = None
 WAIT_MS = 200
 """How long one call waits for a first event before checking whether to stop."""
 LINGER_MS = 50
-"""Once an event is there, how long more may gather before the batch crosses (the most a line is late)."""
+"""Once an event is there, how long more may gather before the batch crosses (how late a line usually is)."""
 BATCH = 1_000
 """Events per crossing at most."""
 
