@@ -314,3 +314,22 @@ async def test_a_burst_of_engine_lines_arrives_whole_and_in_order(kept: Keep) ->
     )
     assert [r.tx_correlation_id for r in lines] == runs
     assert all('"step_failed"' in r.getMessage() and r.tx_step_id == "charge" for r in lines)
+
+
+async def test_a_raising_handler_does_not_stop_the_engines_lines(kept: Keep) -> None:
+    class Broken(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            raise RuntimeError("this handler is broken")
+
+    broken = Broken()
+    java = logging.getLogger("fireflytx.java")
+    java.addHandler(broken)
+    try:
+        async with SagaEngine() as engine:
+            for cid in ("broken-1", "broken-2", "broken-3"):
+                await engine.execute(Logged, {"decline": True}, correlation_id=cid)
+        # Each run's warning reaches the handler that works, though a handler raised on every line.
+        assert len(kept.wait_for(java_line_of("broken-3"), 1)) == 1
+        assert [len(kept.matching(java_line_of(cid))) for cid in ("broken-1", "broken-2")] == [1, 1]
+    finally:
+        java.removeHandler(broken)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
+import traceback
 
 from .._core._logctx import stamp
 from .._threads import start_daemon
@@ -105,7 +107,23 @@ def _drain() -> None:
                 return
             continue
         for start in range(0, len(values), width):
-            _forward(*values[start : start + width])
+            try:
+                _forward(*values[start : start + width])
+            except Exception:  # noqa: BLE001 - a handler raised: the lines after it must still arrive
+                _handler_failed()
+
+
+def _handler_failed() -> None:
+    """Say once, on stderr as ``logging`` itself does, that a handler raised on an engine line."""
+    global _handler_failures
+    _handler_failures += 1
+    if _handler_failures == 1 and logging.raiseExceptions:
+        sys.stderr.write("--- fireflytx: a logging handler raised on an engine line (fireflytx.java) ---\n")
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.write("--- later failures are not shown; the lines after it still go out ---\n")
+
+
+_handler_failures = 0
 
 
 def _forward(
