@@ -185,15 +185,10 @@ class SagaRun(RunBase):
         failed.sort()
         compensated.sort()
         values = {
-            "saga_name": self.spec.name,
-            "correlation_id": self.correlation_id,
+            **self.result_facts(ended),
             "status": status,
-            "started_at": self.clock.wall_start,
-            "completed_at": self.clock.wall(ended),
-            "duration_ms": self.clock.ms_since_start(ended),
             "failed_steps": tuple(step_id for _, step_id in failed),
             "compensated_steps": tuple(step_id for _, step_id in compensated),
-            "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
         }
         snapshot = _Snapshot(self.spec, self.records, dict(self.results), self.clock, ended)
         return SagaResult.deferred(values, snapshot.outcomes)

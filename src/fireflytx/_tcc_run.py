@@ -251,16 +251,7 @@ class TccRun(RunBase):
             status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
         else:
             status, failed = TccStatus.CONFIRMED, None
-        values = {
-            "tcc_name": self.spec.name,
-            "correlation_id": self.correlation_id,
-            "status": status,
-            "started_at": self.clock.wall_start,
-            "completed_at": self.clock.wall(ended),
-            "duration_ms": self.clock.ms_since_start(ended),
-            "failed_participant": failed,
-            "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
-        }
+        values = {**self.result_facts(ended), "status": status, "failed_participant": failed}
         # The lists are copied: an attempt still unwinding after the end must not change this result.
         records = tuple(
             (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, statuses[pid])
@@ -306,16 +297,15 @@ def _participant_status(attempts: dict[str, list[Attempt]]) -> TccParticipantSta
 def _phase_outcome(attempts: list[Attempt], clock: Clock, now: float) -> TccPhaseOutcome:
     if not attempts:
         return _NOT_RUN
-    last = attempts[-1]
-    succeeded = last.succeeded
+    status = _phase_status(attempts)
     started, completed, duration = span(attempts, clock, now)
     return TccPhaseOutcome(
-        status=TccPhaseStatus.SUCCEEDED if succeeded else TccPhaseStatus.FAILED,
+        status=status,
         attempts=len(attempts),
         duration_ms=duration,
         started_at=started,
         completed_at=completed,
-        error=None if succeeded else error_of(last),
+        error=None if status is TccPhaseStatus.SUCCEEDED else error_of(attempts[-1]),
         attempt_log=attempt_log(attempts, clock, now),
     )
 

@@ -36,7 +36,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._values import carriable_problem
 from ..errors import StepTimeoutError, TransactionCancelledError, UnsupportedResultError
@@ -53,6 +53,9 @@ from ._listeners import Listeners
 from ._logctx import CURRENT
 from ._maker import positional_maker
 from ._records import Clock
+
+if TYPE_CHECKING:
+    from .._context_base import ContextBase
 
 __all__ = ["Policy", "RunBase", "RunStart", "Workers"]
 
@@ -102,6 +105,8 @@ class RunBase:
     kind: ClassVar[TransactionKind]
     spec: Any
     """The definition being run (``SagaSpec`` or ``TccSpec``)."""
+    context: ContextBase
+    """The context its methods are given (``SagaContext`` or ``TccContext``)."""
 
     def __init__(self, name: str, start: RunStart) -> None:
         self.name = name
@@ -433,6 +438,21 @@ class RunBase:
     def result(self) -> Any:
         """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""
         raise NotImplementedError
+
+    def result_facts(self, ended: float) -> dict[str, Any]:
+        """The fields every result has, named as its class names them: name, id, times and context.
+
+        ``ended`` is the ``perf_counter`` reading the run ended at.
+        """
+        clock = self.clock
+        return {
+            f"{self.kind.value}_name": self.name,
+            "correlation_id": self.correlation_id,
+            "started_at": clock.wall_start,
+            "completed_at": clock.wall(ended),
+            "duration_ms": clock.ms_since_start(ended),
+            "context": {"variables": self.context.get_all_data(), "headers": self.context.headers},
+        }
 
     def release_frames(self) -> None:
         """Clear the local variables of the frames in the run's recorded errors (the run has ended).

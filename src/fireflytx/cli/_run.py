@@ -115,8 +115,6 @@ def _event_printer() -> EventObserver:
     return EventObserver(EventRecorder(maxlen=0, on_publish=show))
 
 
-_TICK_S = TICK_S
-
 
 async def _awake_while(work: Awaitable[T]) -> T:
     """Await ``work`` while a timer wakes the loop a few times a second.
@@ -136,7 +134,7 @@ async def _awake_while(work: Awaitable[T]) -> T:
 
 async def _tick() -> None:
     while True:
-        await asyncio.sleep(_TICK_S)
+        await asyncio.sleep(TICK_S)
 
 
 def _run_live(
