@@ -1,11 +1,16 @@
 """What every run does, SAGA or TCC: start attempts, time them, finish them once, tell listeners.
 
 Threads: ``async def`` methods run as tasks on the run's event loop, plain ``def`` methods on the
-engine's worker threads. An attempt's timeout is measured from the moment it starts running (not
-from when it was asked for, so a busy loop or busy workers do not eat into it), by a timer on the
-run's loop. When it fires, a task is cancelled and the attempt is reported as timed out once the
-task has unwound (or a few loop turns later if it ignores the cancellation); a worker thread is
-abandoned at once (Python cannot stop a thread: it runs on unseen and its result is dropped).
+engine's worker threads. A task that finishes an attempt drives the next attempt of its run that
+this finish starts (the following step of a chain, one of a layer's steps), as a method awaiting
+them in turn would: a chain of steps pays no task and no loop turn per step.
+
+An attempt's timeout is measured from the moment it starts running (not from when it was asked
+for, so a busy loop or busy workers do not eat into it), by a timer on the run's loop. When it
+fires, a task is cancelled and the attempt is reported as timed out once the task has unwound (or
+a few loop turns later if it ignores the cancellation), and that task drives no further attempt;
+a worker thread is abandoned at once (Python cannot stop a thread: it runs on unseen and its
+result is dropped).
 Finishing takes a lock, because a worker, the loop and a timer can race to finish one attempt; the
 first one wins.
 
@@ -136,6 +141,10 @@ class RunBase:
         self.reply: Callable[[str, BaseException | None], None] = _unanswerable
         self.reply_at_once: Callable[[str, BaseException | None], None] = _unanswerable
         """Answers the engine's request ``key`` with an outcome (set by the bridge that starts the run)."""
+        self._taking = False
+        """A task of this run is finishing an attempt and will drive the next one its finish starts."""
+        self._taken: Attempt | None = None
+        """The attempt that task takes on next (see ``_start_task``)."""
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -194,11 +203,49 @@ class RunBase:
         return True
 
     def _start_task(self, attempt: Attempt) -> None:
-        if not attempt.done:
-            attempt.task = self.loop.create_task(self._drive(attempt))
+        if attempt.done:
+            return
+        if self._taking:
+            # The task whose attempt is finishing right now (its answer made the engine ask for this
+            # one) drives it next, in the same task step: a chain of steps pays no task and no loop
+            # turn per step. Later ones started by the same answer (a layer's siblings) get tasks.
+            self._taking = False
+            self._taken = attempt
+            return
+        self.loop.create_task(self._drive_on(attempt))
 
-    async def _drive(self, attempt: Attempt) -> None:
-        """Run an ``async def`` method and finish its attempt in the same task step."""
+    async def _drive_on(self, attempt: Attempt | None) -> None:
+        """Drive ``attempt``, then each attempt of this run that finishing the one before started.
+
+        The task is shared by those attempts one after another, as the task of the method that
+        awaits them in turn would be: ``asyncio.current_task()`` is the task running the method,
+        and context variables a step sets are seen by the step it leads to (as when each had a task
+        copied from the context of the one that started it).
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        while attempt is not None:
+            if self.cancelled and attempt.phase in FORWARD:
+                self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
+            elif not attempt.done:
+                attempt.task = task
+                await self._drive(attempt, True)
+                if task.cancelling():
+                    # The task was cancelled (that attempt's timeout, the run's cancellation, or
+                    # somebody else, such as the loop shutting down): it drives nothing more, and
+                    # what it would have driven next gets a task of its own, uncancelled.
+                    taken, self._taken = self._taken, None
+                    if taken is not None:
+                        self.loop.create_task(self._drive_on(taken))
+                    return
+            attempt, self._taken = self._taken, None
+
+    async def _drive(self, attempt: Attempt, hand_on: bool = False) -> None:
+        """Run an ``async def`` method and finish its attempt in the same task step.
+
+        ``hand_on``: this task drives whichever attempt of the run finishing this one starts first
+        (see ``_drive_on``).
+        """
         attempt.started = time.perf_counter()
         if attempt.timeout_ms:
             attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
@@ -206,6 +253,8 @@ class RunBase:
             self._tell_started(attempt)
         # This task's own context: no reset needed, and tasks the method starts inherit it.
         CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
+        error: BaseException | None = None
+        value: Any = None
         try:
             if self.interceptors:
                 await before_async(self, attempt)
@@ -215,16 +264,18 @@ class RunBase:
         except asyncio.CancelledError as exc:
             # Ours (its timeout, or the caller cancelled the run) or the method's own.
             if attempt.timed_out:
-                error: BaseException = StepTimeoutError(attempt.unit_id, attempt.timeout_ms)
+                error = StepTimeoutError(attempt.unit_id, attempt.timeout_ms)
             elif self.cancelled and attempt.phase in FORWARD:
                 error = TransactionCancelledError(attempt.unit_id)
             else:
                 error = exc
-            self.finish(attempt, None, error)
         except BaseException as exc:  # noqa: BLE001 - every error ends the attempt, none escapes the loop
-            self.finish(attempt, None, exc)
-        else:
-            self.finish(attempt, value, None)
+            error = exc
+        self._taking = hand_on
+        try:
+            self.finish(attempt, value, error)
+        finally:
+            self._taking = False
 
     def _run_sync(self, attempt: Attempt) -> None:
         """Run a ``def`` method on a worker thread."""
