@@ -44,6 +44,9 @@ public class ParkedThreadExecutor extends AbstractExecutorService implements Sch
 
     private static final AtomicBoolean REACTOR_INSTALLED = new AtomicBoolean();
 
+    /** One-shot tasks due this far ahead or later are never queued (50 years; see {@code enqueueOneShot}). */
+    static final long NEVER_MS = 50L * 365 * 24 * 3600 * 1000;
+
     private final DelayQueue<Task<?>> queue = new DelayQueue<>();
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicInteger workers = new AtomicInteger();
@@ -138,14 +141,34 @@ public class ParkedThreadExecutor extends AbstractExecutorService implements Sch
     @Override
     public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
         Objects.requireNonNull(command, "command");
-        return enqueueNew(new Task<>(Executors.callable(command), triggerTime(delay, unit), 0L,
-                sequence.getAndIncrement()));
+        return enqueueOneShot(new Task<>(Executors.callable(command), triggerTime(delay, unit), 0L,
+                sequence.getAndIncrement()), delay, unit);
     }
 
     @Override
     public <V> ScheduledFuture<V> schedule(Callable<V> callable, long delay, TimeUnit unit) {
         Objects.requireNonNull(callable, "callable");
-        return enqueueNew(new Task<>(callable, triggerTime(delay, unit), 0L, sequence.getAndIncrement()));
+        return enqueueOneShot(new Task<>(callable, triggerTime(delay, unit), 0L, sequence.getAndIncrement()),
+                delay, unit);
+    }
+
+    /**
+     * Queues a one-shot task, unless it is due {@link #NEVER} or later: such a task could not run in a process's
+     * lifetime, so it is returned unqueued (cancellable, never run).
+     *
+     * <p>Why: the TCC engine cannot switch a phase timeout off, so fireflytx gives it about a century
+     * ({@link EngineFacade#NO_LIMIT_MS}), and Reactor schedules that timeout here for every phase, then cancels it
+     * when the phase ends. Queued, each one became the head of an empty queue and woke a parked worker, which
+     * only found a century to wait: a thread wake-up per phase, and two busy threads under load.
+     */
+    private <V> Task<V> enqueueOneShot(Task<V> task, long delay, TimeUnit unit) {
+        if (unit.toMillis(delay) < NEVER_MS) {
+            return enqueueNew(task);
+        }
+        if (shutdown) {
+            throw new RejectedExecutionException("ParkedThreadExecutor is shut down");
+        }
+        return task;
     }
 
     @Override
@@ -201,6 +224,7 @@ public class ParkedThreadExecutor extends AbstractExecutorService implements Sch
         if (shutdown) {
             throw new RejectedExecutionException("ParkedThreadExecutor is shut down");
         }
+        task.queued = true;
         queue.add(task);
         // A concurrent shutdown may have missed this task: take it back out rather than strand it.
         if (shutdown && queue.remove(task)) {
@@ -310,6 +334,8 @@ public class ParkedThreadExecutor extends AbstractExecutorService implements Sch
         private final long period;
         private final long seq;
         private volatile long time;
+        /** Put in the queue (a task due {@link #NEVER_MS} or later never is). */
+        private volatile boolean queued;
 
         Task(Callable<V> callable, long time, long period, long seq) {
             super(callable);
@@ -357,8 +383,12 @@ public class ParkedThreadExecutor extends AbstractExecutorService implements Sch
             boolean cancelled = super.cancel(mayInterruptIfRunning);
             if (cancelled) {
                 // Keep the queue small: Reactor cancels a timeout task every time a step finishes in time.
-                queue.remove(this);
-                signalTermination();
+                if (queued) {
+                    queue.remove(this);
+                }
+                if (shutdown) {
+                    signalTermination(); // nobody awaits termination before a shutdown
+                }
             }
             return cancelled;
         }

@@ -87,6 +87,28 @@ class ParkedThreadExecutorTest {
     }
 
     @Test
+    void aTaskDueACenturyAheadIsNeverQueuedYetCancelsLikeAnyOther() {
+        ScheduledFuture<?> century = executor.schedule(() -> { }, EngineFacade.NO_LIMIT_MS, TimeUnit.MILLISECONDS);
+        assertEquals(0, executor.queuedTaskCount(), "a century-long timeout was queued");
+        assertFalse(century.isDone());
+        assertTrue(century.getDelay(TimeUnit.DAYS) > 365L * 50);
+        assertTrue(century.cancel(false));
+        assertTrue(century.isCancelled());
+
+        ScheduledFuture<?> hour = executor.schedule(() -> { }, 1, TimeUnit.HOURS);
+        assertEquals(1, executor.queuedTaskCount(), "an hour-long delay must be queued");
+        assertTrue(hour.cancel(false));
+        assertEquals(0, executor.queuedTaskCount(), "a cancelled task stays queued");
+    }
+
+    @Test
+    void aCenturyAheadTaskIsRejectedAfterShutdownLikeAnyOther() {
+        executor.shutdown();
+        assertThrows(RejectedExecutionException.class,
+                () -> executor.schedule(() -> { }, EngineFacade.NO_LIMIT_MS, TimeUnit.MILLISECONDS));
+    }
+
+    @Test
     void cancelledTaskIsNotRun() throws Exception {
         AtomicInteger runs = new AtomicInteger();
         startWorker("w");
