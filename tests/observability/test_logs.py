@@ -333,3 +333,24 @@ async def test_a_raising_handler_does_not_stop_the_engines_lines(kept: Keep) -> 
         assert [len(kept.matching(java_line_of(cid))) for cid in ("broken-1", "broken-2")] == [1, 1]
     finally:
         java.removeHandler(broken)
+
+
+@pytest.mark.parametrize(
+    ("message", "step"),
+    [
+        ('{"event":"step_failed","step_id":"d","attempts":"1"}', "d"),
+        ('{"event":"step_failed","step_id":"say \\"hi\\"","attempts":"1"}', 'say "hi"'),
+        ('{"event":"step_failed","step_id":"caf\\u00e9"}', "café"),
+        ('{"event": "step_failed", "step_id": "spaced"}', "spaced"),
+        ('{"event":"saga_started"}', None),
+        ("plain text naming \"step_id\" without JSON", None),
+        ('{"step_id": 7}', None),
+        (None, None),
+    ],
+)
+def test_the_step_an_engine_line_names_is_read_with_or_without_escapes(
+    message: str | None, step: str | None
+) -> None:
+    from fireflytx._bridge._logs import _step_named_in
+
+    assert _step_named_in(message) == step

@@ -98,14 +98,15 @@ def _drain() -> None:
 
     appender = JClass("dev.fireflytx.bridge.PythonLogAppender")
     width = int(appender.FIELDS)
+    separator, absent = str(appender.SEPARATOR), str(appender.ABSENT)
     while True:
         stopping = _stopping.is_set()
-        flat = appender.take(0 if stopping else WAIT_MS, 0 if stopping else LINGER_MS, BATCH)
-        values = [None if v is None else str(v) for v in flat]
-        if not values:
+        text = str(appender.take(0 if stopping else WAIT_MS, 0 if stopping else LINGER_MS, BATCH))
+        if not text:
             if stopping:
                 return
             continue
+        values = [None if v == absent else v for v in text.split(separator)]
         for start in range(0, len(values), width):
             try:
                 _forward(*values[start : start + width])
@@ -147,9 +148,19 @@ def _forward(
     LOGGER.handle(entry)
 
 
+_STEP_KEY = '"step_id":"'
+
+
 def _step_named_in(message: str | None) -> str | None:
+    """The ``step_id`` an engine JSON line names, if any; read without parsing when it has no escapes."""
     if message is None or not message.startswith("{") or '"step_id"' not in message:
         return None
+    at = message.find(_STEP_KEY)
+    if at >= 0:
+        start = at + len(_STEP_KEY)
+        end = message.find('"', start)
+        if end >= 0 and "\\" not in message[start:end]:
+            return message[start:end]
     try:
         step = json.loads(message).get("step_id")
     except (ValueError, AttributeError):

@@ -36,10 +36,14 @@ public class PythonLogAppender extends AppenderBase<ILoggingEvent> {
     /** Capacity of the shared queue. */
     public static final int CAPACITY = 10_000;
 
-    /** Strings per event in the arrays that {@link #poll} and {@link #take} return. */
+    /** Fields per event, in what {@link #poll} and {@link #take} return. */
     public static final int FIELDS = 8;
 
-    private static final String[] NONE = new String[0];
+    /** Between two fields in what {@link #take} returns. */
+    public static final char SEPARATOR = '\u0000';
+
+    /** A null field in what {@link #take} returns. */
+    public static final char ABSENT = '\u0001';
 
     private static final BlockingQueue<String[]> QUEUE = new LinkedBlockingQueue<>(CAPACITY);
     private static final AtomicLong DROPPED = new AtomicLong();
@@ -80,14 +84,18 @@ public class PythonLogAppender extends AppenderBase<ILoggingEvent> {
 
     /**
      * Waits up to {@code waitMillis} for an event; once one is there, lets more arrive for {@code lingerMillis},
-     * then returns up to {@code max} events in arrival order, flattened: event {@code i} is the {@link #FIELDS}
-     * strings from index {@code i * FIELDS} (see {@link #poll} for their meaning). Empty on timeout or
+     * then returns up to {@code max} events in arrival order as one string: every event's {@link #FIELDS} fields
+     * (see {@link #poll} for their meaning), each separated from the next by {@link #SEPARATOR}, a null field
+     * written as {@link #ABSENT}. Those two characters inside a field become U+FFFD. Empty on timeout or
      * interruption.
+     *
+     * <p>One string, because each Java string handed to Python is a crossing of its own: a batch of one event
+     * as an array cost eight.
      */
-    public static String[] take(long waitMillis, long lingerMillis, int max) {
+    public static String take(long waitMillis, long lingerMillis, int max) {
         String[] first = poll(waitMillis);
         if (first == null) {
-            return NONE;
+            return "";
         }
         if (lingerMillis > 0) {
             try {
@@ -99,11 +107,24 @@ public class PythonLogAppender extends AppenderBase<ILoggingEvent> {
         List<String[]> events = new ArrayList<>();
         events.add(first);
         QUEUE.drainTo(events, Math.max(max, 1) - 1);
-        String[] flat = new String[events.size() * FIELDS];
-        for (int i = 0; i < events.size(); i++) {
-            System.arraycopy(events.get(i), 0, flat, i * FIELDS, FIELDS);
+        StringBuilder out = new StringBuilder(events.size() * 160);
+        boolean firstField = true;
+        for (String[] event : events) {
+            for (String field : event) {
+                if (!firstField) {
+                    out.append(SEPARATOR);
+                }
+                firstField = false;
+                if (field == null) {
+                    out.append(ABSENT);
+                } else if (field.indexOf(SEPARATOR) >= 0 || field.indexOf(ABSENT) >= 0) {
+                    out.append(field.replace(SEPARATOR, '\uFFFD').replace(ABSENT, '\uFFFD'));
+                } else {
+                    out.append(field);
+                }
+            }
         }
-        return flat;
+        return out.toString();
     }
 
     /** Events dropped so far because the queue was full. */

@@ -43,7 +43,7 @@ class CancelPhaseDefectFilterTest {
     /** "logger: message" of every event that reached the queue, in order. */
     private static List<String> queued() {
         List<String> out = new ArrayList<>();
-        String[] flat = PythonLogAppender.take(0, 0, 1000);
+        String[] flat = LogBatches.fields(PythonLogAppender.take(0, 0, 1000));
         for (int i = 0; i < flat.length; i += PythonLogAppender.FIELDS) {
             out.add(flat[i + 1] + ": " + flat[i + 2]);
         }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
@@ -120,7 +121,8 @@ class PythonLogAppenderTest {
     }
 
     /** The probe logger's "level message" pairs in a batch from {@code take}, in order (others may interleave). */
-    private static List<String> probeEvents(String[] flat) {
+    private static List<String> probeEvents(String text) {
+        String[] flat = LogBatches.fields(text);
         assertEquals(0, flat.length % PythonLogAppender.FIELDS);
         List<String> out = new ArrayList<>();
         for (int i = 0; i < flat.length; i += PythonLogAppender.FIELDS) {
@@ -144,9 +146,9 @@ class PythonLogAppenderTest {
             log.warn("late");
         });
         late.start();
-        String[] flat = PythonLogAppender.take(100, 300, 100);
+        String text = PythonLogAppender.take(100, 300, 100);
         late.join();
-        assertEquals(List.of("INFO first", "WARN late"), probeEvents(flat));
+        assertEquals(List.of("INFO first", "WARN late"), probeEvents(text));
     }
 
     @Test
@@ -155,7 +157,7 @@ class PythonLogAppenderTest {
         for (int i = 0; i < 5; i++) {
             log.info("event {}", i);
         }
-        String[] two = PythonLogAppender.take(0, 0, 2);
+        String[] two = LogBatches.fields(PythonLogAppender.take(0, 0, 2));
         assertEquals(2 * PythonLogAppender.FIELDS, two.length);
         List<String> rest = probeEvents(PythonLogAppender.take(0, 0, 100));
         assertEquals(List.of("INFO event 2", "INFO event 3", "INFO event 4"), rest.subList(rest.size() - 3, rest.size()));
@@ -163,7 +165,27 @@ class PythonLogAppenderTest {
 
     @Test
     void takeReturnsNothingOnTimeout() {
-        assertEquals(0, PythonLogAppender.take(10, 10, 100).length);
+        assertEquals("", PythonLogAppender.take(10, 10, 100));
+    }
+
+    @Test
+    void takeKeepsNullsEmptyFieldsAndTextWithTheSeparatorCharacters() {
+        Logger log = LoggerFactory.getLogger(NAME);
+        log.warn("");
+        log.warn("a\u0000b\u0001c", new IllegalStateException("boom"));
+        String[] flat = LogBatches.fields(PythonLogAppender.take(0, 0, 100));
+        List<String[]> probe = new ArrayList<>();
+        for (int i = 0; i < flat.length; i += PythonLogAppender.FIELDS) {
+            if (NAME.equals(flat[i + 1])) {
+                probe.add(Arrays.copyOfRange(flat, i, i + PythonLogAppender.FIELDS));
+            }
+        }
+        assertEquals(2, probe.size());
+        assertEquals("", probe.get(0)[2]);
+        assertNull(probe.get(0)[4], "no throwable: the field is null, not empty");
+        assertNull(probe.get(0)[5], "outside a run: no correlation id");
+        assertEquals("a\uFFFDb\uFFFDc", probe.get(1)[2]);
+        assertTrue(probe.get(1)[4].contains("IllegalStateException: boom"), probe.get(1)[4]);
     }
 
     @Test
