@@ -49,6 +49,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def faults(session: nox.Session) -> None:
+    """100,000 sagas and TCCs with random faults and cancellations, each outcome checked (faults.py)."""
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks.faults", *session.posargs)
+
+
+@nox.session
 def profile(session: nox.Session) -> None:
     """Flame graph of the diamond workload (py-spy), written to benchmarks/results/flame-diamond.svg.
 
