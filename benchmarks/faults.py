@@ -10,7 +10,8 @@ random pause. Every method writes what it did to a ledger, and each result is ch
 - whatever returned is undone exactly once when the transaction did not succeed, and never when it
   did; a TCC confirms every participant once when all tries succeeded and cancels none;
 - the chain's order holds (nothing after a failed step ran), and the status follows the plan;
-- a run cancelled by its caller raises ``CancelledError`` only after undoing everything that ran.
+- a run cancelled by its caller raises ``CancelledError`` only after undoing everything that ran, and
+  its message names the status the ledger shows.
 
 The test suite runs a few thousand (``tests/engine/test_random_faults.py``); this command runs the
 100,000 the throughput work is checked with. It exits non-zero and prints the first violations.
@@ -235,19 +236,25 @@ def check_tcc(tally: Tally, cid: str, plan: dict[str, Any], book: Counter[str], 
 
 
 def check_cancelled(
-    tally: Tally, cid: str, units: tuple[str, ...], book: Counter[str], *, is_saga: bool
+    tally: Tally, cid: str, units: tuple[str, ...], book: Counter[str], ended: str, *, is_saga: bool
 ) -> None:
     """The caller's cancellation: either it came after the decision (everything done, confirmed, nothing
     undone) or everything that must be undone was, once.
 
     A saga undoes the steps that returned. A TCC cancels every participant whose try was called (one
     cut short may have reserved something: it is cancelled with ``None``), and may also cancel the
-    one whose try the cancellation stopped before it was called.
+    one whose try the cancellation stopped before it was called. ``ended`` is the status the
+    ``CancelledError`` names, which must say which of the two happened.
     """
     if is_saga:
         finished = all(book[f"ok:{unit}"] for unit in units) and not any(book[f"undone:{u}"] for u in units)
     else:
         finished = all(book[f"confirmed:{unit}"] == 1 for unit in units)
+    if finished:
+        said = "SUCCEEDED" if is_saga else "CONFIRMED"
+    else:
+        said = "COMPENSATED" if is_saga else "CANCELED"
+    tally.expect(ended == said, cid, f"cancelled: the error says {ended!r}, the ledger {said!r}")
     if finished:
         tally.statuses["cancelled by the caller after the end was decided"] += 1
         tally.expect(not any(book[f"undo-call:{u}"] for u in units), cid, "cancelled late, yet undone")
@@ -293,10 +300,11 @@ async def run_faults(runs: int, concurrency: int, seed: int) -> Tally:
                 task.cancel()
             try:
                 result = await task
-            except asyncio.CancelledError:
+            except asyncio.CancelledError as exc:
                 if cancel_after is None:
                     raise
-                check_cancelled(tally, cid, units, ledger.books.pop(cid, Counter()), is_saga=is_saga)
+                ended = str(exc).rsplit(" ", 1)[-1]
+                check_cancelled(tally, cid, units, ledger.books.pop(cid, Counter()), ended, is_saga=is_saga)
                 return
         book = ledger.books.pop(cid, Counter())
         (check_saga if is_saga else check_tcc)(tally, cid, plan, book, result)

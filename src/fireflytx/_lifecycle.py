@@ -452,7 +452,8 @@ class EngineBase(DurableRuns):
             EngineFullError: ``max_in_flight`` runs are in flight and ``when_full`` is ``fail``.
             EngineNotStartedError: the engine stopped (before, or while this waited for a slot).
             asyncio.CancelledError: the caller was cancelled; raised once the run has undone its work
-                (or at once, holding nothing, if it was still waiting for a slot).
+                (or at once, holding nothing, if it was still waiting for a slot), saying how the run
+                ended.
             JournalError: a journal refused the run's start (nothing ran) or its end.
             JavaExecutionError: the engine failed outside any step.
         """
@@ -535,7 +536,12 @@ class EngineBase(DurableRuns):
         if run.process_exit is not None:
             raise run.process_exit
         if cancelled:
-            raise asyncio.CancelledError()
+            # The caller learns how the transaction ended: a cancellation that came after a TCC decided
+            # to confirm, or after a saga's last step, changed nothing.
+            raise asyncio.CancelledError(
+                f"the caller cancelled {run.kind.value} {run.name!r} ({run.correlation_id}); "
+                f"it ended {result.status}"
+            )
         return result
 
     def _blocking(self, make_run: Callable[[], Awaitable[T]]) -> T:

@@ -83,7 +83,7 @@ async def test_cancelling_the_caller_stops_the_saga_and_compensates_what_complet
         task = asyncio.create_task(engine.execute(ordering_saga(log, entered)))
         await _wait(entered)
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        with pytest.raises(asyncio.CancelledError, match=r"the caller cancelled saga .* ended COMPENSATED"):
             await task
         # The slow step's retries never ran user code; c never started; a was undone before the
         # caller got CancelledError.
@@ -155,6 +155,42 @@ async def test_cancelling_a_tcc_during_its_tries_cancels_those_tried() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     assert log == ["cancel second None", "cancel first held"]
+
+
+async def test_a_cancellation_after_the_confirm_decision_changes_nothing_and_says_so() -> None:
+    log: list[str] = []
+    confirming = asyncio.Event()
+    release = asyncio.Event()
+
+    @tcc("late-cancel")
+    class LateCancel:
+        @tcc_participant("only")
+        class Only:
+            @try_method
+            async def t(self) -> str:
+                return "held"
+
+            @confirm_method
+            async def c(self, _: str) -> None:
+                confirming.set()
+                await release.wait()  # the caller is cancelled while this confirm runs
+                log.append("confirmed")
+
+            @cancel_method
+            async def x(self, _: object) -> None:
+                log.append("cancelled")
+
+    async with TccEngine() as engine:
+        task = asyncio.create_task(engine.execute(LateCancel, correlation_id="late-1"))
+        await asyncio.wait_for(confirming.wait(), 5)
+        task.cancel()
+        await asyncio.sleep(0.01)
+        release.set()
+        with pytest.raises(asyncio.CancelledError) as caught:
+            await task
+    # Confirms are never cut short: the transaction is confirmed, and the caller is told so.
+    assert log == ["confirmed"]
+    assert str(caught.value) == "the caller cancelled tcc 'late-cancel' (late-1); it ended CONFIRMED"
 
 
 def _def_saga(log: list[str], fail: bool) -> type:
