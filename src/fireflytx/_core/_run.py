@@ -212,70 +212,69 @@ class RunBase:
             self._taking = False
             self._taken = attempt
             return
-        self.loop.create_task(self._drive_on(attempt))
-
-    async def _drive_on(self, attempt: Attempt | None) -> None:
-        """Drive ``attempt``, then each attempt of this run that finishing the one before started.
-
-        The task is shared by those attempts one after another, as the task of the method that
-        awaits them in turn would be: ``asyncio.current_task()`` is the task running the method,
-        and context variables a step sets are seen by the step it leads to (as when each had a task
-        copied from the context of the one that started it).
-        """
-        task = asyncio.current_task()
-        assert task is not None
-        while attempt is not None:
-            if self.cancelled and attempt.phase in FORWARD:
-                self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
-            elif not attempt.done:
-                attempt.task = task
-                await self._drive(attempt, True)
-                if task.cancelling():
-                    # The task was cancelled (that attempt's timeout, the run's cancellation, or
-                    # somebody else, such as the loop shutting down): it drives nothing more, and
-                    # what it would have driven next gets a task of its own, uncancelled.
-                    taken, self._taken = self._taken, None
-                    if taken is not None:
-                        self.loop.create_task(self._drive_on(taken))
-                    return
-            attempt, self._taken = self._taken, None
+        attempt.task = self.loop.create_task(self._drive(attempt, True))
 
     async def _drive(self, attempt: Attempt, hand_on: bool = False) -> None:
         """Run an ``async def`` method and finish its attempt in the same task step.
 
-        ``hand_on``: this task drives whichever attempt of the run finishing this one starts first
-        (see ``_drive_on``).
+        ``hand_on``: then drive, in this task, each attempt of the run that finishing the one before
+        started first (see ``_start_task``). Those attempts share the task one after another, as the
+        task of a method awaiting them in turn would: ``asyncio.current_task()`` is the task running
+        the method, and context variables a step sets are seen by the step it leads to (as when each
+        had a task copied from the context of the one that started it).
         """
-        attempt.started = time.perf_counter()
-        if attempt.timeout_ms:
-            attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
-        if self.listeners.observers:  # journals record no starts: only observers hear of them
-            self._tell_started(attempt)
-        # This task's own context: no reset needed, and tasks the method starts inherit it.
-        CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
-        error: BaseException | None = None
-        value: Any = None
-        try:
-            if self.interceptors:
-                await before_async(self, attempt)
-            method = attempt.method
-            assert method is not None
-            value = await method()
-        except asyncio.CancelledError as exc:
-            # Ours (its timeout, or the caller cancelled the run) or the method's own.
-            if attempt.timed_out:
-                error = StepTimeoutError(attempt.unit_id, attempt.timeout_ms)
-            elif self.cancelled and attempt.phase in FORWARD:
-                error = TransactionCancelledError(attempt.unit_id)
-            else:
+        while True:
+            if attempt.done:
+                return
+            if self.cancelled and attempt.phase in FORWARD:
+                # The run was cancelled before this attempt began (``cancel`` leaves a task that has
+                # not started alone: cancelling it then would skip this coroutine and its finish).
+                self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
+                return
+            attempt.started = time.perf_counter()
+            if attempt.timeout_ms:
+                attempt.timer = self.loop.call_later(attempt.timeout_ms / 1000, self._expire, attempt)
+            if self.listeners.observers:  # journals record no starts: only observers hear of them
+                self._tell_started(attempt)
+            # This task's own context: no reset needed, and tasks the method starts inherit it.
+            CURRENT.set((self.correlation_id, self.name, attempt.unit_id, attempt.phase))
+            error: BaseException | None = None
+            value: Any = None
+            try:
+                if self.interceptors:
+                    await before_async(self, attempt)
+                method = attempt.method
+                assert method is not None
+                value = await method()
+            except asyncio.CancelledError as exc:
+                # Ours (its timeout, or the caller cancelled the run) or the method's own.
+                if attempt.timed_out:
+                    error = StepTimeoutError(attempt.unit_id, attempt.timeout_ms)
+                elif self.cancelled and attempt.phase in FORWARD:
+                    error = TransactionCancelledError(attempt.unit_id)
+                else:
+                    error = exc
+            except BaseException as exc:  # noqa: BLE001 - every error ends the attempt, none escapes the loop
                 error = exc
-        except BaseException as exc:  # noqa: BLE001 - every error ends the attempt, none escapes the loop
-            error = exc
-        self._taking = hand_on
-        try:
-            self.finish(attempt, value, error)
-        finally:
-            self._taking = False
+            self._taking = hand_on
+            try:
+                self.finish(attempt, value, error)
+            finally:
+                self._taking = False
+            taken = self._taken
+            if taken is None:
+                return
+            self._taken = None
+            task = asyncio.current_task()
+            assert task is not None
+            if task.cancelling():
+                # This task was cancelled (that attempt's timeout, the run's cancellation, or somebody
+                # else, such as the loop shutting down): it drives nothing more, and the attempt it
+                # would have driven gets a task of its own, uncancelled.
+                self._start_task(taken)
+                return
+            taken.task = task
+            attempt = taken
 
     def _run_sync(self, attempt: Attempt) -> None:
         """Run a ``def`` method on a worker thread."""
@@ -549,7 +548,8 @@ class RunBase:
             if attempt.done or attempt.phase not in FORWARD:
                 continue
             if attempt.task is not None:
-                attempt.task.cancel()
+                if attempt.started:  # one not yet begun finishes itself, seeing the run cancelled
+                    attempt.task.cancel()
             elif not attempt.is_async:
                 # A thread cannot be stopped, and waiting for it could take forever: like a timed-out
                 # attempt, it is abandoned and runs on unseen, its outcome dropped.
