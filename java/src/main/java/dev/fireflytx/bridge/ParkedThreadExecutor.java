@@ -153,7 +153,7 @@ public class ParkedThreadExecutor extends AbstractExecutorService implements Sch
     }
 
     /**
-     * Queues a one-shot task, unless it is due {@link #NEVER} or later: such a task could not run in a process's
+     * Queues a one-shot task, unless it is due {@link #NEVER_MS} or later: such a task could not run in a process's
      * lifetime, so it is returned unqueued (cancellable, never run).
      *
      * <p>Why: the TCC engine cannot switch a phase timeout off, so fireflytx gives it about a century
