@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ._core import _logctx
 from ._core._intercept import Interceptor
 from ._core._listeners import Listeners
+from ._core._maker import positional_maker
 from ._core._run import RunBase, RunStart
 from ._ids import new_correlation_id
 from ._persistence._durable import StoreJournal
@@ -48,6 +49,9 @@ it takes microseconds, and the bound only keeps a wedged JVM call from holding `
 T = TypeVar("T")
 R = TypeVar("R", bound=RunBase)
 _log = logging.getLogger("fireflytx.engine")
+_new_run_start = positional_maker(
+    RunStart, "correlation_id headers tx_input converted_inputs loop workers listeners interceptors replay"
+)
 
 
 def correlation_id_or_new(value: str | None) -> str:
@@ -422,7 +426,7 @@ class EngineBase(DurableRuns):
         ``own`` gives some of them an input of their own instead of ``value``.
         """
         bridge, workers = self._running()
-        start = RunStart(
+        start = _new_run_start(
             correlation_id_or_new(correlation_id),
             check_headers(headers),
             value,

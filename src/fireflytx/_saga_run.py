@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from ._context import SagaContext
 from ._core._attempt import Attempt
+from ._core._maker import positional_maker
 from ._core._records import Clock
 from ._core._run import RunBase, RunStart
 from ._definition import SagaSpec, StepSpec
@@ -173,6 +174,12 @@ class SagaRun(RunBase):
     def result(self) -> SagaResult:
         """The run's result; per-step outcomes are built when first read, from a snapshot."""
         ended = time.perf_counter()
+        snapshot = _snapshot(self.spec, self.records, dict(self.results), self.clock, ended)
+        if all(r.succeeded and not r.compensations and not r.clones for r in self.records.values()):
+            # Every step succeeded and nothing was undone: what summarize would find, read at once.
+            return _saga_result(
+                None, snapshot.outcomes, *self.result_facts(ended), SagaStatus.SUCCEEDED, (), ()
+            )
         failed, compensated, compensation_failed = summarize(self._units(), ended)
         if not failed:
             status = SagaStatus.SUCCEEDED
@@ -184,14 +191,10 @@ class SagaRun(RunBase):
             status = SagaStatus.COMPENSATED
         failed.sort()
         compensated.sort()
-        values = {
-            **self.result_facts(ended),
-            "status": status,
-            "failed_steps": tuple(step_id for _, step_id in failed),
-            "compensated_steps": tuple(step_id for _, step_id in compensated),
-        }
-        snapshot = _Snapshot(self.spec, self.records, dict(self.results), self.clock, ended)
-        return SagaResult.deferred(values, snapshot.outcomes)
+        return _saga_result(
+            None, snapshot.outcomes, *self.result_facts(ended), status,
+            tuple(step_id for _, step_id in failed), tuple(step_id for _, step_id in compensated),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,3 +225,11 @@ class _Snapshot:
             clock=self.clock,
             ended=self.ended,
         )
+
+
+_snapshot = positional_maker(_Snapshot, "spec records results clock ended")
+_saga_result = positional_maker(
+    SagaResult,
+    "_units _build saga_name correlation_id started_at completed_at duration_ms context status "
+    "failed_steps compensated_steps",
+)

@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from ._core._attempt import Attempt
+from ._core._maker import positional_maker
 from ._core._records import Clock, attempt_log, error_of, span
 from ._core._run import RunBase, RunStart
 from ._tcc_context import TccContext
@@ -251,13 +252,13 @@ class TccRun(RunBase):
             status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
         else:
             status, failed = TccStatus.CONFIRMED, None
-        values = {**self.result_facts(ended), "status": status, "failed_participant": failed}
         # The lists are copied: an attempt still unwinding after the end must not change this result.
         records = tuple(
             (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, statuses[pid])
             for pid, part in self.participants.items()
         )
-        return TccResult.deferred(values, _Snapshot(records, self.clock, ended).outcomes)
+        outcomes = _snapshot(records, self.clock, ended).outcomes
+        return _tcc_result(None, outcomes, *self.result_facts(ended), status, failed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,3 +333,11 @@ def _outcome(
         started_at=min((o.started_at for o in ran if o.started_at), default=None),
         completed_at=max((o.completed_at for o in ran if o.completed_at), default=None),
     )
+
+
+_snapshot = positional_maker(_Snapshot, "records clock ended")
+_tcc_result = positional_maker(
+    TccResult,
+    "_units _build tcc_name correlation_id started_at completed_at duration_ms context status "
+    "failed_participant",
+)

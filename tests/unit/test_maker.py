@@ -1,4 +1,4 @@
-"""Events built on the hot path equal those built by the dataclass, and a wrong field order is refused."""
+"""Events built on the hot path equal those built by the dataclass, and a maker missing a field is refused."""
 
 from __future__ import annotations
 
@@ -30,9 +30,27 @@ def test_made_events_equal_the_dataclass_ones_and_stay_frozen() -> None:
         made.attempt = 3  # type: ignore[misc]
 
 
-def test_a_maker_written_for_another_field_order_is_refused() -> None:
+def test_a_maker_takes_the_fields_in_the_order_it_names_them() -> None:
+    now = datetime.now(UTC)
+    make = positional_maker(AttemptStarted, "attempt unit_id phase at correlation_id name kind")
+    made = make(3, "a", Phase.STEP, now, "c", "s", TransactionKind.TCC)
+    assert made == AttemptStarted(
+        kind=TransactionKind.TCC, name="s", correlation_id="c", at=now, phase=Phase.STEP, unit_id="a",
+        attempt=3,
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "kind name correlation_id at phase unit_id",  # one missing
+        "kind name correlation_id at phase unit_id attempt attempts",  # one the class lacks
+        "kind name correlation_id at phase unit_id unit_id",  # one twice, one missing
+    ],
+)
+def test_a_maker_that_does_not_name_every_field_once_is_refused(fields: str) -> None:
     with pytest.raises(TypeError, match="fields are"):
-        positional_maker(AttemptStarted, "name kind correlation_id at phase unit_id attempt")
+        positional_maker(AttemptStarted, fields)
 
 
 def test_a_class_with_post_init_is_refused() -> None:

@@ -4,7 +4,8 @@ A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``
 with listeners builds one event per attempt start and end, and those calls were most of what an
 event cost. A *maker* sets the slots through their descriptors instead, taking the fields
 positionally. It runs no ``__post_init__`` and no defaults, so it is only for classes without
-them, and it checks the field order its callers were written for when it is made.
+a ``__post_init__``, and its callers give every field, in the order they name when it is made
+(checked then against the class's fields, so a field added or renamed later fails at import).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ T = TypeVar("T")
 
 
 def positional_maker(cls: type[T], fields: str) -> Callable[..., T]:
-    """A function taking ``cls``'s fields positionally, in the order ``fields`` names them.
+    """A function taking every one of ``cls``'s fields positionally, in the order ``fields`` names them.
 
     Raises:
-        TypeError: ``fields`` is not ``cls``'s field order, or ``cls`` is no slotted dataclass
-            without ``__post_init__``.
+        TypeError: ``fields`` does not name each of ``cls``'s fields once, or ``cls`` is no slotted
+            dataclass without ``__post_init__``.
     """
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    if names != fields.split():
-        raise TypeError(f"{cls.__name__}'s fields are {names}, not {fields.split()}")
+    declared = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    names = fields.split()
+    if sorted(names) != sorted(declared):
+        raise TypeError(f"{cls.__name__}'s fields are {declared}, not {names}")
     if "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__} must be a slotted dataclass without __post_init__")
     setters: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
