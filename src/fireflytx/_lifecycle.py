@@ -32,7 +32,6 @@ from ._wakeful import WakeGuard
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
 from .errors import EngineFullError, EngineNotStartedError, FireflyTxError, InputValidationError
-from .listeners import TransactionFinished
 
 if TYPE_CHECKING:
     from ._bridge._protocol import EngineBridge
@@ -528,11 +527,7 @@ class EngineBase(DurableRuns):
             raise run.disowned
         result = run.result()
         if listeners.active:
-            finished = TransactionFinished(
-                kind=run.kind, name=run.name, correlation_id=run.correlation_id,
-                at=result.completed_at, status=str(result.status), duration_ms=result.duration_ms,
-                result=result,
-            )
+            finished = run.finished_event(result)
             if listeners.journals:
                 await listeners.checkpoint(finished)
             else:

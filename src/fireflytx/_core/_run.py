@@ -49,6 +49,7 @@ from ..listeners import (
     AttemptFinished,
     AttemptStarted,
     Phase,
+    TransactionFinished,
     TransactionKind,
     TransactionStarted,
 )
@@ -561,9 +562,16 @@ class RunBase:
 
     def started_event(self) -> TransactionStarted:
         """The event that opens this run."""
-        return TransactionStarted(
-            kind=self.kind, name=self.name, correlation_id=self.correlation_id, at=self.clock.wall_start,
-            input=self.tx_input, headers=dict(self.headers), definition=self.spec,
+        return _transaction_started(
+            self.kind, self.name, self.correlation_id, self.clock.wall_start, self.tx_input,
+            dict(self.headers), self.spec,
+        )
+
+    def finished_event(self, result: Any) -> TransactionFinished:
+        """The event that closes this run, ``result`` being its ``SagaResult`` or ``TccResult``."""
+        return _transaction_finished(
+            self.kind, self.name, self.correlation_id, result.completed_at, str(result.status),
+            result.duration_ms, result,
         )
 
     def _tell_started(self, attempt: Attempt) -> None:
@@ -583,6 +591,12 @@ class RunBase:
         )
 
 
+_transaction_started = positional_maker(
+    TransactionStarted, "kind name correlation_id at input headers definition"
+)
+_transaction_finished = positional_maker(
+    TransactionFinished, "kind name correlation_id at status duration_ms result"
+)
 _attempt_started = positional_maker(AttemptStarted, "kind name correlation_id at phase unit_id attempt")
 _attempt_finished = positional_maker(
     AttemptFinished,
