@@ -49,6 +49,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def compare(session: nox.Session) -> None:
+    """Two commits in one sitting, rounds alternating: ``nox -s compare -- HEAD~1 --rounds 5 --only chain``.
+
+    Records benchmarks/results/compare-<time>.md and .json (see benchmarks/compare.py).
+    """
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks.compare", *session.posargs)
+
+
+@nox.session
 def faults(session: nox.Session) -> None:
     """100,000 sagas and TCCs with random faults and cancellations, each outcome checked (faults.py)."""
     session.install("-e", ".")

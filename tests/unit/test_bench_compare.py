@@ -1,0 +1,71 @@
+"""``benchmarks/compare.py``: rounds paired by number, a failed case left out of its round, sides named."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compare() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_compare", ROOT / "benchmarks" / "compare.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_compare"] = module  # dataclasses look their module up while being made
+    spec.loader.exec_module(module)
+    return module
+
+
+def _round(compare: ModuleType, role: str, number: int, rates: dict[str, Any]) -> Any:
+    rows = {name: {"name": name, "sagas_per_s": rate} for name, rate in rates.items()}
+    return compare.Round(role, number, rows, 0.5, 0.7)
+
+
+def test_ratios_are_of_medians_and_each_round_is_paired_with_its_own(compare: ModuleType) -> None:
+    base = [_round(compare, "base", n, {"diamond-c1": r}) for n, r in enumerate((100.0, 200.0, 300.0), 1)]
+    head = [_round(compare, "head", n, {"diamond-c1": r}) for n, r in enumerate((150.0, 200.0, 150.0), 1)]
+
+    [row] = compare.summarize(base, head)
+
+    assert row["name"] == "diamond-c1"
+    assert row["base_sagas_per_s"] == 200.0
+    assert row["head_sagas_per_s"] == 150.0
+    assert row["ratio"] == 0.75
+    assert row["round_ratios"] == [1.5, 1.0, 0.5]
+
+
+def test_a_round_where_a_case_failed_is_left_out_of_that_case_only(compare: ModuleType) -> None:
+    base = [
+        _round(compare, "base", 1, {"chain-1-async": 10.0, "tcc-confirmed-c1": 4.0}),
+        _round(compare, "base", 2, {"chain-1-async": 20.0, "tcc-confirmed-c1": None}),  # failed there
+    ]
+    head = [
+        _round(compare, "head", 1, {"chain-1-async": 10.0, "tcc-confirmed-c1": 8.0}),
+        _round(compare, "head", 2, {"chain-1-async": 40.0, "tcc-confirmed-c1": 8.0}),
+    ]
+
+    rows = {row["name"]: row for row in compare.summarize(base, head)}
+
+    assert rows["chain-1-async"]["round_ratios"] == [1.0, 2.0]
+    assert rows["tcc-confirmed-c1"]["round_ratios"] == [2.0]
+
+
+def test_the_table_names_both_sides_and_every_round(compare: ModuleType) -> None:
+    base_side = compare.Side("HEAD~1 (abc)", ROOT)
+    head_side = compare.Side("this checkout (def with its uncommitted changes)", ROOT)
+    base = _round(compare, "base", 1, {"diamond-c100": 1000.0})
+    head = _round(compare, "head", 1, {"diamond-c100": 1100.0})
+
+    text = compare.report(base_side, head_side, "throughput", [base, head], compare.summarize([base], [head]))
+
+    assert "- base: HEAD~1 (abc)" in text
+    assert "- head: this checkout (def with its uncommitted changes)" in text
+    assert "| diamond-c100 | 1,000 | 1,100 | 1.10 | 1.10 |" in text
+    assert "1 rounds" in text
