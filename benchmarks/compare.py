@@ -79,15 +79,45 @@ def _worktree(rev: str, parent: Path, *, with_changes: bool = False) -> Side:
             shutil.copyfile(ROOT / name, path / name)
         if diff or untracked:
             label = f"this checkout ({commit} with its uncommitted changes)"
-    env = dict(os.environ, PYTHONPATH=str(path))
-    built = subprocess.run([sys.executable, "-m", "javabuild", "jar"], cwd=path, env=env, check=False)
+    if (path / "javabuild").is_dir():
+        env = dict(os.environ, PYTHONPATH=str(path))
+        built = subprocess.run([sys.executable, "-m", "javabuild", "jar"], cwd=path, env=env, check=False)
+        how = "`python -m javabuild jar`"
+    else:
+        built, how = _maven_build(path), "Maven (this commit predates the ECJ build)"
     if built.returncode != 0 or not (path / "jars" / "engine-lock.json").is_file():
         raise SystemExit(
-            f"{rev} ({commit}) cannot be benchmarked here: its Java adapter did not build with "
-            "`python -m javabuild jar` (commits before the ECJ build need Maven)"
+            f"{rev} ({commit}) cannot be benchmarked here: its Java adapter did not build with {how}"
         )
     shutil.copyfile(path / "jars" / "engine-lock.json", path / LIB / "engine-lock.json")
     return Side(label, path)
+
+
+def _maven_build(path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Build an older commit's adapter as its own build hook did: Maven on a JDK 25+ (developers only).
+
+    That commit's ``hatch_build.find_build_jdk`` picks the JDK (``FIREFLYTX_BUILD_JAVA_HOME``,
+    ``JAVA_HOME`` or ``/usr/lib/jvm``); ``mvn`` must be on PATH.
+    """
+    env = dict(os.environ, PYTHONPATH=str(path))
+    found = subprocess.run(
+        [sys.executable, "-c", "import hatch_build; print(hatch_build.find_build_jdk())"],
+        cwd=path, env=env, capture_output=True, text=True, check=False,
+    )
+    mvn = shutil.which("mvn")
+    if found.returncode != 0 or mvn is None or not (path / "java" / "pom.xml").is_file():
+        why = found.stderr.strip().splitlines()[-1:] or ["no mvn on PATH, or no java/pom.xml in the commit"]
+        print(why[0], file=sys.stderr)
+        return subprocess.CompletedProcess(["mvn"], 1)
+    env = dict(os.environ, JAVA_HOME=found.stdout.strip())
+    env["MAVEN_OPTS"] = f"{env.get('MAVEN_OPTS', '')} --sun-misc-unsafe-memory-access=allow".strip()
+    command = [mvn, "-q", "-B", "-DskipTests", "package"]
+    built = subprocess.run(command, cwd=path / "java", env=env, check=False)
+    jar = path / "java" / "target" / "fireflytx-bridge.jar"
+    if built.returncode == 0 and jar.is_file():
+        (path / LIB).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(jar, path / LIB / jar.name)
+    return built
 
 
 def _run(side: Side, role: str, number: int, cases: str) -> Round:
