@@ -145,7 +145,7 @@ def summarize(base: list[Round], head: list[Round]) -> list[dict[str, Any]]:
 
     Rounds pair by number; a case missing from a round (it failed there) leaves that round out.
     """
-    names = [name for name in base[0].rows if any(name in r.rows for r in head)] if base else []
+    names = list(dict.fromkeys(name for r in base for name in r.rows))  # every case, in first-seen order
     summary = []
     for name in names:
         pairs = [

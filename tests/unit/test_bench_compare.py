@@ -57,6 +57,21 @@ def test_a_round_where_a_case_failed_is_left_out_of_that_case_only(compare: Modu
     assert rows["tcc-confirmed-c1"]["round_ratios"] == [2.0]
 
 
+def test_a_case_that_failed_in_the_first_round_is_still_compared_in_the_others(compare: ModuleType) -> None:
+    base = [
+        _round(compare, "base", 1, {"chain-1-async": 10.0}),  # tcc-confirmed-c1 failed in round 1
+        _round(compare, "base", 2, {"chain-1-async": 10.0, "tcc-confirmed-c1": 4.0}),
+    ]
+    head = [
+        _round(compare, "head", 1, {"chain-1-async": 10.0, "tcc-confirmed-c1": 8.0}),
+        _round(compare, "head", 2, {"chain-1-async": 10.0, "tcc-confirmed-c1": 6.0}),
+    ]
+
+    rows = {row["name"]: row for row in compare.summarize(base, head)}
+
+    assert rows["tcc-confirmed-c1"]["round_ratios"] == [1.5]
+
+
 def test_the_table_names_both_sides_and_every_round(compare: ModuleType) -> None:
     base_side = compare.Side("HEAD~1 (abc)", ROOT)
     head_side = compare.Side("this checkout (def with its uncommitted changes)", ROOT)
