@@ -35,7 +35,7 @@ from typing import Any
 import psutil
 
 from fireflytx import saga, saga_step
-from fireflytx._definition import StepMarker
+from fireflytx._saga._definition import StepMarker
 from fireflytx._spec import MARKER_ATTRIBUTE
 
 from . import _shapes

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import logging
 
-from ._context import FromStep, SagaContext
-from ._decorators import compensation_step, saga, saga_step
-from ._definition import SagaSpec, StepSpec, definition_of
-from ._engine import SagaEngine
-from ._fan_out import FanOutItem
 from ._outcomes import StepError
 from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
-from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
-from ._sub_saga import sub_saga
-from ._tcc_context import TccContext
-from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
-from ._tcc_definition import TccSpec, tcc_definition_of
-from ._tcc_engine import TccEngine
-from ._tcc_inputs import TccInputs
-from ._tcc_results import (
+from ._saga._context import FromStep, SagaContext
+from ._saga._decorators import compensation_step, saga, saga_step
+from ._saga._definition import SagaSpec, StepSpec, definition_of
+from ._saga._engine import SagaEngine
+from ._saga._fan_out import FanOutItem
+from ._saga._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from ._saga._sub_saga import sub_saga
+from ._tcc._context import TccContext
+from ._tcc._decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
+from ._tcc._definition import TccSpec, tcc_definition_of
+from ._tcc._engine import TccEngine
+from ._tcc._inputs import TccInputs
+from ._tcc._results import (
     TccParticipantOutcome,
     TccParticipantStatus,
     TccPhaseOutcome,

@@ -12,10 +12,10 @@ import functools
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
 
-from ._definition import SagaSpec
 from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
-from ._tcc_definition import TccSpec
+from ._saga._definition import SagaSpec
+from ._tcc._definition import TccSpec
 from .config import FireflyTxSettings
 
 __all__ = ["DefinitionEngine", "Headers", "Replay", "blocking_twin"]

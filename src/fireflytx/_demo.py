@@ -8,10 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from ._context import FromStep, SagaContext
-from ._decorators import compensation_step, saga, saga_step
-from ._tcc_context import TccContext
-from ._tcc_decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
+from ._saga._context import FromStep, SagaContext
+from ._saga._decorators import compensation_step, saga, saga_step
+from ._tcc._context import TccContext
+from ._tcc._decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method
 
 __all__ = [
     "CardHolds",

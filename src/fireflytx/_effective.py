@@ -14,8 +14,8 @@ from typing import Any, Protocol, TypeVar, overload
 
 from pydantic import BaseModel
 
-from ._definition import SagaSpec
-from ._tcc_definition import ParticipantSpec, TccSpec
+from ._saga._definition import SagaSpec
+from ._tcc._definition import ParticipantSpec, TccSpec
 from .config import FireflyTxSettings
 
 __all__ = ["EffectiveSpecs", "effective"]

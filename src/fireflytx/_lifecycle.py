@@ -24,8 +24,8 @@ from ._core._run import RunBase, RunStart
 from ._ids import new_correlation_id
 from ._persistence._durable import StoreJournal
 from ._recovery import DurableRuns
+from ._saga._sub_saga_run import launched, launching_child
 from ._slots import Slots
-from ._sub_saga_run import launched, launching_child
 from ._threads import in_thread
 from ._values import convert_to, needs_conversion
 from ._wakeful import WakeGuard

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._context import FromStep, SagaContext
-from ._fan_out import FanOutItem
+from ._saga._context import FromStep, SagaContext
+from ._saga._fan_out import FanOutItem
 
 __all__ = ["ParamPlan", "plan_parameters"]
 

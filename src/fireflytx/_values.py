@@ -103,7 +103,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        from ._results import SagaResult  # here: _results itself imports this module
+        from ._saga._results import SagaResult  # here: _results itself imports this module
 
         if isinstance(value, SagaResult):  # a sub-saga step's result: its child's
             return value.to_json_dict()

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypedDict
 
-from ._results import SagaResult
-from ._tcc_results import TccPhaseStatus, TccResult
+from ._saga._results import SagaResult
+from ._tcc._results import TccPhaseStatus, TccResult
 
 __all__ = ["ResultRow", "results_frame", "results_rows"]
 

@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._fan_out import split_clone_id
+from ._saga._fan_out import split_clone_id
 from .errors import StepTimeoutError
 from .listeners import AttemptFinished, RunEvent, TransactionFinished, TransactionStarted
 

@@ -31,7 +31,7 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
-from fireflytx._tcc_run import TccRun
+from fireflytx._tcc._run import TccRun
 from fireflytx.errors import EngineNotStartedError, JavaExecutionError
 
 

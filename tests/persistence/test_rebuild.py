@@ -52,7 +52,7 @@ from fireflytx._persistence._errors import TransactionNotFinishedError, Unrestor
 from fireflytx._persistence._fingerprint import fingerprint_of
 from fireflytx._persistence._rebuild import result_of
 from fireflytx._persistence._view import StoredRun
-from fireflytx._tcc_results import TccParticipantStatus, TccPhaseStatus
+from fireflytx._tcc._results import TccParticipantStatus, TccPhaseStatus
 from fireflytx.listeners import (
     AttemptFinished,
     DecisionMade,

@@ -27,7 +27,7 @@ from fireflytx import (
     tcc_participant,
     try_method,
 )
-from fireflytx._tcc_definition import tcc_definition_of
+from fireflytx._tcc._definition import tcc_definition_of
 
 
 class Order(BaseModel):

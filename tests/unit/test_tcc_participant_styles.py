@@ -19,7 +19,7 @@ from fireflytx import (
     try_method,
 )
 from fireflytx._persistence import TypeRegistry, decode, encode
-from fireflytx._tcc_inputs import participant_inputs
+from fireflytx._tcc._inputs import participant_inputs
 from fireflytx._values import to_jsonable
 from fireflytx.topology import topology
 

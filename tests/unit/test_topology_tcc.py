@@ -26,7 +26,7 @@ from fireflytx import (
     try_method,
 )
 from fireflytx._outcomes import AttemptRecord
-from fireflytx._tcc_definition import tcc_definition_of
+from fireflytx._tcc._definition import tcc_definition_of
 from fireflytx.topology import BarOutcome, TccRunView, TccTopology, run_view, timeline, topology
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
-    from .._definition import SagaSpec
-    from .._saga_run import SagaRun
-    from .._tcc_definition import TccSpec
-    from .._tcc_run import TccRun
+    from .._saga._definition import SagaSpec
+    from .._saga._run import SagaRun
+    from .._tcc._definition import TccSpec
+    from .._tcc._run import TccRun
     from ..config import CompensationPolicy
 
 __all__ = ["EngineBridge", "EngineFacade", "JavaObject", "JavaTccEngine", "SagaBridgeLike", "TccBridgeLike"]

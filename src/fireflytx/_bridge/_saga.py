@@ -14,8 +14,8 @@ from typing import Any
 
 from jpype import JClass
 
-from .._definition import SagaSpec, StepSpec
-from .._saga_run import SagaRun
+from .._saga._definition import SagaSpec, StepSpec
+from .._saga._run import SagaRun
 from ..config import CompensationPolicy
 from ..errors import DefinitionError
 from ._errors import map_java_errors, to_python

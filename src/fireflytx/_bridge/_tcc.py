@@ -8,7 +8,7 @@ What the engine needs and does not say (engine-facts.md §3): a non-null ``TccRe
 over an empty refreshed Spring context), non-null events, ``TccInputs.empty()`` rather than null,
 and a try that never completes empty. Its phase timeout cannot be switched off, so "no limit" is a
 century. Its cancel phase fails as soon as two participants need cancelling, so fireflytx runs
-cancels itself (``_tcc_run``) and expects that failure afterwards.
+cancels itself (``_tcc._run``) and expects that failure afterwards.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from fireflytx._bridge._errors import map_java_errors, to_python
 from fireflytx._bridge._facade import facade
 from fireflytx._bridge._protocol import JavaObject
 from fireflytx._bridge._pump import PumpedBridge
-from fireflytx._tcc_definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
-from fireflytx._tcc_run import TccRun
+from fireflytx._tcc._definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
+from fireflytx._tcc._run import TccRun
 from fireflytx.listeners import Decision
 
 _P = "org.fireflyframework.transactional."

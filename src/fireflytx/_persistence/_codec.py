@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .._results import SagaResult
-from .._tcc_inputs import TccInputs
+from .._saga._results import SagaResult
+from .._tcc._inputs import TccInputs
 from .._values import MAX_DEPTH, carriable_problem, to_jsonable
 from ._errors import UnrestorableValueError, UnstorableValueError
 from ._result_codec import TAG_VALUE, decode_saga_result, encode_saga_result

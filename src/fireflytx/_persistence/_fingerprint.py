@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._definition import SagaSpec, StepSpec
+from .._saga._definition import SagaSpec, StepSpec
 from .._spec import PerSpec
-from .._tcc_definition import TccSpec
+from .._tcc._definition import TccSpec
 
 __all__ = ["describe_change", "fingerprint_of", "unit_rows", "units_of"]
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .._fan_out import split_clone_id
 from .._outcomes import AttemptRecord, StepError
-from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
-from .._tcc_results import (
+from .._saga._fan_out import split_clone_id
+from .._saga._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from .._tcc._results import (
     TccParticipantOutcome,
     TccParticipantStatus,
     TccPhaseOutcome,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .._outcomes import StepError, json_time
-from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from .._saga._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 
 __all__ = ["TAG_VALUE", "decode_saga_result", "encode_saga_result"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from .._results import SagaResult
-from .._tcc_results import TccResult
+from .._saga._results import SagaResult
+from .._tcc._results import TccResult
 from ..topology import Bar, BarOutcome, Lane, Timeline, run_view, timeline
 from ..topology._text import ms_taken
 from ._codec import TypeRegistry

@@ -19,7 +19,7 @@ def demo() -> None:
 
 async def _run() -> None:
     from .._demo import INVENTORY, PAYMENTS, OrderFulfillmentSaga
-    from .._engine import SagaEngine
+    from .._saga._engine import SagaEngine
     from ..errors import FireflyTxError
 
     try:
@@ -50,7 +50,7 @@ async def _run() -> None:
 
 async def _run_tcc() -> None:
     from .._demo import CARDS, CARRIER, WAREHOUSE, OrderPlacementTcc
-    from .._tcc_engine import TccEngine
+    from .._tcc._engine import TccEngine
 
     async with TccEngine(FireflyTxSettings()) as engine:
         confirmed = await engine.execute(

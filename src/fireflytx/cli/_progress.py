@@ -17,9 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .._core._attempt import safe_text
-from .._definition import SagaSpec
-from .._fan_out import split_clone_id
-from .._tcc_definition import TccSpec
+from .._saga._definition import SagaSpec
+from .._saga._fan_out import split_clone_id
+from .._tcc._definition import TccSpec
 from ..listeners import AttemptFinished, AttemptStarted, Phase, RunEvent
 
 __all__ = ["RunProgress"]

@@ -12,13 +12,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.live import Live
 
-from .._definition import SagaSpec
-from .._engine import SagaEngine
 from .._lifecycle import correlation_id_or_new
-from .._results import SagaResult
-from .._tcc_definition import TccSpec
-from .._tcc_engine import TccEngine
-from .._tcc_results import TccResult
+from .._saga._definition import SagaSpec
+from .._saga._engine import SagaEngine
+from .._saga._results import SagaResult
+from .._tcc._definition import TccSpec
+from .._tcc._engine import TccEngine
+from .._tcc._results import TccResult
 from .._threads import process_signals_blocked
 from .._wakeful import TICK_S
 from ..config import CompensationPolicy

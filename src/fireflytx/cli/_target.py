@@ -18,9 +18,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from .._definition import SagaSpec
+from .._saga._definition import SagaSpec
 from .._spec import spec_of
-from .._tcc_definition import TccSpec
+from .._tcc._definition import TccSpec
 from ..errors import DefinitionError
 
 __all__ = ["TargetError", "kind_of", "load_target", "load_targets"]

@@ -15,8 +15,8 @@ from .._persistence._model import DEAD, RUNNING, TransactionRecord
 from .._persistence._protocol import TransactionStore
 from .._persistence._rebuild import moment
 from .._persistence._view import StoredRun
-from .._results import SagaStatus
-from .._tcc_results import TccStatus
+from .._saga._results import SagaStatus
+from .._tcc._results import TccStatus
 from ..topology import run_view
 from ._common import EXIT_USAGE, errors, fail, write_out
 from ._tx_recover import recover

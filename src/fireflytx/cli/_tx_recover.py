@@ -14,14 +14,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .._engine import SagaEngine
 from .._persistence._config import PersistenceConfig, mask_url
 from .._persistence._model import TransactionRecord
 from .._persistence._protocol import TransactionStore
-from .._results import SagaResult
+from .._saga._engine import SagaEngine
+from .._saga._results import SagaResult
 from .._spec import spec_of
-from .._tcc_engine import TccEngine
-from .._tcc_results import TccResult
+from .._tcc._engine import TccEngine
+from .._tcc._results import TccResult
 from ..errors import FireflyTxError
 from ._common import errors, fail
 from ._target import TargetError, kind_of, load_targets

@@ -19,7 +19,7 @@ schema is ``envelope_schema()`` (the file ``envelope.schema.json`` in this packa
 
 from __future__ import annotations
 
-from .._step_events import StepEvents, step_events
+from .._saga._step_events import StepEvents, step_events
 from ._envelope import SCHEMA_VERSION, EventEnvelope, EventError, EventType
 from ._kafka import KafkaPublisher, KafkaPublisherError
 from ._observer import EventObserver, Redactor

@@ -22,9 +22,9 @@ from typing import Any
 from pydantic_core import to_json
 
 from .._core._attempt import safe_text
-from .._fan_out import split_clone_id
 from .._ids import IdSequence
-from .._step_events import StepEvents
+from .._saga._fan_out import split_clone_id
+from .._saga._step_events import StepEvents
 from ..config import EventsConfig
 from ..listeners import (
     AttemptFinished,

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NoReturn
 
-from .._results import SagaResult, SagaStatus, StepStatus
-from .._tcc_results import TccPhaseStatus, TccResult, TccStatus
+from .._saga._results import SagaResult, SagaStatus, StepStatus
+from .._tcc._results import TccPhaseStatus, TccResult, TccStatus
 from ..topology import run_view
 
 __all__ = ["assert_canceled", "assert_compensated", "assert_steps_ran", "assert_succeeded"]

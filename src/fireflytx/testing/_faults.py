@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .._core._intercept import AttemptCall
 from .._lifecycle import EngineBase
-from .._tcc_engine import TccEngine
+from .._tcc._engine import TccEngine
 from ..listeners import Phase
 
 __all__ = ["Fault", "InjectedFault", "delay_step", "fail_step", "timeout_step"]

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from .._engine import SagaEngine
-from .._tcc_engine import TccEngine
+from .._saga._engine import SagaEngine
+from .._tcc._engine import TccEngine
 from ..config import FireflyTxSettings
 
 __all__ = [

@@ -3,13 +3,13 @@
 Nothing here starts or imports the JVM, so a saga or TCC can be reviewed, drawn and checked in CI
 with no Java installed. Before a run::
 
-    from ..topology import topology
+    from . import topology
     print(topology(PaymentSaga))            # the ASCII tree
     topology(PaymentSaga).to_mermaid()      # or to_dot(), to_json(), to_svg()
 
 After a run::
 
-    from ..topology import run_view, timeline
+    from . import run_view, timeline
     print(run_view(result, PaymentSaga))    # where it broke and what was undone
     timeline(result).to_html()              # when each attempt and compensation ran
 

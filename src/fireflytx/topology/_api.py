@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, overload
 
-from .._definition import SagaSpec
 from .._effective import effective
-from .._results import SagaResult
+from .._saga._definition import SagaSpec
+from .._saga._results import SagaResult
 from .._spec import spec_of as _own_spec
-from .._tcc_definition import TccSpec
-from .._tcc_results import TccResult
+from .._tcc._definition import TccSpec
+from .._tcc._results import TccResult
 from ..config import FireflyTxSettings
 from ..errors import DefinitionError
 from ._saga import SagaTopology, saga_topology

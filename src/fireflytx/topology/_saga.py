@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .._definition import SagaSpec, StepSpec, definition_of
+from .._saga._definition import SagaSpec, StepSpec, definition_of
 from ..config import CompensationPolicy
 from ._graph import Cluster, Edge, Graph, Node
 from ._nested import nest_graph, nest_tree

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .._fan_out import split_clone_id
-from .._results import SagaResult, SagaStatus, StepOutcome, StepStatus
+from .._saga._fan_out import split_clone_id
+from .._saga._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._graph import Cluster, Edge, Graph, Node
 from ._nested import child_lanes, nest_graph, nest_tree
 from ._run_common import AttemptRun, RunView, add_attempts, check_fits, run_facts, unit_by_id

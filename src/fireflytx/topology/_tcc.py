@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .._tcc_definition import PhaseSpec, TccSpec
+from .._tcc._definition import PhaseSpec, TccSpec
 from ._graph import Cluster, Edge, Graph, Node
 from ._render import Diagram
 from ._run_common import unit_by_id

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .._tcc_results import (
+from .._tcc._results import (
     TccParticipantOutcome,
     TccParticipantStatus,
     TccPhaseOutcome,

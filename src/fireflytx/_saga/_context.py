@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._context_base import ContextBase
-from ._progress import StepView, jsonable
+from .._context_base import ContextBase
+from .._progress import StepView, jsonable
 
 __all__ = ["FromStep", "SagaContext"]
 

@@ -10,10 +10,10 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ._limits import MAX_INT, count_problems, limit_problems, text_problems
-from ._spec import MARKER_ATTRIBUTE, attach_spec, check_callable, mark
-from ._tcc_assembly import assemble_tcc
-from ._tcc_definition import (
+from .._limits import MAX_INT, count_problems, limit_problems, text_problems
+from .._spec import MARKER_ATTRIBUTE, attach_spec, check_callable, mark
+from ._assembly import assemble_tcc
+from ._definition import (
     CANCEL,
     CONFIRM,
     DECORATORS,

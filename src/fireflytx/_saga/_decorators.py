@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
+from .._limits import depends_on_problems, limit_problems, text_problems
+from .._spec import attach_spec, check_callable, mark
+from ..config import CompensationPolicy
 from ._context import FromStep
 from ._definition import CompensationMarker, StepMarker, assemble_saga
 from ._fan_out import fan_out_of
-from ._limits import depends_on_problems, limit_problems, text_problems
-from ._spec import attach_spec, check_callable, mark
-from .config import CompensationPolicy
 
 __all__ = ["compensation_step", "saga", "saga_step"]
 
@@ -73,7 +73,7 @@ def saga_step(
             settings) and its own outcome ``<id>#0``, ``<id>#1``...; the step's result is the list
             of the clones' results in item order (``[]`` for no items). A clone that fails for good
             makes the step compensate its completed clones and fail; a later failure compensates
-            every clone. See ``fireflytx._fan_out`` for why the engine's ``ExpandEach`` is not used.
+            every clone. See ``fireflytx._saga._fan_out`` for why the engine's ``ExpandEach`` is not used.
         max_parallel: With ``fan_out``: at most this many clones run at the same time (default:
             all of them; ``def`` steps are also bounded by the engine's worker threads).
 

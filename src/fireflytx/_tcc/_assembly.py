@@ -22,12 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._attempt_defaults import ATTEMPT_FIELDS, TccDefaults, given_or_default
-from ._limits import definition_name_problems
-from ._signature import plan_parameters
-from ._spec import MARKER_ATTRIBUTE
-from ._tcc_context import TccContext
-from ._tcc_definition import (
+from .._attempt_defaults import ATTEMPT_FIELDS, TccDefaults, given_or_default
+from .._limits import definition_name_problems
+from .._signature import plan_parameters
+from .._spec import MARKER_ATTRIBUTE
+from ..errors import DefinitionError
+from ._context import TccContext
+from ._definition import (
     DECORATORS,
     PHASES,
     TRY,
@@ -38,7 +39,6 @@ from ._tcc_definition import (
     TccSpec,
     timeout_problems,
 )
-from .errors import DefinitionError
 
 __all__ = ["assemble_tcc"]
 

@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .._limits import depends_on_problems, text_problems
+from .._spec import check_callable, mark
+from ..errors import DefinitionError
 from ._definition import CompensationSpec, StepMarker, StepSpec, definition_of
-from ._limits import depends_on_problems, text_problems
-from ._spec import check_callable, mark
-from .errors import DefinitionError
 
 __all__ = ["ChildSpec", "SubSagaMarker", "child_correlation_id", "sub_saga", "with_child"]
 

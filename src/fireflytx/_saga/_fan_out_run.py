@@ -24,19 +24,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ._core._attempt import Attempt, safe_text
-from ._core._intercept import paced
-from ._core._records import Clock
+from .._core._attempt import Attempt, safe_text
+from .._core._intercept import paced
+from .._core._records import Clock
+from .._values import convert_to
+from ..errors import CompensationError, FanOutError
+from ..listeners import Phase
 from ._definition import StepSpec
 from ._fan_out import clone_id
 from ._results import StepOutcome
 from ._step_outcomes import outcome_of
-from ._values import convert_to
-from .errors import CompensationError, FanOutError
-from .listeners import Phase
 
 if TYPE_CHECKING:
-    from ._saga_run import SagaRun
+    from ._run import SagaRun
 
 __all__ = ["CloneRecord", "clone_outcomes", "compensate_fan_out", "fan_out_step"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ._outcomes import AttemptRecord, StepError, json_time
-from ._result_view import DeferredUnits, Shown, UnitRow, attempted_json
-from ._values import to_jsonable
-from .errors import StepFailedError, TccCancelError, TccConfirmError
+from .._outcomes import AttemptRecord, StepError, json_time
+from .._result_view import DeferredUnits, Shown, UnitRow, attempted_json
+from .._values import to_jsonable
+from ..errors import StepFailedError, TccCancelError, TccConfirmError
 
 __all__ = [
     "TccParticipantOutcome",

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputValidationError, UnknownParticipantError
+from ..errors import InputValidationError, UnknownParticipantError
 
 if TYPE_CHECKING:  # the codec imports this module while the definitions are still loading
-    from ._tcc_definition import TccSpec
+    from ._definition import TccSpec
 
 __all__ = ["TccInputs", "participant_inputs"]
 

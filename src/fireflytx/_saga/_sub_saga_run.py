@@ -31,18 +31,18 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ._core._records import error_of, span
-from ._core._run import RunStart
+from .._core._records import error_of, span
+from .._core._run import RunStart
+from .._values import convert_to
+from ..errors import CompensationError, DefinitionError, SubSagaFailedError, UnknownSagaError
+from ..listeners import Phase
 from ._definition import SagaSpec, StepSpec, definition_of
 from ._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._sub_saga import ChildSpec, child_correlation_id
-from ._values import convert_to
-from .errors import CompensationError, DefinitionError, SubSagaFailedError, UnknownSagaError
-from .listeners import Phase
 
 if TYPE_CHECKING:
     from ._engine import SagaEngine
-    from ._saga_run import SagaRun
+    from ._run import SagaRun
 
 __all__ = ["Children", "launched", "launching_child"]
 
@@ -174,7 +174,7 @@ class Children:
 
     def _undo_run(self, run: SagaRun, spec: SagaSpec, done: SagaResult) -> SagaRun:
         """A run object for the child's compensations: the kernel's retries, timeouts and events."""
-        from ._saga_run import SagaRun
+        from ._run import SagaRun
 
         start = RunStart(
             done.correlation_id, dict(run.headers), None, {}, run.loop, run.workers,

@@ -10,8 +10,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from ._core._attempt import Attempt
-from ._core._records import Clock, attempt_log, error_of, span
+from .._core._attempt import Attempt
+from .._core._records import Clock, attempt_log, error_of, span
 from ._results import StepOutcome, StepStatus
 
 __all__ = ["Standing", "Timed", "UnitRecord", "outcome_of", "standing_of", "summarize"]

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
+from .._spec import PerSpec
+from .._values import needs_conversion
+from ..config import CompensationPolicy, FireflyTxSettings
 from ._definition import SagaSpec, definition_of
-from ._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
 from ._results import SagaResult
-from ._saga_run import SagaRun
-from ._spec import PerSpec
+from ._run import SagaRun
 from ._sub_saga_run import Children
-from ._values import needs_conversion
-from .config import CompensationPolicy, FireflyTxSettings
 
 __all__ = ["SagaEngine"]
 
@@ -76,7 +76,7 @@ class SagaEngine(DefinitionEngine):
         self._children = Children(self)
 
     def _make_bridge(self) -> Any:
-        from ._bridge._saga import SagaBridge
+        from .._bridge._saga import SagaBridge
 
         return SagaBridge(self.compensation_policy)
 

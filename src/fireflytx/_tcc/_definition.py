@@ -2,7 +2,7 @@
 
 ``@try_method``, ``@confirm_method`` and ``@cancel_method`` only leave a marker on the function and
 ``@tcc_participant`` one on its class; ``@tcc`` assembles them into one ``TccSpec`` (in
-``_tcc_assembly``), checks everything at once and raises a single ``DefinitionError`` listing every
+``_assembly``), checks everything at once and raises a single ``DefinitionError`` listing every
 problem. Markers share
 the saga markers' attribute, so ``@saga`` rejects TCC decorators and ``@tcc`` rejects saga ones.
 
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._limits import ms_problems
-from ._signature import ParamPlan
-from ._spec import typed_spec_of
+from .._limits import ms_problems
+from .._signature import ParamPlan
+from .._spec import typed_spec_of
 
 __all__ = [
     "CANCEL",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ._spec import SPEC_ATTRIBUTE
+from .._spec import SPEC_ATTRIBUTE
 
 __all__ = ["EVENTS_ATTRIBUTE", "StepEvents", "events_of", "step_events"]
 

@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._attempt_defaults import ATTEMPT_FIELDS, AttemptDefaults, StepDefaults, given_or_default
+from .._attempt_defaults import ATTEMPT_FIELDS, AttemptDefaults, StepDefaults, given_or_default
+from .._limits import MAX_INT, count_problems, definition_name_problems
+from .._signature import ParamPlan, plan_parameters
+from .._spec import MARKER_ATTRIBUTE, typed_spec_of
+from ..config import CompensationPolicy
+from ..errors import DefinitionError
 from ._fan_out import FanOutSpec, split_clone_id
-from ._limits import MAX_INT, count_problems, definition_name_problems
-from ._signature import ParamPlan, plan_parameters
-from ._spec import MARKER_ATTRIBUTE, typed_spec_of
 from ._step_events import StepEvents, events_of
-from .config import CompensationPolicy
-from .errors import DefinitionError
 
 if TYPE_CHECKING:
     from ._sub_saga import ChildSpec

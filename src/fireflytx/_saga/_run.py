@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
+from .._core._attempt import Attempt
+from .._core._maker import positional_maker
+from .._core._records import Clock
+from .._core._run import RunBase, RunStart
+from .._values import convert_to
+from ..listeners import Phase, TransactionKind
 from ._context import SagaContext
-from ._core._attempt import Attempt
-from ._core._maker import positional_maker
-from ._core._records import Clock
-from ._core._run import RunBase, RunStart
 from ._definition import SagaSpec, StepSpec
 from ._fan_out_run import CloneRecord, clone_outcomes, compensate_fan_out, fan_out_step
 from ._results import SagaResult, SagaStatus, StepOutcome
 from ._step_outcomes import Standing, UnitRecord, outcome_of, standing_of, summarize
-from ._values import convert_to
-from .listeners import Phase, TransactionKind
 
 __all__ = ["SagaRun"]
 

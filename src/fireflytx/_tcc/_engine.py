@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
-from ._tcc_definition import TccSpec, tcc_definition_of
-from ._tcc_inputs import participant_inputs
-from ._tcc_results import TccResult
-from ._tcc_run import TccRun
+from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
+from ._definition import TccSpec, tcc_definition_of
+from ._inputs import participant_inputs
+from ._results import TccResult
+from ._run import TccRun
 
 __all__ = ["TccEngine"]
 
@@ -38,7 +38,7 @@ class TccEngine(DefinitionEngine):
     _kind = "tcc"
 
     def _make_bridge(self) -> Any:
-        from ._bridge._tcc import TccBridge
+        from .._bridge._tcc import TccBridge
 
         return TccBridge()
 

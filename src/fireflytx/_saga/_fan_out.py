@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._limits import MAX_INT, count_problems
 from ._context import FromStep
-from ._limits import MAX_INT, count_problems
 
 __all__ = ["FanOutItem", "FanOutSpec", "clone_id", "fan_out_of", "split_clone_id"]
 

@@ -29,13 +29,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
-from ._core._attempt import Attempt
-from ._core._maker import positional_maker
-from ._core._records import Clock, attempt_log, error_of, span
-from ._core._run import RunBase, RunStart
-from ._tcc_context import TccContext
-from ._tcc_definition import CANCEL, CONFIRM, PHASES, TRY, ParticipantSpec, PhaseSpec, TccSpec
-from ._tcc_results import (
+from .._core._attempt import Attempt
+from .._core._maker import positional_maker
+from .._core._records import Clock, attempt_log, error_of, span
+from .._core._run import RunBase, RunStart
+from .._values import convert_to
+from ..errors import JournalError
+from ..listeners import Decision, DecisionMade, Phase, TransactionKind
+from ._context import TccContext
+from ._definition import CANCEL, CONFIRM, PHASES, TRY, ParticipantSpec, PhaseSpec, TccSpec
+from ._results import (
     TccParticipantOutcome,
     TccParticipantStatus,
     TccPhaseOutcome,
@@ -43,9 +46,6 @@ from ._tcc_results import (
     TccResult,
     TccStatus,
 )
-from ._values import convert_to
-from .errors import JournalError
-from .listeners import Decision, DecisionMade, Phase, TransactionKind
 
 __all__ = ["TccRun"]
 
