@@ -165,24 +165,41 @@ def attempted_json(outcome: Any) -> dict[str, Any]:
 
 
 U = TypeVar("U")
+S = TypeVar("S", bound=enum.StrEnum)
+
+
+def _rebuilt(cls: type[DeferredUnits[Any, Any]], values: tuple[Any, ...], units: dict[str, Any]) -> Any:
+    result = object.__new__(cls)
+    for f, value in zip((f for f in fields(cls) if f.init), values, strict=True):
+        object.__setattr__(result, f.name, value)
+    object.__setattr__(result, "_units", units)
+    object.__setattr__(result, "_build", None)
+    return result
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
-class DeferredUnits(ResultView, Generic[U]):
-    """A result whose unit outcomes (steps or participants) are built when first read.
+class DeferredUnits(ResultView, Generic[U, S]):
+    """What a saga result and a TCC result share: the run's facts, and unit outcomes built when first read.
 
     Most callers only check ``status``: a run hands over a builder instead of building a record
     per unit and per attempt (times, errors) that nobody may read. Until it is called the builder
     is all the result holds of the run, and it is dropped once called. It must therefore not
     reference the run's instances, event loop or executor: a result outlives its run.
 
-    Subclasses read their units with ``_units_now`` and set ``__getstate__ = DeferredUnits.__getstate__``
-    and ``__setstate__`` likewise (a slotted dataclass would otherwise add its own, pickling the builder).
+    A subclass adds its ``<kind>_name`` and failure fields, sets ``_success`` to its status of
+    success, and reads its units with ``_units_now``.
     """
 
     _shown: ClassVar[Shown]
+    _success: ClassVar[enum.StrEnum]
     _units: dict[str, U] | None = field(default=None, init=False, repr=False)
     _build: Callable[[], dict[str, U]] | None = field(default=None, init=False, repr=False)
+    correlation_id: str
+    status: S
+    started_at: datetime
+    completed_at: datetime
+    duration_ms: float
+    context: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def deferred(cls, values: dict[str, Any], units: Callable[[], dict[str, U]]) -> Self:
@@ -190,6 +207,11 @@ class DeferredUnits(ResultView, Generic[U]):
         result = cls(**values)
         object.__setattr__(result, "_build", units)
         return result
+
+    @property
+    def is_success(self) -> bool:
+        """True when the run ended in its kind's success: every step succeeded, or every confirm did."""
+        return self.status is self._success
 
     def _units_now(self) -> dict[str, U]:
         units = self._units
@@ -216,12 +238,7 @@ class DeferredUnits(ResultView, Generic[U]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __getstate__(self) -> tuple[tuple[Any, ...], dict[str, U]]:
-        return self._public(), self._units_now()  # the builder never travels: it belongs to the run's process
-
-    def __setstate__(self, state: tuple[tuple[Any, ...], dict[str, U]]) -> None:
-        values, units = state
-        for f, value in zip((f for f in fields(self) if f.init), values, strict=True):
-            object.__setattr__(self, f.name, value)
-        object.__setattr__(self, "_units", units)
-        object.__setattr__(self, "_build", None)
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The builder never travels: it belongs to the run's process. A reduce of its own also keeps
+        # each slotted subclass from pickling through the state functions dataclasses give it.
+        return _rebuilt, (type(self), self._public(), self._units_now())

@@ -97,7 +97,7 @@ def _compensation_text(outcome: StepOutcome) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
-class SagaResult(DeferredUnits[StepOutcome]):
+class SagaResult(DeferredUnits[StepOutcome, SagaStatus]):
     """The outcome of one saga run.
 
     ``is_success`` is true only if every step succeeded. After a failure, ``status`` says whether the
@@ -105,15 +105,10 @@ class SagaResult(DeferredUnits[StepOutcome]):
     was skipped (``FAILED``). Make one with ``SagaResult.deferred(fields, build_steps)``.
     """
 
+    _success = SagaStatus.SUCCEEDED
     saga_name: str
-    correlation_id: str
-    status: SagaStatus
-    started_at: datetime
-    completed_at: datetime
-    duration_ms: float
     failed_steps: tuple[str, ...] = ()
     compensated_steps: tuple[str, ...] = ()
-    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def steps(self) -> dict[str, StepOutcome]:
@@ -122,14 +117,6 @@ class SagaResult(DeferredUnits[StepOutcome]):
         Built on first access: a caller that only checks ``status`` never pays for it.
         """
         return self._units_now()
-
-    __getstate__ = DeferredUnits.__getstate__
-    __setstate__ = DeferredUnits.__setstate__
-
-    @property
-    def is_success(self) -> bool:
-        """True when every step succeeded."""
-        return self.status is SagaStatus.SUCCEEDED
 
     @property
     def failed_step(self) -> str | None:

@@ -133,7 +133,7 @@ def _participant_row(o: TccParticipantOutcome) -> UnitRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
-class TccResult(DeferredUnits[TccParticipantOutcome]):
+class TccResult(DeferredUnits[TccParticipantOutcome, TccStatus]):
     """The outcome of one TCC run.
 
     ``is_success`` and ``is_confirmed`` are true only when every confirm succeeded (``CONFIRMED``);
@@ -142,14 +142,9 @@ class TccResult(DeferredUnits[TccParticipantOutcome]):
     Make one with ``TccResult.deferred(fields, build_participants)``.
     """
 
+    _success = TccStatus.CONFIRMED
     tcc_name: str
-    correlation_id: str
-    status: TccStatus
-    started_at: datetime
-    completed_at: datetime
-    duration_ms: float
     failed_participant: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def participants(self) -> dict[str, TccParticipantOutcome]:
@@ -158,14 +153,6 @@ class TccResult(DeferredUnits[TccParticipantOutcome]):
         Built on first access: a caller that only checks ``status`` never pays for it.
         """
         return self._units_now()
-
-    __getstate__ = DeferredUnits.__getstate__
-    __setstate__ = DeferredUnits.__setstate__
-
-    @property
-    def is_success(self) -> bool:
-        """True when the transaction committed: every confirm succeeded."""
-        return self.status is TccStatus.CONFIRMED
 
     @property
     def is_confirmed(self) -> bool:
