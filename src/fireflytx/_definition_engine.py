@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeAlias, TypeVar
 
 from ._effective import EffectiveSpecs
 from ._lifecycle import EngineBase
@@ -31,8 +31,16 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class DefinitionEngine(EngineBase):
-    """An engine of one kind of definition; subclasses set ``_kind`` and write ``_launch``."""
+class DefinitionEngine(EngineBase, Generic[S]):
+    """An engine of one kind of definition.
+
+    Subclasses set ``_kind`` and ``_definition_of`` and write ``_launch``.
+    """
+
+    @staticmethod
+    def _definition_of(definition: Any, /) -> Any:
+        """The kind's spec lookup (``definition_of``, ``tcc_definition_of``): raises ``DefinitionError``."""
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -45,8 +53,18 @@ class DefinitionEngine(EngineBase):
         super().__init__(settings, listeners, max_in_flight, when_full)
         self._effective = EffectiveSpecs(self.settings)
 
-    def _register(self, spec: S) -> S:
-        """The spec this engine runs for ``spec``, translated for the bridge and kept for recovery."""
+    def register(self, definition: Any) -> S:
+        """Check a ``@saga`` or ``@tcc`` class and translate it for the engine now, not at its first run.
+
+        Returns the spec this engine runs: retries, backoffs, jitter and timeouts the decorators
+        left out are this engine's settings' defaults (``steps`` and ``compensations`` for a saga,
+        ``tcc`` for a TCC).
+
+        Raises:
+            DefinitionError: the class is not a valid definition of this engine's kind.
+            EngineNotStartedError: the engine is not running.
+        """
+        spec: S = type(self)._definition_of(definition)
         effective = self._effective(spec)
         self._running()[0].register(effective)
         self._registered(effective)

@@ -10,15 +10,16 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .errors import DefinitionError
 
 __all__ = [
     "MARKER_ATTRIBUTE",
     "SPEC_ATTRIBUTE",
-    "NamedKind",
     "PerSpec",
+    "TransactionSpec",
     "attach_spec",
     "check_callable",
     "mark",
@@ -34,15 +35,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
-class NamedKind(Protocol):
-    """How a spec class names its kind in errors: ``NOUN`` ("a saga"), its engine and decorator."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionSpec:
+    """What a saga's and a TCC's spec both are: a named definition assembled from one class.
+
+    Each kind names itself in errors: ``NOUN`` ("a saga"), its ``ENGINE`` and its ``DECORATOR``.
+    """
 
     NOUN: ClassVar[str]
     ENGINE: ClassVar[str]
     DECORATOR: ClassVar[str]
 
+    name: str
+    cls: type
+    """The decorated class."""
 
-S = TypeVar("S", bound=NamedKind)
+
+S = TypeVar("S", bound=TransactionSpec)
 
 
 def spec_of(obj: Any) -> tuple[str, Any]:

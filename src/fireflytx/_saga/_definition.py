@@ -11,12 +11,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from .._attempt_defaults import ATTEMPT_FIELDS, AttemptDefaults, StepDefaults, given_or_default
+from .._call_spec import CallSpec
 from .._limits import MAX_INT, count_problems, definition_name_problems
-from .._signature import ParamPlan, plan_parameters
-from .._spec import MARKER_ATTRIBUTE, typed_spec_of
+from .._signature import plan_parameters
+from .._spec import MARKER_ATTRIBUTE, TransactionSpec, typed_spec_of
 from ..config import CompensationPolicy
 from ..errors import DefinitionError
 from ._fan_out import FanOutSpec, split_clone_id
@@ -66,58 +67,40 @@ class CompensationMarker:
     problems: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CompensationSpec:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompensationSpec(CallSpec):
     """How one step is undone."""
 
     step_id: str
-    method_name: str
-    is_async: bool
-    params: ParamPlan
-    retry: int = 0
-    backoff_ms: int = 100
-    timeout_ms: int = 0
     critical: bool = False
-    defaulted: frozenset[str] = frozenset()
-    """Settings its decorator left out: an engine gives them its ``compensations`` defaults."""
 
 
-@dataclass(frozen=True, slots=True)
-class StepSpec:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepSpec(CallSpec):
     """One step of a saga, as declared."""
 
     step_id: str
-    method_name: str
-    is_async: bool
-    params: ParamPlan
     depends_on: tuple[str, ...] = ()
-    retry: int = 0
-    backoff_ms: int = 100
     jitter: bool = False
     jitter_factor: float = 0.5
-    timeout_ms: int = 0
     idempotency_key: str | None = None
     compensation: CompensationSpec | None = None
     events: StepEvents | None = None
     """``@step_events`` options of this step."""
-    defaulted: frozenset[str] = frozenset()
-    """Settings its decorator left out: an engine gives them its ``steps`` defaults."""
     child: ChildSpec | None = None
     """The saga this step runs as a child (``@sub_saga``); None for an ordinary step."""
     fan_out: FanOutSpec | None = None
     """Set for a step that runs once per item of a list known at run time (see ``_fan_out``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SagaSpec:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SagaSpec(TransactionSpec):
     """A whole saga: its steps in declaration order and their layers."""
 
-    NOUN: ClassVar[str] = "a saga"
-    ENGINE: ClassVar[str] = "SagaEngine"
-    DECORATOR: ClassVar[str] = "@saga"
+    NOUN = "a saga"
+    ENGINE = "SagaEngine"
+    DECORATOR = "@saga"
 
-    name: str
-    cls: type
     steps: tuple[StepSpec, ...]
     layers: tuple[tuple[str, ...], ...]
     layer_concurrency: int = 0

@@ -38,7 +38,7 @@ def _make_plan(spec: SagaSpec) -> tuple[tuple[tuple[str, Any], ...], bool]:
 _plan_of: PerSpec[tuple[tuple[tuple[str, Any], ...], bool]] = PerSpec(_make_plan)
 
 
-class SagaEngine(DefinitionEngine):
+class SagaEngine(DefinitionEngine[SagaSpec]):
     """Executes sagas; start it with ``async with SagaEngine() as engine`` (or ``initialize()``).
 
     One engine can run many sagas at once. The JVM it starts is shared by every engine of the
@@ -81,18 +81,6 @@ class SagaEngine(DefinitionEngine):
         return SagaBridge(self.compensation_policy)
 
     # -- running -------------------------------------------------------------------------------
-
-    def register(self, saga: Any) -> SagaSpec:
-        """Check a saga class and translate it for the engine now, instead of at its first run.
-
-        Returns the spec this engine runs: retry, backoff, jitter and timeouts its decorators left
-        out are the settings' ``steps`` and ``compensations`` defaults.
-
-        Raises:
-            DefinitionError: the class is not a valid saga.
-            EngineNotStartedError: the engine is not running.
-        """
-        return self._register(definition_of(saga))
 
     async def execute(
         self,
@@ -151,5 +139,6 @@ class SagaEngine(DefinitionEngine):
         return run
 
     _kind = "saga"
+    _definition_of = staticmethod(definition_of)
 
     execute_sync = blocking_twin(execute, "steps")

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
+from .._call_spec import CallSpec
 from .._limits import ms_problems
-from .._signature import ParamPlan
-from .._spec import typed_spec_of
+from .._spec import TransactionSpec, typed_spec_of
 
 __all__ = [
     "CANCEL",
@@ -77,19 +77,11 @@ class ParticipantMarker:
     try_marker: PhaseMarker | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PhaseSpec:
-    """One phase method of a participant, with its effective limits (``timeout_ms`` 0: none)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseSpec(CallSpec):
+    """One phase method of a participant, with its effective limits."""
 
     phase: str
-    method_name: str
-    is_async: bool
-    params: ParamPlan
-    timeout_ms: int = 0
-    retry: int = 0
-    backoff_ms: int = 100
-    defaulted: frozenset[str] = frozenset()
-    """Settings neither the method, its participant nor the TCC gave: the engine's ``tcc`` defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +104,14 @@ class ParticipantSpec:
         return {TRY: self.try_phase, CONFIRM: self.confirm_phase, CANCEL: self.cancel_phase}[name]
 
 
-@dataclass(frozen=True, slots=True)
-class TccSpec:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TccSpec(TransactionSpec):
     """A whole TCC: its participants in the order their tries run."""
 
-    NOUN: ClassVar[str] = "a TCC"
-    ENGINE: ClassVar[str] = "TccEngine"
-    DECORATOR: ClassVar[str] = "@tcc"
+    NOUN = "a TCC"
+    ENGINE = "TccEngine"
+    DECORATOR = "@tcc"
 
-    name: str
-    cls: type
     participants: tuple[ParticipantSpec, ...]
     timeout_ms: int = 0
     participant_index: dict[str, ParticipantSpec] = field(default_factory=dict, compare=False, repr=False)

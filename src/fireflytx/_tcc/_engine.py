@@ -20,7 +20,7 @@ from ._run import TccRun
 __all__ = ["TccEngine"]
 
 
-class TccEngine(DefinitionEngine):
+class TccEngine(DefinitionEngine[TccSpec]):
     """Executes TCC transactions; start it with ``async with TccEngine() as engine`` (or ``initialize()``).
 
     The Java ``TccEngine`` orchestrates: it runs the tries one after another in ``order`` with
@@ -36,6 +36,7 @@ class TccEngine(DefinitionEngine):
 
     _thread_prefix = "fireflytx-tcc"
     _kind = "tcc"
+    _definition_of = staticmethod(tcc_definition_of)
 
     def _make_bridge(self) -> Any:
         from .._bridge._tcc import TccBridge
@@ -43,18 +44,6 @@ class TccEngine(DefinitionEngine):
         return TccBridge()
 
     # -- running -------------------------------------------------------------------------------
-
-    def register(self, tcc: type) -> TccSpec:
-        """Check a TCC class and translate it for the engine now, instead of at its first run.
-
-        Returns the spec this engine runs: retry, backoff and timeouts that neither a phase method,
-        its participant nor the TCC set are the settings' ``tcc`` defaults.
-
-        Raises:
-            DefinitionError: the class is not a valid TCC.
-            EngineNotStartedError: the engine is not running.
-        """
-        return self._register(tcc_definition_of(tcc))
 
     async def execute(
         self,
