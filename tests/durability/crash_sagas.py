@@ -66,10 +66,17 @@ def configure(ledger: Path, *, hang: bool) -> None:
 
 
 def read_ledger(ledger: Path) -> list[dict[str, Any]]:
-    """Every line of a ledger, in the order written."""
+    """Every line of a ledger, in the order written.
+
+    Text after the last newline is a line another process is appending right now, seen in part (a
+    write that crosses a page boundary is copied one page at a time, and a read in between gets the
+    first part): it is left for the next read.
+    """
     if not ledger.exists():
         return []
-    return [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
+    text = ledger.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 _write_lock = threading.Lock()
