@@ -11,7 +11,9 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from pydantic import ValidationError
@@ -24,7 +26,6 @@ from ._core._run import RunBase, RunStart
 from ._ids import new_correlation_id
 from ._persistence._durable import StoreJournal
 from ._recovery import DurableRuns
-from ._saga._sub_saga_run import launched, launching_child
 from ._slots import Slots
 from ._threads import in_thread
 from ._values import convert_to, needs_conversion
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from ._bridge._protocol import EngineBridge
     from ._persistence._durable import Durability
 
-__all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new"]
+__all__ = ["EngineBase", "check_headers", "convert_inputs", "correlation_id_or_new", "nested_launch"]
 
 _SETTLE_S = 2.0
 """How long releasing an idle engine waits for worker threads still finishing the tail of a call.
@@ -48,6 +49,34 @@ it takes microseconds, and the bound only keeps a wedged JVM call from holding `
 T = TypeVar("T")
 R = TypeVar("R", bound=RunBase)
 _log = logging.getLogger("fireflytx.engine")
+
+_NESTED: ContextVar[object | None] = ContextVar("fireflytx_nested_launch", default=None)
+"""The engine whose run the current task is starting from inside another of its runs (a sub-saga)."""
+
+
+@contextmanager
+def nested_launch(engine: object) -> Iterator[None]:
+    """Start a run of ``engine`` from inside one of its runs: in that run's slot, even while stopping.
+
+    A nested run waiting for a slot its own parent holds would wait for ever, and its parent,
+    being in flight, keeps the engine's threads up while the engine stops.
+    """
+    token = _NESTED.set(engine)
+    try:
+        yield
+    finally:
+        _NESTED.reset(token)
+
+
+def _launching_nested(engine: object) -> bool:
+    return _NESTED.get() is engine
+
+
+def _launched() -> None:
+    """The run is admitted: what its own steps start (they inherit this context) is no nested launch."""
+    if _NESTED.get() is not None:  # every run passes here; most never launched a nested one
+        _NESTED.set(None)
+
 _new_run_start = positional_maker(
     RunStart, "correlation_id headers tx_input converted_inputs loop workers listeners interceptors replay"
 )
@@ -404,7 +433,7 @@ class EngineBase(DurableRuns):
         A sub-saga's child starts while the engine is stopping too: its parent is in flight.
         """
         bridge, executor = self._bridge, self._executor
-        if bridge is None or executor is None or not (self._accepting or launching_child(self)):
+        if bridge is None or executor is None or not (self._accepting or _launching_nested(self)):
             raise self._not_running()
         return bridge, executor
 
@@ -462,7 +491,7 @@ class EngineBase(DurableRuns):
         """
         slots = self._slots
         wait = self.when_full == "wait" or start.replay is not None
-        held = not launching_child(self)  # a sub-saga's child runs in its parent's slot
+        held = not _launching_nested(self)  # a sub-saga's child runs in its parent's slot
         if held:
             await slots.acquire(wait, self._full, self._not_running)
         self._wake_guard.keep_awake(start.loop)
@@ -508,7 +537,7 @@ class EngineBase(DurableRuns):
             await listeners.checkpoint(run.started_event())
         elif listeners.active:
             listeners.emit(run.started_event())
-        launched()
+        _launched()
         done = start()
         cancelled = False
         try:

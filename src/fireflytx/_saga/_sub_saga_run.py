@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import inspect
 import time
-from contextvars import ContextVar
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._core._records import error_of, span
 from .._core._run import RunStart
+from .._lifecycle import nested_launch
 from .._values import convert_to
 from ..errors import CompensationError, DefinitionError, SubSagaFailedError, UnknownSagaError
 from ..listeners import Phase
@@ -44,21 +44,7 @@ if TYPE_CHECKING:
     from ._engine import SagaEngine
     from ._run import SagaRun
 
-__all__ = ["Children", "launched", "launching_child"]
-
-_LAUNCHING: ContextVar[object | None] = ContextVar("fireflytx_launching_child", default=None)
-
-
-def launching_child(engine: object) -> bool:
-    """Whether the current task is starting a child run of ``engine`` (which then takes no slot)."""
-    return _LAUNCHING.get() is engine
-
-
-def launched() -> None:
-    """The child run is admitted: what its own steps start (they inherit this context) is no child launch."""
-    if _LAUNCHING.get() is not None:  # every run passes here; most never launched a child
-        _LAUNCHING.set(None)
-
+__all__ = ["Children"]
 
 class Children:
     """One engine's way of running and undoing the children of ``@sub_saga`` steps."""
@@ -120,11 +106,8 @@ class Children:
             child_input = await child_input
         spec = self.resolve(step.child, run.name, step.step_id)
         correlation_id = child_correlation_id(run.correlation_id, step.step_id)
-        token = _LAUNCHING.set(self._engine)
-        try:
+        with nested_launch(self._engine):
             result = await self._engine._launch(spec, child_input, correlation_id, run.headers, None)
-        finally:
-            _LAUNCHING.reset(token)
         if not result.is_success:
             detail = f"step {result.failed_step!r} failed: {result.error}" if result.failed_steps else ""
             raise SubSagaFailedError(spec.name, result.correlation_id, result.status.value, detail, result)
