@@ -16,7 +16,7 @@ import pstats
 from collections.abc import Callable
 from typing import Any
 
-from ._drivers import Runner, warm
+from ._drivers import Runner, run_many
 
 SAGAS = 500
 """Sagas counted per shape (counts per saga are exact to a few calls; more only takes longer)."""
@@ -26,7 +26,7 @@ async def count(
     name: str, run: Runner, concurrency: int, crossings: Callable[[], tuple[int, int]] | None
 ) -> dict[str, Any]:
     """Calls per saga of ``run`` at ``concurrency``."""
-    await warm(run, 200, concurrency)
+    await run_many(run, 200, concurrency)  # counts, not times: the JIT need not settle
     budget = iter(range(SAGAS))
 
     async def worker() -> None:

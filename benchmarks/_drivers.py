@@ -69,8 +69,39 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-async def warm(run: Runner, count: int, concurrency: int = 1) -> None:
-    """Run ``count`` sagas untimed (JIT, caches, pools)."""
+SETTLED_SHARE = 0.02
+"""Warming goes on while the JVM's JIT compilers took more than this share of a batch's wall time."""
+SETTLE_BATCH = 500
+SETTLE_LIMIT_S = 30.0
+
+
+def compiler_seconds() -> float | None:
+    """CPU seconds the JVM's JIT compiler threads have used so far; None without a JVM (or off Linux).
+
+    HotSpot compiles hot code on threads of its own for the first tens of thousands of sagas of a
+    process; on two cores they take CPU from the runs being timed, and a case timed while they
+    still work measures the compiler more than the code.
+    """
+    tasks = "/proc/self/task"
+    if not os.path.isdir(tasks):
+        return None
+    ticks, found = 0, False
+    for tid in os.listdir(tasks):
+        try:
+            with open(f"{tasks}/{tid}/comm") as comm:
+                if "CompilerThre" not in comm.read():  # "C2 CompilerThread0", truncated by the kernel
+                    continue
+            with open(f"{tasks}/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        found = True
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
+
+async def run_many(run: Runner, count: int, concurrency: int) -> None:
+    """Run ``count`` sagas, ``concurrency`` at a time."""
     budget = iter(range(count))
 
     async def worker() -> None:
@@ -78,6 +109,29 @@ async def warm(run: Runner, count: int, concurrency: int = 1) -> None:
             await run()
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, count)))))
+
+
+async def warm(run: Runner, count: int, concurrency: int = 1) -> int:
+    """Run ``count`` sagas untimed (JIT, caches, pools), then more until the JIT has settled.
+
+    Returns how many more it ran: batches of ``SETTLE_BATCH`` until one in which the compiler
+    threads took at most ``SETTLED_SHARE`` of its wall time (at most ``SETTLE_LIMIT_S`` seconds).
+    """
+    await run_many(run, count, concurrency)
+    before = compiler_seconds()
+    extra = 0
+    start = time.perf_counter()
+    while before is not None and time.perf_counter() - start < SETTLE_LIMIT_S:
+        t0 = time.perf_counter()
+        await run_many(run, SETTLE_BATCH, concurrency)
+        extra += SETTLE_BATCH
+        after = compiler_seconds()
+        if after is None or after - before <= SETTLED_SHARE * (time.perf_counter() - t0):
+            break
+        before = after
+    if extra:
+        log(f"  warm-up: {count:,} sagas, then {extra:,} more until the JIT compilers settled")
+    return extra
 
 
 async def sequential(name: str, run: Runner, steps: int, runs: int, warmup: int) -> dict[str, Any]:
@@ -189,7 +243,7 @@ async def leak(
     done = 0
     for index in range(checkpoints):
         size = chunk if index < checkpoints - 1 else sagas - done
-        await warm(run, size, concurrency)
+        await run_many(run, size, concurrency)
         done += size
         series.append((done, rss_mb()))
     elapsed = time.perf_counter() - start

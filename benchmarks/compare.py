@@ -206,6 +206,11 @@ def main() -> None:
     parser.add_argument("--head", default=None, help="a second revision instead of this checkout as it is")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of both sides (default 5)")
     parser.add_argument("--only", default="chain,throughput,failure,tcc", help="cases, as for the suite")
+    parser.add_argument(
+        "--head-drivers",
+        action="store_true",
+        help="time BASE with HEAD's benchmarks/_drivers.py (a change to how cases warm up or are timed)",
+    )
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -218,6 +223,10 @@ def main() -> None:
         made.append(base.root)
         head = _worktree(args.head or "HEAD", parent, with_changes=args.head is None)
         made.append(head.root)
+        if args.head_drivers:
+            drivers = Path("benchmarks") / "_drivers.py"
+            shutil.copyfile(head.root / drivers, base.root / drivers)
+            base = Side(f"{base.label}, timed by the head's {drivers.as_posix()}", base.root)
         rounds: list[Round] = []
         for number in range(1, args.rounds + 1):
             # Base first in odd rounds, head first in even ones: a machine that drifts during a
