@@ -70,8 +70,10 @@ def log(message: str) -> None:
 
 
 SETTLED_SHARE = 0.02
-"""Warming goes on while the JVM's JIT compilers took more than this share of a batch's wall time."""
+"""Warming goes on while the JVM's JIT compilers took more than this share of a window's wall time."""
 SETTLE_BATCH = 500
+SETTLE_WINDOW_S = 0.5
+"""A window runs batches of ``SETTLE_BATCH`` sagas for this long (thread CPU is counted in 10 ms ticks)."""
 SETTLE_LIMIT_S = 30.0
 
 
@@ -114,7 +116,7 @@ async def run_many(run: Runner, count: int, concurrency: int) -> None:
 async def warm(run: Runner, count: int, concurrency: int = 1) -> int:
     """Run ``count`` sagas untimed (JIT, caches, pools), then more until the JIT has settled.
 
-    Returns how many more it ran: batches of ``SETTLE_BATCH`` until one in which the compiler
+    Returns how many more it ran: windows of ``SETTLE_WINDOW_S`` until one in which the compiler
     threads took at most ``SETTLED_SHARE`` of its wall time (at most ``SETTLE_LIMIT_S`` seconds).
     """
     await run_many(run, count, concurrency)
@@ -123,8 +125,9 @@ async def warm(run: Runner, count: int, concurrency: int = 1) -> int:
     start = time.perf_counter()
     while before is not None and time.perf_counter() - start < SETTLE_LIMIT_S:
         t0 = time.perf_counter()
-        await run_many(run, SETTLE_BATCH, concurrency)
-        extra += SETTLE_BATCH
+        while time.perf_counter() - t0 < SETTLE_WINDOW_S:
+            await run_many(run, SETTLE_BATCH, concurrency)
+            extra += SETTLE_BATCH
         after = compiler_seconds()
         if after is None or after - before <= SETTLED_SHARE * (time.perf_counter() - t0):
             break
