@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, overload
 
 from pydantic import BaseModel
 
 from ._saga._definition import SagaSpec
+from ._spec import SPEC_ATTRIBUTE
 from ._tcc._definition import ParticipantSpec, TccSpec
 from .config import FireflyTxSettings
 
 __all__ = ["EffectiveSpecs", "effective"]
+
+_MOST_CLASSES = 1024
 
 
 class _Unit(Protocol):
@@ -27,6 +31,7 @@ class _Unit(Protocol):
 
 
 U = TypeVar("U", bound=_Unit)
+S = TypeVar("S", SagaSpec, TccSpec)
 
 
 def _fill(unit: U, defaults: BaseModel) -> U:
@@ -92,6 +97,28 @@ class EffectiveSpecs:
         self._settings = settings
         self._known: dict[str, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
+        self._by_class: dict[type, tuple[Any, Any]] = {}
+
+    def of(self, definition: Any, lookup: Callable[[Any], S]) -> S:
+        """The effective spec of a decorated class (or an instance of one); ``lookup`` finds its spec.
+
+        Remembered per class, against the spec the class carries, so a run of a known class reads
+        two dictionaries instead of looking its spec up and checking its kind again.
+
+        Raises:
+            DefinitionError: from ``lookup``: the class carries no spec of this engine's kind.
+        """
+        target = definition if isinstance(definition, type) else type(definition)
+        known = self._by_class.get(target)
+        if known is not None and target.__dict__.get(SPEC_ATTRIBUTE) is known[0]:
+            made: S = known[1]
+            return made
+        spec = lookup(definition)
+        made = self(spec)
+        if len(self._by_class) >= _MOST_CLASSES:  # classes made on the fly must not pile up
+            self._by_class.clear()
+        self._by_class[target] = (spec, made)
+        return made
 
     @overload
     def __call__(self, spec: SagaSpec) -> SagaSpec: ...

@@ -68,15 +68,6 @@ def nested_launch(engine: object) -> Iterator[None]:
         _NESTED.reset(token)
 
 
-def _launching_nested(engine: object) -> bool:
-    return _NESTED.get() is engine
-
-
-def _launched() -> None:
-    """The run is admitted: what its own steps start (they inherit this context) is no nested launch."""
-    if _NESTED.get() is not None:  # every run passes here; most never launched a nested one
-        _NESTED.set(None)
-
 _new_run_start = positional_maker(
     RunStart, "correlation_id headers tx_input converted_inputs loop workers listeners interceptors replay"
 )
@@ -433,7 +424,7 @@ class EngineBase(DurableRuns):
         A sub-saga's child starts while the engine is stopping too: its parent is in flight.
         """
         bridge, executor = self._bridge, self._executor
-        if bridge is None or executor is None or not (self._accepting or _launching_nested(self)):
+        if bridge is None or executor is None or not (self._accepting or _NESTED.get() is self):
             raise self._not_running()
         return bridge, executor
 
@@ -491,7 +482,7 @@ class EngineBase(DurableRuns):
         """
         slots = self._slots
         wait = self.when_full == "wait" or start.replay is not None
-        held = not _launching_nested(self)  # a sub-saga's child runs in its parent's slot
+        held = _NESTED.get() is not self  # a sub-saga's child runs in its parent's slot
         if held:
             await slots.acquire(wait, self._full, self._not_running)
         self._wake_guard.keep_awake(start.loop)
@@ -537,7 +528,9 @@ class EngineBase(DurableRuns):
             await listeners.checkpoint(run.started_event())
         elif listeners.active:
             listeners.emit(run.started_event())
-        _launched()
+        if _NESTED.get() is not None:
+            # Admitted: what this run's own steps start (they inherit this context) is no nested launch.
+            _NESTED.set(None)
         done = start()
         cancelled = False
         try:

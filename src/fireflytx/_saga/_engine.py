@@ -111,22 +111,25 @@ class SagaEngine(DefinitionEngine[SagaSpec]):
             JavaExecutionError: the engine failed outside any step.
             UnknownSagaError: a ``@sub_saga`` step names a saga not registered with this engine.
         """
-        spec = self._effective(definition_of(saga))
-        if _plan_of(spec)[1]:
+        spec = self._effective.of(saga, definition_of)
+        plan = _plan_of(spec)
+        if plan[1]:
             self._children.check(spec)
         policy = CompensationPolicy(compensation_policy) if compensation_policy is not None else None
         instance = saga() if isinstance(saga, type) else saga
-        return await self._launch(spec, input, correlation_id, headers, None, instance, policy)
+        return await self._launch(spec, input, correlation_id, headers, None, instance, policy, plan)
 
     async def _launch(
         self, spec: SagaSpec, input: Any, correlation_id: str | None, headers: Headers, replay: Replay,
-        instance: Any = None, policy: CompensationPolicy | None = None,
+        instance: Any = None, policy: CompensationPolicy | None = None, plan: Any = None,
     ) -> SagaResult:
         # A recovered run (no instance) gets a new one, as a run of the class does.
         if instance is None:
             instance = spec.cls()
+        if plan is None:
+            plan = _plan_of(spec)
         bridge, start = self._run_start(
-            spec.name, _plan_of(spec)[0], input, correlation_id, headers, self._kind, replay
+            spec.name, plan[0], input, correlation_id, headers, self._kind, replay
         )
         result: SagaResult = await self._execute(
             start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge

@@ -175,8 +175,10 @@ class SagaRun(RunBase):
         """The run's result; per-step outcomes are built when first read, from a snapshot."""
         ended = time.perf_counter()
         snapshot = _snapshot(self.spec, self.records, dict(self.results), self.clock, ended)
-        if all(r.succeeded and not r.compensations and not r.clones for r in self.records.values()):
-            # Every step succeeded and nothing was undone: what summarize would find, read at once.
+        for r in self.records.values():
+            if not r.succeeded or r.compensations or r.clones:
+                break
+        else:  # every step succeeded and nothing was undone: what summarize would find, read at once
             return _saga_result(
                 None, snapshot.outcomes, *self.result_facts(ended), SagaStatus.SUCCEEDED, (), ()
             )
