@@ -64,8 +64,7 @@ class DefinitionEngine(EngineBase, Generic[S]):
             DefinitionError: the class is not a valid definition of this engine's kind.
             EngineNotStartedError: the engine is not running.
         """
-        spec: S = type(self)._definition_of(definition)
-        effective = self._effective(spec)
+        effective: S = self._effective.of(definition, self._definition_of)
         self._running()[0].register(effective)
         self._registered(effective)
         return effective

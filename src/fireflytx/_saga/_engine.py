@@ -22,7 +22,10 @@ from ._sub_saga_run import Children
 
 __all__ = ["SagaEngine"]
 
-def _make_plan(spec: SagaSpec) -> tuple[tuple[tuple[str, Any], ...], bool]:
+_Plan = tuple[tuple[tuple[str, Any], ...], bool]
+
+
+def _make_plan(spec: SagaSpec) -> _Plan:
     """What every run of ``spec`` needs to know of it (worked out once per spec, see ``_plan_of``).
 
     The steps whose input parameter converts the input (a model or dataclass) with that type
@@ -35,7 +38,7 @@ def _make_plan(spec: SagaSpec) -> tuple[tuple[tuple[str, Any], ...], bool]:
     return steps, any(s.child is not None for s in spec.steps)
 
 
-_plan_of: PerSpec[tuple[tuple[tuple[str, Any], ...], bool]] = PerSpec(_make_plan)
+_plan_of: PerSpec[_Plan] = PerSpec(_make_plan)
 
 
 class SagaEngine(DefinitionEngine[SagaSpec]):
@@ -111,7 +114,7 @@ class SagaEngine(DefinitionEngine[SagaSpec]):
             JavaExecutionError: the engine failed outside any step.
             UnknownSagaError: a ``@sub_saga`` step names a saga not registered with this engine.
         """
-        spec = self._effective.of(saga, definition_of)
+        spec = self._effective.of(saga, self._definition_of)
         plan = _plan_of(spec)
         if plan[1]:
             self._children.check(spec)
@@ -121,7 +124,7 @@ class SagaEngine(DefinitionEngine[SagaSpec]):
 
     async def _launch(
         self, spec: SagaSpec, input: Any, correlation_id: str | None, headers: Headers, replay: Replay,
-        instance: Any = None, policy: CompensationPolicy | None = None, plan: Any = None,
+        instance: Any = None, policy: CompensationPolicy | None = None, plan: _Plan | None = None,
     ) -> SagaResult:
         # A recovered run (no instance) gets a new one, as a run of the class does.
         if instance is None:

@@ -80,7 +80,7 @@ class TccEngine(DefinitionEngine[TccSpec]):
         """
         if not isinstance(tcc, type):
             raise TypeError(f"execute() takes the @tcc class itself, not {type(tcc).__name__!r}")
-        spec = self._effective.of(tcc, tcc_definition_of)
+        spec = self._effective.of(tcc, self._definition_of)
         return await self._launch(spec, input, correlation_id, headers, None)
 
     async def _launch(
