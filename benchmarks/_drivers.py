@@ -113,11 +113,11 @@ async def run_many(run: Runner, count: int, concurrency: int) -> None:
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, count)))))
 
 
-async def warm(run: Runner, count: int, concurrency: int = 1) -> int:
+async def warm(run: Runner, count: int, concurrency: int = 1) -> None:
     """Run ``count`` sagas untimed (JIT, caches, pools), then more until the JIT has settled.
 
-    Returns how many more it ran: windows of ``SETTLE_WINDOW_S`` until one in which the compiler
-    threads took at most ``SETTLED_SHARE`` of its wall time (at most ``SETTLE_LIMIT_S`` seconds).
+    More means windows of ``SETTLE_WINDOW_S`` until one in which the compiler threads took at most
+    ``SETTLED_SHARE`` of its wall time (at most ``SETTLE_LIMIT_S`` seconds); the log says how many.
     """
     await run_many(run, count, concurrency)
     before = compiler_seconds()
@@ -134,7 +134,6 @@ async def warm(run: Runner, count: int, concurrency: int = 1) -> int:
         before = after
     if extra:
         log(f"  warm-up: {count:,} sagas, then {extra:,} more until the JIT compilers settled")
-    return extra
 
 
 async def sequential(name: str, run: Runner, steps: int, runs: int, warmup: int) -> dict[str, Any]:
