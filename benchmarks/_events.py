@@ -18,6 +18,10 @@ through a ``KafkaPublisher`` of its own:
   message for each run event the engine hands it, so the engine's run events are paid too.
 
 What events on costs beyond the second is the envelopes.
+
+A ceiling comes last: the loop CPU of Kafka alone plus the least 10 envelopes can cost
+(``_envelope_floor``), against the loop CPU with events off. Events on cannot run faster than that
+share of the events-off rate even if the engine's run events cost nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from fireflytx._spec import MARKER_ATTRIBUTE
 
 from . import _shapes
 from ._drivers import Runner, cpu_seconds, log, warm
+from ._envelope_floor import least_envelope_us_per_saga
 
 CONCURRENCY = 100
 TOPIC = "fireflytx-bench-events"
@@ -263,6 +268,9 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
         await setup.stop()
     median = {label: sorted(values)[len(values) // 2] for label, values in rates.items()}
     per_saga = 1e6 / (total * rounds)
+    least_envelopes = least_envelope_us_per_saga()
+    loop_off = split["off"]["event loop"] * per_saga
+    loop_alone = split["alone"]["event loop"] * per_saga
     return {
         "name": "diamond-c100-events",
         "concurrency": CONCURRENCY,
@@ -285,6 +293,8 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
         "cpu_us_per_saga_off_by": {k: v * per_saga for k, v in sorted(split["off"].items())},
         "cpu_us_per_saga_floor_by": {k: v * per_saga for k, v in sorted(split["floor"].items())},
         "cpu_us_per_saga_alone_by": {k: v * per_saga for k, v in sorted(split["alone"].items())},
+        "least_envelopes_us_per_saga": least_envelopes,
+        "ceiling_ratio": loop_off / (loop_alone + least_envelopes),
         "publisher": counters,
         "floor_delivered": floor_delivered,
         "alone_delivered": alone_delivered,

@@ -143,8 +143,11 @@ def _events(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
     if "alone_ratio" in row:
         text += (
             f" (Kafka alone: {row['alone_ratio']:.0%}; "
-            f"run events with fixed messages: {row['floor_ratio']:.0%})"
+            f"run events with fixed messages: {row['floor_ratio']:.0%}"
         )
+        if "ceiling_ratio" in row:
+            text += f"; ceiling with free run events: {row['ceiling_ratio']:.0%}"
+        text += ")"
     return text, row["ratio"] >= 0.8
 
 
@@ -332,6 +335,18 @@ def _events_table(rows: list[dict[str, Any]]) -> list[str]:
             "envelope publishes that fixed message for each run event the engine hands it "
             f"({row['floor_delivered']:,} delivered), so the engine's run events are paid too. "
             "What events on costs beyond that is the envelopes.",
+        ]
+    if "ceiling_ratio" in row:
+        alone_loop = row["cpu_us_per_saga_alone_by"].get("event loop", 0.0)
+        off_loop = row["cpu_us_per_saga_off_by"].get("event loop", 0.0)
+        lines += [
+            "",
+            "Ceiling: the leanest code writes a diamond's 10 envelopes in "
+            f"{row['least_envelopes_us_per_saga']:.1f} µs of loop CPU (a tight loop, `_envelope_floor.py`). "
+            f"With Kafka alone's {alone_loop:,.0f} µs, events on need at least "
+            f"{alone_loop + row['least_envelopes_us_per_saga']:,.0f} µs of loop-thread CPU per saga against "
+            f"{off_loop:,.0f} µs with events off: at most {row['ceiling_ratio']:.0%} of the events-off rate "
+            "while the loop thread limits the rate, even if the engine's run events cost nothing.",
         ]
     return lines + _cpu_split_lines(row)
 
