@@ -28,7 +28,7 @@ from ._persistence._durable import StoreJournal
 from ._recovery import DurableRuns
 from ._slots import Slots
 from ._threads import in_thread
-from ._values import convert_to, needs_conversion
+from ._values import convert_to
 from ._wakeful import WakeGuard
 from ._workers import LoopThread, StepWorkers, WorkerStats
 from .config import FireflyTxSettings
@@ -105,22 +105,18 @@ def convert_inputs(
 ) -> dict[str, Any]:
     """Convert the input once per annotated type, before anything runs.
 
-    ``targets`` pairs each step or participant id with the annotation of its input parameter;
-    ``own`` gives some ids an input of their own instead of ``value`` (a TCC participant's part).
-    The result maps each id with an input of its own, or whose annotation is a model or
-    dataclass, to its (converted) input; the others take ``value`` as it is.
+    ``targets`` pairs each step or participant id whose input parameter is a model or dataclass
+    (``ParamPlan.converted``) with that type; ``own`` gives some ids an input of their own instead of
+    ``value`` (a TCC participant's part). The result maps each id with an input of its own, or
+    among ``targets``, to its (converted) input; the others take ``value`` as it is.
 
     Raises:
         InputValidationError: an input does not fit its type.
     """
-    converted: dict[str, Any] = {}
+    converted: dict[str, Any] = dict(own) if own else {}
     by_type: dict[Any, Any] = {}
     for target_id, annotation in targets:
         mine = own is not None and target_id in own
-        if not needs_conversion(annotation):
-            if mine:
-                converted[target_id] = own[target_id]  # type: ignore[index]
-            continue
         if mine or annotation not in by_type:
             try:
                 done = convert_to(annotation, own[target_id] if mine else value)  # type: ignore[index]
@@ -441,8 +437,8 @@ class EngineBase(DurableRuns):
     ) -> tuple[Any, RunStart]:
         """Check a run's arguments and gather what every run starts with; returns the bridge too.
 
-        ``targets`` pairs each step or participant id with its input parameter's annotation;
-        ``own`` gives some of them an input of their own instead of ``value``.
+        ``targets`` pairs each step or participant id whose input is converted with its type (see
+        ``convert_inputs``); ``own`` gives some ids an input of their own instead of ``value``.
         """
         bridge, workers = self._running()
         start = _new_run_start(

@@ -10,6 +10,7 @@ from typing import Any
 
 from ._saga._context import FromStep, SagaContext
 from ._saga._fan_out import FanOutItem
+from ._values import needs_conversion
 
 __all__ = ["ParamPlan", "plan_parameters"]
 
@@ -25,6 +26,8 @@ class ParamPlan:
 
     slots: tuple[tuple[str, str, str, bool], ...]
     value_annotation: Any = None
+    converted: bool = False
+    """``value_annotation`` is a model or dataclass: values are converted to it before each call."""
 
     @property
     def from_steps(self) -> tuple[str, ...]:
@@ -136,4 +139,4 @@ def plan_parameters(
             )
     if problems:
         return None, problems
-    return ParamPlan(tuple(slots), value_annotation), []
+    return ParamPlan(tuple(slots), value_annotation, needs_conversion(value_annotation)), []

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
 from .._spec import PerSpec
-from .._values import needs_conversion
 from ..config import CompensationPolicy, FireflyTxSettings
 from ._definition import SagaSpec, definition_of
 from ._results import SagaResult
@@ -33,8 +32,9 @@ def _make_plan(spec: SagaSpec) -> _Plan:
     checked before each run).
     """
     # A fan-out step's first parameter takes its item, not the saga input: its clones convert it.
-    annotated = ((s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None)
-    steps = tuple((step_id, annotation) for step_id, annotation in annotated if needs_conversion(annotation))
+    steps = tuple(
+        (s.step_id, s.params.value_annotation) for s in spec.steps if s.fan_out is None and s.params.converted
+    )
     return steps, any(s.child is not None for s in spec.steps)
 
 

@@ -192,8 +192,8 @@ def _pause(run: SagaRun, step: StepSpec, attempt: Attempt) -> float:
 
 def _item_for(step: StepSpec, clone: CloneRecord) -> Any:
     """The clone's item, converted to the step's annotated item type (a model or dataclass)."""
-    annotation = step.params.value_annotation
-    return clone.item if annotation is None else convert_to(annotation, clone.item)
+    params = step.params
+    return convert_to(params.value_annotation, clone.item) if params.converted else clone.item
 
 
 def _call_clone(run: SagaRun, step: StepSpec, clone: CloneRecord) -> Any:
@@ -253,7 +253,7 @@ def _call_compensation(run: SagaRun, step: StepSpec, clone: CloneRecord) -> Any:
     comp = step.compensation
     assert comp is not None
     value = clone.value
-    if comp.params.value_annotation is not None:
+    if comp.params.converted:
         value = convert_to(comp.params.value_annotation, value)
     item = _item_for(step, clone) if comp.params.takes_item else clone.item
     args, kwargs = comp.params.arguments(value, run.context, run.results, convert_to, item)

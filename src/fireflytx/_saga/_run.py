@@ -149,7 +149,7 @@ class SagaRun(RunBase):
         if step.child is not None:
             return self.children.undo(self, step)
         value = self.results.get(step.step_id)
-        if comp.params.value_annotation is not None:
+        if comp.params.converted:
             value = convert_to(comp.params.value_annotation, value)
         args, kwargs = comp.params.arguments(value, self.context, self.results, convert_to)
         return getattr(self.instance, comp.method_name)(*args, **kwargs)

@@ -12,12 +12,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
+from .._spec import PerSpec
 from ._definition import TccSpec, tcc_definition_of
 from ._inputs import participant_inputs
 from ._results import TccResult
 from ._run import TccRun
 
 __all__ = ["TccEngine"]
+
+
+def _converted_tries(spec: TccSpec) -> tuple[tuple[str, Any], ...]:
+    """The participants whose try converts the input (a model or dataclass), with that type."""
+    return tuple(
+        (p.participant_id, p.try_phase.params.value_annotation)
+        for p in spec.participants
+        if p.try_phase.params.converted
+    )
+
+
+_converted_tries_of: PerSpec[tuple[tuple[str, Any], ...]] = PerSpec(_converted_tries)
 
 
 class TccEngine(DefinitionEngine[TccSpec]):
@@ -88,9 +101,8 @@ class TccEngine(DefinitionEngine[TccSpec]):
     ) -> TccResult:
         # Worked out from the input on every start, recovered ones too: only the input is stored.
         own = participant_inputs(spec, input)
-        targets = ((p.participant_id, p.try_phase.params.value_annotation) for p in spec.participants)
         bridge, start = self._run_start(
-            spec.name, targets, input, correlation_id, headers, self._kind, replay, own=own
+            spec.name, _converted_tries_of(spec), input, correlation_id, headers, self._kind, replay, own=own
         )
         result: TccResult = await self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
         return result

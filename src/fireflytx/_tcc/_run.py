@@ -115,7 +115,7 @@ class TccRun(RunBase):
             value = self.converted_inputs.get(part.spec.participant_id, self.tx_input)
         else:
             value = part.try_result
-            if value is not None and phase.params.value_annotation is not None:
+            if value is not None and phase.params.converted:
                 value = convert_to(phase.params.value_annotation, value)
         args, kwargs = phase.params.arguments(value, self.context, {}, convert_to)
         return getattr(part.instance, phase.method_name)(*args, **kwargs)
@@ -228,6 +228,15 @@ class TccRun(RunBase):
     def result(self) -> TccResult:
         """The run's result; per-participant outcomes are built when first read, from a snapshot."""
         ended = time.perf_counter()
+        if self.decision is Decision.CONFIRM and all(map(_confirmed_cleanly, self.participants.values())):
+            # Every try and then every confirm ended well, nothing was cancelled: what the checks
+            # below would find, read at once.
+            records = tuple(
+                (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, _CONFIRMED)
+                for part in self.participants.values()
+            )
+            outcomes = _snapshot(records, self.clock, ended).outcomes
+            return _tcc_result(None, outcomes, *self.result_facts(ended), TccStatus.CONFIRMED, None)
         statuses = {pid: _participant_status(part.attempts) for pid, part in self.participants.items()}
         failed_tries = [
             pid
@@ -274,6 +283,18 @@ class _Snapshot:
             spec.participant_id: _outcome(spec, attempts, try_result, status, self.clock, self.ended)
             for spec, attempts, try_result, status in self.records
         }
+
+
+_CONFIRMED = TccParticipantStatus.CONFIRMED
+
+
+def _confirmed_cleanly(part: _Participant) -> bool:
+    """The participant's try and then its confirm succeeded, and it was never cancelled."""
+    attempts = part.attempts
+    tries, confirms = attempts[TRY], attempts[CONFIRM]
+    return bool(
+        tries and confirms and not attempts[CANCEL] and tries[-1].succeeded and confirms[-1].succeeded
+    )
 
 
 def _phase_status(attempts: list[Attempt]) -> TccPhaseStatus:
