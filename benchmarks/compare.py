@@ -58,13 +58,12 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def _worktree(rev: str, parent: Path, *, with_changes: bool = False) -> Side:
-    """A detached worktree of ``rev`` with its Java adapter built, ready to benchmark.
+def _worktree(rev: str, path: Path, *, with_changes: bool = False) -> Side:
+    """A detached worktree of ``rev`` at ``path`` with its Java adapter built, ready to benchmark.
 
     ``with_changes``: this checkout's uncommitted changes and untracked files are copied in too.
     """
     commit = _git("rev-parse", "--short=12", rev)
-    path = parent / ("head" if with_changes else "base")
     _git("worktree", "add", "--detach", "--force", str(path), commit)
     label = f"{rev} ({commit})"
     if with_changes:
@@ -219,9 +218,9 @@ def main() -> None:
     try:
         if args.head is not None and _git("rev-parse", args.head) == _git("rev-parse", args.base):
             parser.error(f"--head {args.head} is the same commit as {args.base}")
-        base = _worktree(args.base, parent)
+        base = _worktree(args.base, parent / "base")
         made.append(base.root)
-        head = _worktree(args.head or "HEAD", parent, with_changes=args.head is None)
+        head = _worktree(args.head or "HEAD", parent / "head", with_changes=args.head is None)
         made.append(head.root)
         if args.head_drivers:
             drivers = Path("benchmarks") / "_drivers.py"

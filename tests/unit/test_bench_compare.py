@@ -84,3 +84,27 @@ def test_the_table_names_both_sides_and_every_round(compare: ModuleType) -> None
     assert "- head: this checkout (def with its uncommitted changes)" in text
     assert "| diamond-c100 | 1,000 | 1,100 | 1.10 | 1.10 |" in text
     assert "1 rounds" in text
+
+
+def test_a_head_commit_gets_a_worktree_of_its_own(
+    compare: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--head REV`` once put both sides in one directory, and git refused the second worktree."""
+    made: list[tuple[str, Any, bool]] = []
+
+    def worktree(rev: str, path: Any, *, with_changes: bool = False) -> Any:
+        made.append((rev, path, with_changes))
+        if len(made) == 2:
+            raise SystemExit("stop before building anything")
+        return compare.Side(rev, path)
+
+    monkeypatch.setattr(compare, "_worktree", worktree)
+    monkeypatch.setattr(compare, "_git", lambda *args, **kwargs: args[-1])  # rev-parse: each rev itself
+    monkeypatch.setattr(sys, "argv", ["compare", "base-rev", "--head", "head-rev"])
+    with pytest.raises(SystemExit, match="stop before"):
+        compare.main()
+
+    [(base_rev, base_path, base_changes), (head_rev, head_path, head_changes)] = made
+    assert (base_rev, head_rev) == ("base-rev", "head-rev")
+    assert base_path != head_path
+    assert not base_changes and not head_changes
