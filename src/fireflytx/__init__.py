@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 
+from ._markers import FanOutItem, FromStep
 from ._outcomes import StepError
 from ._progress import ParticipantView, PhaseView, StepView, UnitStatus
-from ._saga._context import FromStep, SagaContext
+from ._saga._context import SagaContext
 from ._saga._decorators import compensation_step, saga, saga_step
 from ._saga._definition import SagaSpec, StepSpec, definition_of
 from ._saga._engine import SagaEngine
-from ._saga._fan_out import FanOutItem
 from ._saga._results import SagaResult, SagaStatus, StepOutcome, StepStatus
 from ._saga._sub_saga import sub_saga
 from ._tcc._context import TccContext

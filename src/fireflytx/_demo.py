@@ -8,7 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from ._saga._context import FromStep, SagaContext
+from ._markers import FromStep
+from ._saga._context import SagaContext
 from ._saga._decorators import compensation_step, saga, saga_step
 from ._tcc._context import TccContext
 from ._tcc._decorators import cancel_method, confirm_method, tcc, tcc_participant, try_method

@@ -1,4 +1,8 @@
-"""How a step's parameters are filled: read once from its signature, used on every call."""
+"""How a method's parameters are filled: read once from its signature, used on every call.
+
+Shared by both kinds: the caller names its context type and how to fix a parameter nothing fills;
+the ``_markers`` are read whatever the kind, and each kind refuses those its methods may not use.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._saga._context import FromStep, SagaContext
-from ._saga._fan_out import FanOutItem
+from ._markers import FanOutItem, FromStep
 from ._values import needs_conversion
 
 __all__ = ["ParamPlan", "plan_parameters"]
@@ -89,13 +92,16 @@ def _is_context(annotation: Any, context_type: type) -> bool:
 def plan_parameters(
     func: Callable[..., Any],
     what: str,
-    context_type: type = SagaContext,
+    context_type: type,
+    fill_hint: str,
     localns: Mapping[str, Any] | None = None,
 ) -> tuple[ParamPlan | None, list[str]]:
     """Read the parameters of a decorated method; return the plan or the problems found.
 
     ``what`` names the method in messages, e.g. ``"step 'reserve' (OrderSaga.reserve)"``;
-    ``localns`` resolves string annotations naming classes local to a function or notebook cell.
+    ``context_type`` is the kind's context class; ``fill_hint`` tells how to fill a parameter that
+    nothing fills (``"Annotate it with ..., or give it a default"``); ``localns`` resolves string
+    annotations naming classes local to a function or notebook cell.
     """
     problems: list[str] = []
     try:
@@ -134,8 +140,7 @@ def plan_parameters(
         elif param.default is inspect.Parameter.empty:
             problems.append(
                 f"{what}: parameter {param.name!r} cannot be filled; only the first parameter receives the "
-                f"input. Annotate it with {context_type.__name__} or Annotated[T, FromStep('step-id')], "
-                "or give it a default"
+                f"input. {fill_hint}"
             )
     if problems:
         return None, problems

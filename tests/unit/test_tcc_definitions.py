@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from fireflytx import (
     DefinitionError,
+    FanOutItem,
     FromStep,
     InputValidationError,
     SagaContext,
@@ -200,6 +201,28 @@ def test_all_problems_are_reported_together() -> None:
     assert "Annotate it with TccContext, or give it a default" in text  # no saga-only FromStep hint
     assert "participant 'c': has no @confirm_method" not in text  # its confirm exists, just unusable
     assert len(error.problems) == len(expected)
+
+
+def test_a_fan_out_item_parameter_in_a_tcc_phase_is_refused_not_filled_with_none() -> None:
+    with pytest.raises(DefinitionError) as info:
+
+        @tcc("item-in-tcc")
+        class ItemInTcc:
+            @tcc_participant("a")
+            class A:
+                @try_method
+                def t(self, value: object) -> None: ...
+
+                @confirm_method
+                def f(self, value: object) -> None: ...
+
+                @cancel_method
+                def c(self, value: object, item: Annotated[int, FanOutItem()]) -> None: ...
+
+    assert info.value.problems == (
+        "participant 'a'.c: FanOutItem is for the compensation of a saga's fan-out step; a TCC phase has no "
+        "clone item",
+    )
 
 
 def test_saga_decorators_in_a_tcc_class_and_tcc_decorators_in_a_saga_are_rejected() -> None:

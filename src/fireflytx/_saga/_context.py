@@ -8,32 +8,7 @@ from typing import Any
 from .._context_base import ContextBase
 from .._progress import StepView, jsonable
 
-__all__ = ["FromStep", "SagaContext"]
-
-
-class FromStep:
-    """Marks a step parameter that receives another step's result.
-
-    Use it inside ``typing.Annotated``: ``reservation: Annotated[Reservation, FromStep("reserve")]``.
-    The named step must be one the step depends on (directly or through others), so its result is
-    there when the step runs.
-    """
-
-    __slots__ = ("step_id",)
-
-    def __init__(self, step_id: str) -> None:
-        if not isinstance(step_id, str) or not step_id:
-            raise TypeError("FromStep needs the id of a step, e.g. FromStep('reserve')")
-        self.step_id = step_id
-
-    def __repr__(self) -> str:
-        return f"FromStep({self.step_id!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FromStep) and other.step_id == self.step_id
-
-    def __hash__(self) -> int:
-        return hash(("FromStep", self.step_id))
+__all__ = ["SagaContext"]
 
 
 class SagaContext(ContextBase):

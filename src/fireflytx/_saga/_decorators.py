@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 from .._limits import depends_on_problems, limit_problems, text_problems
+from .._markers import FromStep
 from .._spec import attach_spec, check_callable, mark
 from ..config import CompensationPolicy
-from ._context import FromStep
 from ._definition import CompensationMarker, StepMarker, assemble_saga
 from ._fan_out import fan_out_of
 

@@ -20,6 +20,7 @@ from .._signature import plan_parameters
 from .._spec import MARKER_ATTRIBUTE, TransactionSpec, typed_spec_of
 from ..config import CompensationPolicy
 from ..errors import DefinitionError
+from ._context import SagaContext
 from ._fan_out import FanOutSpec, split_clone_id
 from ._step_events import StepEvents, events_of
 
@@ -36,6 +37,9 @@ __all__ = [
     "definition_of",
     "execution_layers",
 ]
+
+_FILL_HINT = "Annotate it with SagaContext or Annotated[T, FromStep('step-id')], or give it a default"
+"""How a saga method's parameter that nothing fills can be filled (the shared signature reader's message)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +281,7 @@ def assemble_saga(
             continue
         attr, func, cmarker = entries[0]
         plan, plan_problems = plan_parameters(
-            func, f"compensation of {step_id!r} ({cls.__qualname__}.{attr})", localns=localns
+            func, f"compensation of {step_id!r} ({cls.__qualname__}.{attr})", SagaContext, _FILL_HINT, localns
         )
         problems.extend(plan_problems)
         if plan is not None:
@@ -307,7 +311,7 @@ def assemble_saga(
     steps: list[StepSpec] = []
     for step_id, (attr, func, marker) in step_methods.items():
         plan, plan_problems = plan_parameters(
-            func, f"step {step_id!r} ({cls.__qualname__}.{attr})", localns=localns
+            func, f"step {step_id!r} ({cls.__qualname__}.{attr})", SagaContext, _FILL_HINT, localns
         )
         problems.extend(plan_problems)
         if plan is None:

@@ -19,31 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._limits import MAX_INT, count_problems
-from ._context import FromStep
+from .._markers import FromStep
 
-__all__ = ["FanOutItem", "FanOutSpec", "clone_id", "fan_out_of", "split_clone_id"]
+__all__ = ["FanOutSpec", "clone_id", "fan_out_of", "split_clone_id"]
 
 _CLONE = re.compile(r"^(.+)#(0|[1-9][0-9]*)$")
-
-
-class FanOutItem:
-    """Marks a compensation parameter that receives its clone's item.
-
-    The compensation of a fan-out step runs once per completed clone; its first parameter receives
-    that clone's result, and a parameter annotated ``Annotated[T, FanOutItem()]`` receives the item
-    the clone ran for. (The step itself receives the item as its first parameter.)
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "FanOutItem()"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FanOutItem)
-
-    def __hash__(self) -> int:
-        return hash("FanOutItem")
 
 
 @dataclass(frozen=True, slots=True)

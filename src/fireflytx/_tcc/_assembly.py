@@ -85,16 +85,21 @@ def _assemble_phase(
     plan, problems = plan_parameters(
         func,
         f"{phase} method of {where} ({pcls.__qualname__}.{attr})",
-        context_type=TccContext,
-        localns=localns,
+        TccContext,
+        "Annotate it with TccContext, or give it a default",
+        localns,
     )
     if plan is None:
-        # The shared signature reader also suggests FromStep, which only sagas have.
-        return None, [p.replace(" or Annotated[T, FromStep('step-id')],", ",") for p in problems]
+        return None, problems
     if plan.from_steps:
         return None, [
             f"{where}.{attr}: FromStep is for sagas; read an earlier participant's try result with "
             "TccContext.get_try_result('participant-id')"
+        ]
+    if plan.takes_item:
+        return None, [
+            f"{where}.{attr}: FanOutItem is for the compensation of a saga's fan-out step; a TCC phase has "
+            "no clone item"
         ]
     return (
         PhaseSpec(
