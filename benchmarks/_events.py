@@ -19,6 +19,11 @@ through a ``KafkaPublisher`` of its own:
 
 What events on costs beyond the second is the envelopes.
 
+Two engines without Kafka split it the other way, in the order events on adds things: *run events
+alone* (an inline observer that does nothing: what the engine pays to hand every event over), then
+*envelopes without Kafka* (the ``EventObserver`` writing every envelope for a publisher that drops
+it). Events on adds producing to Kafka to that.
+
 A ceiling comes last: the loop CPU of Kafka alone plus the least 10 envelopes can cost
 (``_envelope_floor``), against the loop CPU with events off. Events on cannot run faster than that
 share of the events-off rate even if the engine's run events cost nothing.
@@ -113,6 +118,27 @@ class FixedMessagePerEvent:
         self._publish(FLOOR_TOPIC, b"floor", FIXED_ENVELOPE)
 
 
+class DoNothing:
+    """An inline observer that does nothing: what handing every run event over costs the engine."""
+
+    inline = True
+
+    def on_event(self, event: object) -> None:
+        return None
+
+
+class Discard:
+    """A publisher that drops every envelope: the ``EventObserver``'s own cost, without Kafka."""
+
+    inline = True
+
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        return None
+
+    def close(self, timeout: float) -> bool:
+        return True
+
+
 class EventsSetup:
     """The broker, the publishing engine and its publisher, and the floor engine and its publisher."""
 
@@ -125,6 +151,8 @@ class EventsSetup:
         self.floor_publisher: Any = None
         self.alone_engine: Any = None
         self.alone_publisher: Any = None
+        self.handed_engine: Any = None
+        self.unpublished_engine: Any = None
 
     async def start(self) -> None:
         from tests.events.kafka_broker import KafkaBroker
@@ -146,6 +174,9 @@ class EventsSetup:
         self.alone_publisher = KafkaPublisher(KafkaConfig(bootstrap_servers=self.broker.bootstrap))
         _self_publish[:] = [self.alone_publisher]
         self.alone_engine = await SagaEngine().initialize()
+        self.handed_engine = await SagaEngine(listeners=[DoNothing()]).initialize()
+        unpublished = EventObserver(Discard(), EventsConfig(topic=TOPIC))
+        self.unpublished_engine = await SagaEngine(listeners=[unpublished]).initialize()
 
     def kafka_alone(self) -> Runner:
         """The self-publishing diamond on the engine with no observer."""
@@ -171,7 +202,8 @@ class EventsSetup:
         await _drained(self.alone_engine, self.alone_publisher)
 
     async def stop(self) -> None:
-        for engine in (self.engine, self.floor_engine, self.alone_engine):
+        engines = (self.engine, self.floor_engine, self.alone_engine)
+        for engine in (*engines, self.handed_engine, self.unpublished_engine):
             if engine is not None:
                 await engine.shutdown()
         if self.broker is not None:
@@ -235,11 +267,14 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
     try:
         await setup.start()
         on, floor, alone = make_on(setup.engine), make_on(setup.floor_engine), setup.kafka_alone()
+        handed, unpublished = make_on(setup.handed_engine), make_on(setup.unpublished_engine)
         log(f"  events: broker at {setup.broker.bootstrap}; warm-up {warmup} diamonds each way")
         await warm(off, warmup, CONCURRENCY)
         await warm(on, warmup, CONCURRENCY)
         await warm(floor, warmup, CONCURRENCY)
         await warm(alone, warmup, CONCURRENCY)
+        await warm(handed, warmup, CONCURRENCY)
+        await warm(unpublished, warmup, CONCURRENCY)
         await setup.drained()
         await setup.floor_drained()
         await setup.alone_drained()
@@ -248,9 +283,11 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
             ("on", on, setup.drained),
             ("floor", floor, setup.floor_drained),
             ("alone", alone, setup.alone_drained),
+            ("handed", handed, None),
+            ("unpublished", unpublished, None),
         )
         rates: dict[str, list[float]] = {label: [] for label, _, _ in plan}
-        cpu: Counter[str] = Counter()
+        cpu: dict[str, float] = {label: 0.0 for label, _, _ in plan}
         split: dict[str, Counter[str]] = {label: Counter() for label, _, _ in plan}
         pid = setup.broker.pid
         for _ in range(rounds):
@@ -296,6 +333,16 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
         "least_envelopes_us_per_saga": least_envelopes,
         "ceiling_ratio": loop_off / (loop_alone + least_envelopes),
         "publisher": counters,
+        "handed_sagas_per_s": median["handed"],
+        "handed_ratio": median["handed"] / median["off"],
+        "rounds_handed": sorted(rates["handed"]),
+        "cpu_us_per_saga_handed": cpu["handed"] * per_saga,
+        "cpu_us_per_saga_handed_by": {k: v * per_saga for k, v in sorted(split["handed"].items())},
+        "unpublished_sagas_per_s": median["unpublished"],
+        "unpublished_ratio": median["unpublished"] / median["off"],
+        "rounds_unpublished": sorted(rates["unpublished"]),
+        "cpu_us_per_saga_unpublished": cpu["unpublished"] * per_saga,
+        "cpu_us_per_saga_unpublished_by": {k: v * per_saga for k, v in sorted(split["unpublished"].items())},
         "floor_delivered": floor_delivered,
         "alone_delivered": alone_delivered,
     }

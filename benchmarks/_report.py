@@ -318,6 +318,12 @@ def _events_table(rows: list[dict[str, Any]]) -> list[str]:
             f"{row['alone_ratio']:.0%} | {rounds(row['rounds_alone'])} | "
             f"{row['cpu_us_per_saga_alone']:,.0f} |",
         ]
+    for label, name in _WITHOUT_KAFKA:
+        if f"{label}_sagas_per_s" in row:
+            lines.append(
+                f"| {name} | {_num(row[f'{label}_sagas_per_s'])} | {row[f'{label}_ratio']:.0%} | "
+                f"{rounds(row[f'rounds_{label}'])} | {row[f'cpu_us_per_saga_{label}']:,.0f} |"
+            )
     lines += [
         "",
         f"Ratio {row['ratio']:.0%}. Rounds alternate in one process; an events-on round ends when the broker "
@@ -336,6 +342,14 @@ def _events_table(rows: list[dict[str, Any]]) -> list[str]:
             f"({row['floor_delivered']:,} delivered), so the engine's run events are paid too. "
             "What events on costs beyond that is the envelopes.",
         ]
+    if "handed_sagas_per_s" in row:
+        lines += [
+            "",
+            "Without Kafka, in the order events on adds things: *run events alone*, an inline observer that "
+            "does nothing (what handing every run event over costs the engine); *envelopes without Kafka*, "
+            "the `EventObserver` writing every envelope for a publisher that drops it. Events on adds "
+            "producing them to Kafka.",
+        ]
     if "ceiling_ratio" in row:
         alone_loop = row["cpu_us_per_saga_alone_by"].get("event loop", 0.0)
         off_loop = row["cpu_us_per_saga_off_by"].get("event loop", 0.0)
@@ -351,15 +365,22 @@ def _events_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines + _cpu_split_lines(row)
 
 
+_WITHOUT_KAFKA = (("handed", "run events alone (no Kafka)"), ("unpublished", "envelopes without Kafka"))
+"""The events case's engines that publish nothing: (row label, row name)."""
+
+
 def _cpu_split_lines(row: dict[str, Any]) -> list[str]:
     on, off = row.get("cpu_us_per_saga_on_by"), row.get("cpu_us_per_saga_off_by")
     if not on or not off:
         return []
     floor, alone = row.get("cpu_us_per_saga_floor_by") or {}, row.get("cpu_us_per_saga_alone_by") or {}
-    roles = sorted(set(on) | set(off) | set(floor) | set(alone))
     shown = [("events off", off), ("events on", on)]
     if floor and alone:
         shown += [("run events, fixed messages", floor), ("Kafka alone", alone)]
+    for label, name in _WITHOUT_KAFKA:
+        if f"{label}_sagas_per_s" in row:
+            shown.append((name, row[f"cpu_us_per_saga_{label}_by"]))
+    roles = sorted({role for _, by in shown for role in by})
     cells = lambda by: " | ".join(f"{by.get(r, 0.0):,.0f}" for r in roles)  # noqa: E731
     return [
         "",
