@@ -228,16 +228,25 @@ class TccRun(RunBase):
     def result(self) -> TccResult:
         """The run's result; per-participant outcomes are built when first read, from a snapshot."""
         ended = time.perf_counter()
-        if self.decision is Decision.CONFIRM and all(map(_confirmed_cleanly, self.participants.values())):
-            # Every try and then every confirm ended well, nothing was cancelled: what the checks
-            # below would find, read at once.
-            records = tuple(
-                (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, _CONFIRMED)
-                for part in self.participants.values()
-            )
-            outcomes = _snapshot(records, self.clock, ended).outcomes
-            return _tcc_result(None, outcomes, *self.result_facts(ended), TccStatus.CONFIRMED, None)
-        statuses = {pid: _participant_status(part.attempts) for pid, part in self.participants.items()}
+        parts = self.participants
+        if self.decision is Decision.CONFIRM and all(map(_confirmed_cleanly, parts.values())):
+            # Every try and then every confirm ended well and nothing was cancelled: what _judge
+            # would find, known at once.
+            statuses = dict.fromkeys(parts, TccParticipantStatus.CONFIRMED)
+            status, failed = TccStatus.CONFIRMED, None
+        else:
+            statuses = {pid: _participant_status(part.attempts) for pid, part in parts.items()}
+            status, failed = self._judge(statuses)
+        # The lists are copied: an attempt still unwinding after the end must not change this result.
+        records = tuple(
+            (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, statuses[pid])
+            for pid, part in parts.items()
+        )
+        outcomes = _snapshot(records, self.clock, ended).outcomes
+        return _tcc_result(None, outcomes, *self.result_facts(ended), status, failed)
+
+    def _judge(self, statuses: dict[str, TccParticipantStatus]) -> tuple[TccStatus, str | None]:
+        """The run's status and the participant to blame, from what became of each participant."""
         failed_tries = [
             pid
             for pid, part in self.participants.items()
@@ -250,24 +259,15 @@ class TccRun(RunBase):
         # A participant left TRIED was neither confirmed nor cancelled: never report that as clean.
         unconfirmed = having(TccParticipantStatus.CONFIRM_FAILED, TccParticipantStatus.TRIED)
         uncancelled = having(TccParticipantStatus.CANCEL_FAILED)
-        failed: str | None
         if failed_tries or self.decision is Decision.CANCEL:
-            failed = failed_tries[0] if failed_tries else None
             unsettled = having(TccParticipantStatus.CANCEL_FAILED, TccParticipantStatus.TRIED)
             status = TccStatus.CANCEL_FAILED if unsettled else TccStatus.CANCELED
-        elif unconfirmed:
-            status, failed = TccStatus.CONFIRM_FAILED, unconfirmed[0]
-        elif uncancelled:  # an optional participant that left could not be cancelled
-            status, failed = TccStatus.CANCEL_FAILED, uncancelled[0]
-        else:
-            status, failed = TccStatus.CONFIRMED, None
-        # The lists are copied: an attempt still unwinding after the end must not change this result.
-        records = tuple(
-            (part.spec, {p: list(a) for p, a in part.attempts.items()}, part.try_result, statuses[pid])
-            for pid, part in self.participants.items()
-        )
-        outcomes = _snapshot(records, self.clock, ended).outcomes
-        return _tcc_result(None, outcomes, *self.result_facts(ended), status, failed)
+            return status, failed_tries[0] if failed_tries else None
+        if unconfirmed:
+            return TccStatus.CONFIRM_FAILED, unconfirmed[0]
+        if uncancelled:  # an optional participant that left could not be cancelled
+            return TccStatus.CANCEL_FAILED, uncancelled[0]
+        return TccStatus.CONFIRMED, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +283,6 @@ class _Snapshot:
             spec.participant_id: _outcome(spec, attempts, try_result, status, self.clock, self.ended)
             for spec, attempts, try_result, status in self.records
         }
-
-
-_CONFIRMED = TccParticipantStatus.CONFIRMED
 
 
 def _confirmed_cleanly(part: _Participant) -> bool:
