@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from pydantic import ValidationError
 
+from . import _gc_pacing
 from ._core import _logctx
 from ._core._intercept import Interceptor
 from ._core._listeners import Listeners
@@ -173,6 +174,8 @@ class EngineBase(DurableRuns):
         self._bridge: EngineBridge | None = None
         self._executor: StepWorkers | None = None
         self._sync_loop: LoopThread | None = None
+        self._gc_held = False
+        """This engine raised Python's young collection threshold while it runs (see ``_gc_pacing``)."""
         self._accepting = False
         self._runs: set[RunBase] = set()
         self._lock = threading.Lock()
@@ -265,6 +268,7 @@ class EngineBase(DurableRuns):
             )
             try:
                 self._bridge = self._make_bridge()
+                self._gc_held = _gc_pacing.hold(self.settings.python_gc_threshold)
                 if self.settings.persistence.durable:
                     from ._persistence._durable import Durability
 
@@ -272,6 +276,9 @@ class EngineBase(DurableRuns):
             except BaseException:
                 executor.stop()
                 self._bridge = None
+                if self._gc_held:
+                    self._gc_held = False
+                    _gc_pacing.release()
                 raise
             self._executor = executor
             self._accepting = True
@@ -348,6 +355,9 @@ class EngineBase(DurableRuns):
             self._bridge = None
             executor, self._executor = self._executor, None
             sync_loop, self._sync_loop = self._sync_loop, None
+            held, self._gc_held = self._gc_held, False
+        if held:
+            _gc_pacing.release()
         if executor is not None:
             executor.stop(settle_s=_SETTLE_S)
         if sync_loop is not None:

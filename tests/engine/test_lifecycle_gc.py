@@ -1,0 +1,52 @@
+"""An engine raises Python's young collection threshold while it runs and puts it back when it stops."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from fireflytx import FireflyTxSettings, SagaEngine, _gc_pacing, saga, saga_step
+
+
+@pytest.fixture(autouse=True)
+def no_engine_running() -> Iterator[None]:
+    """As if no other engine ran: engines other tests left running hold the threshold too."""
+    before = gc.get_threshold()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gc_pacing, "_holders", 0)
+        patch.setattr(_gc_pacing, "_found", None)
+        patch.setattr(_gc_pacing, "_set", None)
+        gc.set_threshold(700, 10, 10)
+        yield
+    gc.set_threshold(*before)
+
+
+@saga("gc-paced")
+class Paced:
+    @saga_step("a")
+    async def a(self) -> int:
+        return 1
+
+
+async def test_an_engine_raises_generation_0_while_it_runs_and_restores_it_after() -> None:
+    first = await SagaEngine().initialize()
+    second = await SagaEngine().initialize()
+    assert gc.get_threshold() == (10_000, 10, 10)
+    assert (await first.execute(Paced)).is_success
+    await first.shutdown()
+    assert gc.get_threshold() == (10_000, 10, 10)  # the other engine still runs
+    await second.shutdown()
+    assert gc.get_threshold() == (700, 10, 10)
+    await first.initialize()  # started again: raised again
+    assert gc.get_threshold() == (10_000, 10, 10)
+    await first.shutdown()
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+async def test_python_gc_threshold_none_leaves_python_alone() -> None:
+    engine = await SagaEngine(FireflyTxSettings(python_gc_threshold=None)).initialize()
+    assert gc.get_threshold() == (700, 10, 10)
+    await engine.shutdown()
+    assert gc.get_threshold() == (700, 10, 10)
