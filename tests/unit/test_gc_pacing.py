@@ -12,11 +12,14 @@ from fireflytx import _gc_pacing
 
 @pytest.fixture(autouse=True)
 def python_default() -> Iterator[None]:
+    """Python's default threshold and no holder: engines other tests left running hold one too."""
     before = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    yield
-    while _gc_pacing._holders:
-        _gc_pacing.release()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gc_pacing, "_holders", 0)
+        patch.setattr(_gc_pacing, "_found", None)
+        patch.setattr(_gc_pacing, "_set", None)
+        gc.set_threshold(700, 10, 10)
+        yield
     gc.set_threshold(*before)
 
 
