@@ -261,6 +261,24 @@ async def _round(run: Runner, total: int, after: Any = None) -> float:
     return total / (time.perf_counter() - start)
 
 
+def _facts(
+    label: str,
+    median: dict[str, float],
+    rates: dict[str, list[float]],
+    cpu: dict[str, float],
+    split: dict[str, Counter[str]],
+    per_saga: float,
+) -> dict[str, Any]:
+    """One engine's rate, share of events off, rounds and CPU per saga, under keys named after ``label``."""
+    return {
+        f"{label}_sagas_per_s": median[label],
+        f"{label}_ratio": median[label] / median["off"],
+        f"rounds_{label}": sorted(rates[label]),
+        f"cpu_us_per_saga_{label}": cpu[label] * per_saga,
+        f"cpu_us_per_saga_{label}_by": {k: v * per_saga for k, v in sorted(split[label].items())},
+    }
+
+
 async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: int) -> dict[str, Any]:
     """Alternate events-off, events-on and floor rounds; the medians and their ratios to off."""
     setup = EventsSetup()
@@ -333,16 +351,8 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
         "least_envelopes_us_per_saga": least_envelopes,
         "ceiling_ratio": loop_off / (loop_alone + least_envelopes),
         "publisher": counters,
-        "handed_sagas_per_s": median["handed"],
-        "handed_ratio": median["handed"] / median["off"],
-        "rounds_handed": sorted(rates["handed"]),
-        "cpu_us_per_saga_handed": cpu["handed"] * per_saga,
-        "cpu_us_per_saga_handed_by": {k: v * per_saga for k, v in sorted(split["handed"].items())},
-        "unpublished_sagas_per_s": median["unpublished"],
-        "unpublished_ratio": median["unpublished"] / median["off"],
-        "rounds_unpublished": sorted(rates["unpublished"]),
-        "cpu_us_per_saga_unpublished": cpu["unpublished"] * per_saga,
-        "cpu_us_per_saga_unpublished_by": {k: v * per_saga for k, v in sorted(split["unpublished"].items())},
+        **_facts("handed", median, rates, cpu, split, per_saga),
+        **_facts("unpublished", median, rates, cpu, split, per_saga),
         "floor_delivered": floor_delivered,
         "alone_delivered": alone_delivered,
     }
