@@ -6,10 +6,11 @@ Graphviz comes from `apt-get install graphviz`, the Mermaid parser from `npm ci 
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,22 @@ def mermaid_parse() -> Callable[[list[str]], list[dict[str, str]]]:
         return results
 
     return run
+
+
+@pytest.fixture
+def no_gc_holder() -> Iterator[None]:
+    """Python's default collection thresholds and no engine holding them raised (``_gc_pacing``).
+
+    Engines other tests left running hold the raised threshold too; each test of the mechanism
+    starts from none, and the real count is put back after it.
+    """
+    from fireflytx import _gc_pacing
+
+    before = gc.get_threshold()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gc_pacing, "_holders", 0)
+        patch.setattr(_gc_pacing, "_found", None)
+        patch.setattr(_gc_pacing, "_set", None)
+        gc.set_threshold(700, 10, 10)
+        yield
+    gc.set_threshold(*before)

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
-from fireflytx import FireflyTxSettings, SagaEngine, _gc_pacing, saga, saga_step
+from fireflytx import FireflyTxSettings, SagaEngine, saga, saga_step
 
-
-@pytest.fixture(autouse=True)
-def no_engine_running() -> Iterator[None]:
-    """As if no other engine ran: engines other tests left running hold the threshold too."""
-    before = gc.get_threshold()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_gc_pacing, "_holders", 0)
-        patch.setattr(_gc_pacing, "_found", None)
-        patch.setattr(_gc_pacing, "_set", None)
-        gc.set_threshold(700, 10, 10)
-        yield
-    gc.set_threshold(*before)
+pytestmark = pytest.mark.usefixtures("no_gc_holder")
 
 
 @saga("gc-paced")

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
 from fireflytx import _gc_pacing
 
-
-@pytest.fixture(autouse=True)
-def python_default() -> Iterator[None]:
-    """Python's default threshold and no holder: engines other tests left running hold one too."""
-    before = gc.get_threshold()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_gc_pacing, "_holders", 0)
-        patch.setattr(_gc_pacing, "_found", None)
-        patch.setattr(_gc_pacing, "_set", None)
-        gc.set_threshold(700, 10, 10)
-        yield
-    gc.set_threshold(*before)
+pytestmark = pytest.mark.usefixtures("no_gc_holder")
 
 
 def test_the_first_hold_raises_generation_0_and_the_last_release_puts_back_what_it_found() -> None:
