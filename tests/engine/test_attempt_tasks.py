@@ -1,14 +1,15 @@
 """Which task runs an ``async def`` attempt: the task that finished the attempt before it drives the next one
-its answer started, for SAGA and TCC alike. What user code can see of that must stay what a method awaiting
-the attempts in turn would see: an uncancelled task after a sibling attempt timed out, working
-``asyncio.timeout``, context variables that flow down the chain and never back to the caller, and a task
-cancelled from outside that drives nothing more.
+its answer started, for SAGA and TCC alike, and a saga's compensations after a failure. What user code can
+see of that must stay what a method awaiting the attempts in turn would see: an uncancelled task after a
+sibling attempt timed out, working ``asyncio.timeout``, context variables that flow down the chain and
+never back to the caller, and a task cancelled from outside that drives nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,8 +17,10 @@ import pytest
 
 from fireflytx import (
     SagaEngine,
+    SagaStatus,
     TccEngine,
     cancel_method,
+    compensation_step,
     confirm_method,
     saga,
     saga_step,
@@ -194,3 +197,91 @@ async def test_a_task_cancelled_from_outside_drives_no_further_unit(saga_engine:
     # The unit after it ran, but not in the task that was cancelled.
     assert len(ran_in) == 2
     assert ran_in[1] is not held["task"]
+
+
+def failing_chain(units: dict[str, Unit], undo: Callable[[str], Awaitable[None]], fails: str) -> type:
+    """Steps in a chain, each with a compensation that awaits ``undo(step id)``; ``fails`` raises."""
+
+    def forward(name: str, unit: Unit) -> Callable[..., Awaitable[Any]]:
+        async def run(self: object) -> Any:
+            value = await unit()
+            if name == fails:
+                raise RuntimeError(f"{name} fails")
+            return value
+
+        return run
+
+    def backward(name: str) -> Callable[..., Awaitable[None]]:
+        async def run(self: object) -> None:
+            await undo(name)
+
+        return run
+
+    names = list(units)
+    namespace: dict[str, Any] = {}
+    for index, (name, unit) in enumerate(units.items()):
+        namespace[name] = saga_step(name, depends_on=[names[index - 1]] if index else [])(forward(name, unit))
+        namespace[f"undo_{name}"] = compensation_step(name)(backward(name))
+    return saga("undo-tasks")(type("FailingChain", (), namespace))
+
+
+async def test_compensations_run_in_the_failed_step_task_one_after_another_without_nesting(
+    saga_engine: SagaEngine,
+) -> None:
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+    depths: dict[str, int] = {}
+
+    def unit(name: str) -> Unit:
+        async def run() -> str:
+            tasks[name] = asyncio.current_task()
+            return name
+
+        return run
+
+    async def undo(name: str) -> None:
+        tasks[f"undo {name}"] = asyncio.current_task()
+        depths[name] = len(traceback.extract_stack())
+
+    names = [f"s{index}" for index in range(12)]
+    result = await saga_engine.execute(failing_chain({name: unit(name) for name in names}, undo, fails="s11"))
+
+    assert result.status is SagaStatus.COMPENSATED, result
+    assert result.compensated_steps == tuple(reversed(names[:-1]))
+    # As a method awaiting the compensations in turn: the failed step's task runs each of them...
+    assert {tasks[f"undo {name}"] for name in names[:-1]} == {tasks["s11"]}
+    # ... one after another, not each inside the one before (a long saga would run out of stack).
+    assert len(set(depths.values())) == 1, depths
+
+
+async def test_a_task_cancelled_from_outside_runs_no_further_compensation(saga_engine: SagaEngine) -> None:
+    held: dict[str, asyncio.Task[Any]] = {}
+    undone_in: dict[str, asyncio.Task[Any] | None] = {}
+    started = asyncio.Event()
+
+    async def nothing() -> str:
+        return "done"
+
+    async def undo(name: str) -> None:
+        task = asyncio.current_task()
+        undone_in[name] = task
+        if name == "b":
+            assert task is not None
+            held["task"] = task
+            started.set()
+            try:
+                await asyncio.sleep(5)  # the test cancels this task from outside
+            except asyncio.CancelledError:
+                return  # and the compensation finishes regardless
+
+    run = asyncio.ensure_future(
+        saga_engine.execute(failing_chain({"a": nothing, "b": nothing, "c": nothing}, undo, fails="c"))
+    )
+    await asyncio.wait_for(started.wait(), 5)
+    held["task"].cancel()
+    result = await asyncio.wait_for(run, 10)
+
+    assert result.status is SagaStatus.COMPENSATED, result
+    assert held["task"].done()
+    # The compensation after it ran, but not in the task that was cancelled.
+    assert undone_in["a"] is not None
+    assert undone_in["a"] is not held["task"]

@@ -2,8 +2,9 @@
 
 Threads: ``async def`` methods run as tasks on the run's event loop, plain ``def`` methods on the
 engine's worker threads. A task that finishes an attempt drives the next attempt of its run that
-this finish starts (the following step of a chain, one of a layer's steps), as a method awaiting
-them in turn would: a chain of steps pays no task and no loop turn per step.
+this finish starts (the following step of a chain, one of a layer's steps, or a saga's first
+compensation after a failure), as a method awaiting them in turn would: a chain of steps pays no
+task and no loop turn per step, and neither does a chain of compensations.
 
 An attempt's timeout is measured from the moment it starts running (not from when it was asked
 for, so a busy loop or busy workers do not eat into it), by a timer on the run's loop. When it
@@ -38,7 +39,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -143,9 +144,12 @@ class RunBase:
         self.reply_at_once: Callable[[str, BaseException | None], None] = _unanswerable
         """Answers the engine's request ``key`` with an outcome (set by the bridge that starts the run)."""
         self._taking = False
-        """A task of this run is finishing an attempt and will drive the next one its finish starts."""
-        self._taken: Attempt | None = None
-        """The attempt that task takes on next (see ``_start_task``)."""
+        """A task of this run is answering the engine and will run the first thing that answer starts."""
+        self._taken: Any = None
+        """What that task takes on next: an attempt (see ``_start_task``) or a kind's own follow-up
+        (see ``take_over``)."""
+        self._plain_tasks = start.loop.get_task_factory() is None
+        """The loop makes tasks the standard way, so the kernel may make them itself (two calls fewer)."""
 
     # -- starting --------------------------------------------------------------------------------
 
@@ -213,7 +217,60 @@ class RunBase:
             self._taking = False
             self._taken = attempt
             return
-        attempt.task = self.loop.create_task(self._drive(attempt, True))
+        # spawn(), inline: this is every task a run's steps get.
+        if self._plain_tasks:
+            attempt.task = asyncio.Task(self._drive(attempt, True), loop=self.loop)
+        else:
+            attempt.task = self.loop.create_task(self._drive(attempt, True))
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """A task on the run's loop (call on its thread), made as ``loop.create_task`` would make it."""
+        if self._plain_tasks:
+            return asyncio.Task(coro, loop=self.loop)
+        return self.loop.create_task(coro)
+
+    def take_over(self, work: Any) -> bool:
+        """Have the task answering the engine run ``work`` next, in that task; whether it will.
+
+        Only the first follow-up of that answer, and only on the loop thread: the task runs it once
+        the answer returns (``carry_on``), as a method awaiting it would.
+        """
+        if not self._taking or threading.get_ident() != self.loop_thread:
+            return False
+        self._taking = False
+        self._taken = work
+        return True
+
+    def take_next(self, answer: Callable[..., Any], *args: Any) -> Any:
+        """Call ``answer(*args)``, which answers the engine; what it started for this task to run next.
+
+        None when it started nothing, or when this task is being cancelled: then the follow-up gets
+        a task of its own, uncancelled.
+        """
+        self._taking = True
+        try:
+            answer(*args)
+        finally:
+            self._taking = False
+        taken = self._taken
+        if taken is None:
+            return None
+        self._taken = None
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            self._own_task(taken)
+            return None
+        return taken
+
+    def _own_task(self, work: Any) -> None:
+        if type(work) is Attempt:
+            self._start_task(work)
+        else:
+            self.spawn(self.carry_on(work))
+
+    async def carry_on(self, work: Any) -> None:
+        """Run a follow-up that ``take_over`` accepted (a kind's own, such as a saga's compensation)."""
+        raise NotImplementedError(f"{type(self).__name__} hands on no work of its own")
 
     async def _drive(self, attempt: Attempt, hand_on: bool = False) -> None:
         """Run an ``async def`` method and finish its attempt in the same task step.
@@ -257,24 +314,19 @@ class RunBase:
                     error = exc
             except BaseException as exc:  # noqa: BLE001 - every error ends the attempt, none escapes the loop
                 error = exc
-            self._taking = hand_on
-            try:
+            if not hand_on:
                 self.finish(attempt, value, error)
-            finally:
-                self._taking = False
-            taken = self._taken
+                return
+            # A task that was cancelled (that attempt's timeout, the run's cancellation, or somebody
+            # else, such as the loop shutting down) drives nothing more: take_next then gives what
+            # it would have driven a task of its own.
+            taken = self.take_next(self.finish, attempt, value, error)
             if taken is None:
                 return
-            self._taken = None
-            task = asyncio.current_task()
-            assert task is not None
-            if task.cancelling():
-                # This task was cancelled (that attempt's timeout, the run's cancellation, or somebody
-                # else, such as the loop shutting down): it drives nothing more, and the attempt it
-                # would have driven gets a task of its own, uncancelled.
-                self._start_task(taken)
+            if type(taken) is not Attempt:
+                await self.carry_on(taken)
                 return
-            taken.task = task
+            taken.task = asyncio.current_task()
             attempt = taken
 
     def _run_sync(self, attempt: Attempt) -> None:
@@ -395,7 +447,7 @@ class RunBase:
         return True
 
     def _spawn_journal(self, attempt: Attempt, event: AttemptFinished) -> None:
-        self.loop.create_task(self._journal_then_done(attempt, event))
+        self.spawn(self._journal_then_done(attempt, event))
 
     async def _journal_then_done(self, attempt: Attempt, event: AttemptFinished) -> None:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
@@ -119,29 +119,48 @@ class SagaRun(RunBase):
     # -- compensations (fireflytx retries and times them) ----------------------------------------
 
     def start_compensation(self, step: StepSpec, key: str) -> None:
-        """Undo ``step`` (it has a compensation) with its own retries, the engine's request ``key``."""
+        """Undo ``step`` (it has a compensation) with its own retries, the engine's request ``key``.
+
+        The task whose answer made the engine ask (the failed step's, or the compensation before)
+        runs it next when it can (``take_over``); otherwise it gets a task of its own.
+        """
         if step.fan_out is not None:
-            self.on_loop(lambda: self.loop.create_task(compensate_fan_out(self, step, key)))
-            return
-        self.on_loop(lambda: self.loop.create_task(self._compensate(step, key)))
+            self.on_loop(self._spawn_undo, partial(compensate_fan_out, self), step, key)
+        elif not self.take_over((step, key)):
+            self.on_loop(self._spawn_undo, self._compensate, step, key)
+
+    def _spawn_undo(
+        self, undo: Callable[[StepSpec, str], Coroutine[Any, Any, None]], step: StepSpec, key: str
+    ) -> None:
+        self.spawn(undo(step, key))
+
+    async def carry_on(self, work: tuple[StepSpec, str]) -> None:
+        await self._compensate(*work)
 
     async def _compensate(self, step: StepSpec, key: str) -> None:
-        comp = step.compensation
-        assert comp is not None
-        error: BaseException | None = None
-        try:
-            last = await self.attempt_with_retries(
-                Phase.COMPENSATION, step.step_id, comp, partial(self._call_compensation, step),
-                comp.is_async, self.records[step.step_id].compensations,
-            )
-            error = last.error
-            if step.child is not None and isinstance(last.value, SagaResult):
-                self.results[step.step_id] = last.value  # the child after its undo (replayed too)
-        except BaseException as exc:  # noqa: BLE001 - the engine must always hear back
-            error = exc
-            raise
-        finally:
-            self.reply_at_once(key, error)
+        """Undo ``step``, then the first compensation each answer starts, in this task: a loop, no nesting."""
+        while True:
+            comp = step.compensation
+            assert comp is not None
+            error: BaseException | None = None
+            try:
+                last = await self.attempt_with_retries(
+                    Phase.COMPENSATION, step.step_id, comp, partial(self._call_compensation, step),
+                    comp.is_async, self.records[step.step_id].compensations,
+                )
+                error = last.error
+                if step.child is not None and isinstance(last.value, SagaResult):
+                    self.results[step.step_id] = last.value  # the child after its undo (replayed too)
+            except BaseException as exc:  # the engine must always hear back
+                self.reply_at_once(key, exc)
+                raise
+            taken = self.take_next(self.reply_at_once, key, error)
+            if taken is None:
+                return
+            if type(taken) is not tuple:  # a step: the engine does not ask for one while undoing
+                self._own_task(taken)
+                return
+            step, key = taken
 
     def _call_compensation(self, step: StepSpec) -> Any:
         comp = step.compensation
