@@ -14,10 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-__all__ = ["carriable_problem", "convert_to", "is_carriable", "needs_conversion", "to_jsonable"]
+__all__ = ["PLAIN", "carriable_problem", "convert_to", "is_carriable", "needs_conversion", "to_jsonable"]
 
 _SCALARS = (str, int, float, bool, type(None))
-_PLAIN = frozenset(_SCALARS)
+PLAIN = frozenset(_SCALARS)
+"""Types whose values are carriable as they are: the hot path tests ``type(value) in PLAIN`` itself."""
 
 
 def needs_conversion(annotation: Any) -> bool:
@@ -58,7 +59,7 @@ def carriable_problem(value: Any) -> str | None:
     ``MAX_DEPTH`` deep without cycles, pydantic models and dataclasses. Iterative and total, so a
     self-referencing or absurdly deep value gets an answer instead of a ``RecursionError``.
     """
-    if type(value) in _PLAIN:  # most step results: no walk needed
+    if type(value) in PLAIN:  # most step results: no walk needed
         return None
     try:
         stack: list[tuple[Any, int]] = [(value, 0)]

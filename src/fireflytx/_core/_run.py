@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from .._values import carriable_problem
+from .._values import PLAIN, carriable_problem
 from ..errors import StepTimeoutError, TransactionCancelledError, UnsupportedResultError
 from ..listeners import (
     AttemptFinished,
@@ -418,9 +418,10 @@ class RunBase:
         if timer is not None:
             self.on_loop(timer.cancel)
         if error is None:
-            problem = carriable_problem(value)
-            if problem is not None:
-                value, error = None, UnsupportedResultError(attempt.unit_id, problem)
+            if type(value) not in PLAIN:  # most results are: no call needed for them
+                problem = carriable_problem(value)
+                if problem is not None:
+                    value, error = None, UnsupportedResultError(attempt.unit_id, problem)
         else:
             tb = error.__traceback__
             if tb is not None and tb.tb_frame.f_code in _KERNEL_CODE:

@@ -104,11 +104,10 @@ class SagaRun(RunBase):
             self.results[attempt.unit_id] = attempt.value
             record.succeeded = True
         self.reply(key, attempt.error)
-        self._release_slot()
+        if self._limit:
+            self._release_slot()
 
     def _release_slot(self) -> None:
-        if not self._limit:
-            return
         with self._gate:
             if not self._waiting:
                 self._active -= 1
