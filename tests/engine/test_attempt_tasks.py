@@ -1,8 +1,9 @@
 """Which task runs an ``async def`` attempt: the task that finished the attempt before it drives the next one
-its answer started, for SAGA and TCC alike, and a saga's compensations after a failure. What user code can
-see of that must stay what a method awaiting the attempts in turn would see: an uncancelled task after a
-sibling attempt timed out, working ``asyncio.timeout``, context variables that flow down the chain and
-never back to the caller, and a task cancelled from outside that drives nothing more.
+its answer started, for SAGA and TCC alike, and the undoing after a failure (a saga's compensations, a
+TCC's cancels). What user code can see of that must stay what a method awaiting the attempts in turn would
+see: an uncancelled task after a sibling attempt timed out, working ``asyncio.timeout``, context variables
+that flow down the chain and never back to the caller, and a task cancelled from outside that drives
+nothing more.
 """
 
 from __future__ import annotations
@@ -285,3 +286,31 @@ async def test_a_task_cancelled_from_outside_runs_no_further_compensation(saga_e
     # The compensation after it ran, but not in the task that was cancelled.
     assert undone_in["a"] is not None
     assert undone_in["a"] is not held["task"]
+
+
+async def test_a_failed_last_try_task_cancels_the_participants(tcc_engine: TccEngine) -> None:
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+
+    def participant(name: str, order: int, fails: bool) -> type:
+        async def attempt(self: object, _: object) -> str:
+            tasks[f"try {name}"] = asyncio.current_task()
+            if fails:
+                raise RuntimeError(f"{name} fails")
+            return name
+
+        async def confirm(self: object, _: object) -> None:
+            return None
+
+        async def cancel(self: object, _: object) -> None:
+            tasks[f"cancel {name}"] = asyncio.current_task()
+
+        body = {"t": try_method()(attempt), "c": confirm_method(confirm), "x": cancel_method(cancel)}
+        return tcc_participant(name, order=order)(type(name.upper(), (), body))
+
+    names = ["p1", "p2", "p3"]
+    parts = {name: participant(name, index + 1, name == "p3") for index, name in enumerate(names)}
+    result = await tcc_engine.execute(tcc("cancel-tasks")(type("Three", (), parts)), None)
+
+    assert result.is_canceled, result
+    # As a method awaiting the cancels in turn: the task of the try that failed runs every cancel.
+    assert {tasks[f"cancel {name}"] for name in names} == {tasks["try p3"]}

@@ -2,9 +2,9 @@
 
 Threads: ``async def`` methods run as tasks on the run's event loop, plain ``def`` methods on the
 engine's worker threads. A task that finishes an attempt drives the next attempt of its run that
-this finish starts (the following step of a chain, one of a layer's steps, or a saga's first
-compensation after a failure), as a method awaiting them in turn would: a chain of steps pays no
-task and no loop turn per step, and neither does a chain of compensations.
+this finish starts (the following step of a chain, one of a layer's steps, or the undoing after a
+failure: a saga's first compensation, a TCC's cancelling), as a method awaiting them in turn would:
+a chain of steps pays no task and no loop turn per step, and neither does a chain of compensations.
 
 An attempt's timeout is measured from the moment it starts running (not from when it was asked
 for, so a busy loop or busy workers do not eat into it), by a timer on the run's loop. When it
@@ -148,6 +148,8 @@ class RunBase:
         self._taken: Any = None
         """What that task takes on next: an attempt (see ``_start_task``) or a kind's own follow-up
         (see ``take_over``)."""
+        self._follow_ups: set[asyncio.Task[Any]] = set()
+        """Tasks running this run's own follow-up work: held here, as asyncio holds tasks only weakly."""
         self._plain_tasks = start.loop.get_task_factory() is None
         """The loop makes tasks the standard way, so the kernel may make them itself (two calls fewer)."""
 
@@ -229,6 +231,12 @@ class RunBase:
             return asyncio.Task(coro, loop=self.loop)
         return self.loop.create_task(coro)
 
+    def spawn_follow_up(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro``, follow-up work of this run (an undo, a TCC's cancelling), in a task of its own."""
+        task = self.spawn(coro)
+        self._follow_ups.add(task)
+        task.add_done_callback(self._follow_ups.discard)
+
     def take_over(self, work: Any) -> bool:
         """Have the task answering the engine run ``work`` next, in that task; whether it will.
 
@@ -266,7 +274,7 @@ class RunBase:
         if type(work) is Attempt:
             self._start_task(work)
         else:
-            self.spawn(self.carry_on(work))
+            self.spawn_follow_up(self.carry_on(work))
 
     async def carry_on(self, work: Any) -> None:
         """Run a follow-up that ``take_over`` accepted (a kind's own, such as a saga's compensation)."""

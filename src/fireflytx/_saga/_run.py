@@ -131,7 +131,7 @@ class SagaRun(RunBase):
     def _spawn_undo(
         self, undo: Callable[[StepSpec, str], Coroutine[Any, Any, None]], step: StepSpec, key: str
     ) -> None:
-        self.spawn(undo(step, key))
+        self.spawn_follow_up(undo(step, key))
 
     async def carry_on(self, work: tuple[StepSpec, str]) -> None:
         await self._compensate(*work)

@@ -22,7 +22,6 @@ them are answered without running anything.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -84,7 +83,6 @@ class TccRun(RunBase):
             start.correlation_id, spec.name, start.headers, self.try_results, self.participants
         )
         self._last_id = spec.participants[-1].participant_id
-        self._background: set[asyncio.Task[Any]] = set()
         self.decision: Decision | None = None
 
     # -- engine-driven calls ---------------------------------------------------------------------
@@ -210,12 +208,12 @@ class TccRun(RunBase):
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        def create() -> None:
-            task = self.loop.create_task(coro)
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        """Run ``coro`` in the answering task if it can take it (``take_over``), else in a task of its own."""
+        if not self.take_over(coro):
+            self.on_loop(self.spawn_follow_up, coro)
 
-        self.on_loop(create)
+    async def carry_on(self, work: Coroutine[Any, Any, None]) -> None:
+        await work
 
     def _decision_event(self, decision: Decision) -> DecisionMade:
         return DecisionMade(
