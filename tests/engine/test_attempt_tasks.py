@@ -81,6 +81,19 @@ def sequence(kind: str, units: dict[str, Unit], *, timeout_ms: int = 0, retry: i
     return tcc("attempt-tasks")(type("Sequence", (), participants))
 
 
+async def held_until_cancelled(held: dict[str, asyncio.Task[Any]], started: asyncio.Event) -> bool:
+    """Put the current task in ``held`` for the test to cancel from outside; whether it was cancelled."""
+    task = asyncio.current_task()
+    assert task is not None
+    held["task"] = task
+    started.set()
+    try:
+        await asyncio.sleep(5)
+    except asyncio.CancelledError:
+        return True
+    return False
+
+
 def ended_well(kind: str, result: Any) -> bool:
     return bool(result.is_success if kind == "saga" else result.is_confirmed)
 
@@ -170,16 +183,9 @@ async def test_a_task_cancelled_from_outside_drives_no_further_unit(saga_engine:
         return "first"
 
     async def cancelled_once() -> str:
-        task = asyncio.current_task()
-        ran_in.append(task)
-        assert task is not None
-        held["task"] = task
-        started.set()
-        try:
-            await asyncio.sleep(5)  # the test cancels this task from outside
-        except asyncio.CancelledError:
-            return "went on"  # and the method carries on regardless
-        return "slept"
+        ran_in.append(asyncio.current_task())
+        # Cancelled from outside, the method carries on regardless.
+        return "went on" if await held_until_cancelled(held, started) else "slept"
 
     async def last() -> str:
         ran_in.append(asyncio.current_task())
@@ -263,16 +269,9 @@ async def test_a_task_cancelled_from_outside_runs_no_further_compensation(saga_e
         return "done"
 
     async def undo(name: str) -> None:
-        task = asyncio.current_task()
-        undone_in[name] = task
+        undone_in[name] = asyncio.current_task()
         if name == "b":
-            assert task is not None
-            held["task"] = task
-            started.set()
-            try:
-                await asyncio.sleep(5)  # the test cancels this task from outside
-            except asyncio.CancelledError:
-                return  # and the compensation finishes regardless
+            await held_until_cancelled(held, started)  # and the compensation finishes regardless
 
     run = asyncio.ensure_future(
         saga_engine.execute(failing_chain({"a": nothing, "b": nothing, "c": nothing}, undo, fails="c"))
