@@ -253,7 +253,7 @@ class RunBase:
         """Call ``answer(*args)``, which answers the engine; what it started for this task to run next.
 
         None when it started nothing, or when this task is being cancelled: then the follow-up gets
-        a task of its own, uncancelled.
+        a task of its own, uncancelled. An attempt returned is already this task's.
         """
         self._taking = True
         try:
@@ -268,6 +268,8 @@ class RunBase:
         if task is None or task.cancelling():
             self._own_task(taken)
             return None
+        if type(taken) is Attempt:
+            taken.task = task
         return taken
 
     def _own_task(self, work: Any) -> None:
@@ -334,7 +336,6 @@ class RunBase:
             if type(taken) is not Attempt:
                 await self.carry_on(taken)
                 return
-            taken.task = asyncio.current_task()
             attempt = taken
 
     def _run_sync(self, attempt: Attempt) -> None:
