@@ -97,7 +97,7 @@ class TccRun(RunBase):
             # Only after an engine failure outside any try: cancel like fireflytx always does.
             self._spawn(self._engine_cancel(part, key))
             return
-        spec = part.spec.phase(phase)
+        spec = part.spec.try_phase if phase == TRY else part.spec.confirm_phase  # cancels returned above
         records = part.attempts[phase]
         number = len(records) + 1
         attempt = self.new_attempt(
