@@ -258,8 +258,14 @@ class RunBase:
         self._taking = True
         try:
             answer(*args)
-        finally:
+        except BaseException:
+            # Whatever the answer started before it failed still runs, in a task of its own.
             self._taking = False
+            taken, self._taken = self._taken, None
+            if taken is not None:
+                self._own_task(taken)
+            raise
+        self._taking = False
         taken = self._taken
         if taken is None:
             return None
