@@ -231,9 +231,16 @@ class RunBase:
             return asyncio.Task(coro, loop=self.loop)
         return self.loop.create_task(coro)
 
-    def spawn_follow_up(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run ``coro``, follow-up work of this run (an undo, a TCC's cancelling), in a task of its own."""
-        task = self.spawn(coro)
+    def spawn_follow_up(self, make: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        """Run ``make(*args)`` in a task of its own that the run holds; from any thread.
+
+        For a run's follow-up work: an undo, a TCC's cancelling, a journal's checkpoint. The coroutine
+        is made on the loop, so none is left unawaited when the loop has closed.
+        """
+        self.on_loop(self._hold_follow_up, make, *args)
+
+    def _hold_follow_up(self, make: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        task = self.spawn(make(*args))
         self._follow_ups.add(task)
         task.add_done_callback(self._follow_ups.discard)
 
@@ -282,7 +289,7 @@ class RunBase:
         if type(work) is Attempt:
             self._start_task(work)
         else:
-            self.spawn_follow_up(self.carry_on(work))
+            self.spawn_follow_up(self.carry_on, work)
 
     async def carry_on(self, work: Any) -> None:
         """Run a follow-up that ``take_over`` accepted (a kind's own, such as a saga's compensation)."""
@@ -455,15 +462,12 @@ class RunBase:
                 _log.exception("an interceptor failed after %s attempt %d", attempt.unit_id, attempt.number)
         listeners = self.listeners
         if listeners.journals and attempt.final and not attempt.replayed:
-            self.on_loop(self._spawn_journal, attempt, self._finished_event(attempt))
+            self.spawn_follow_up(self._journal_then_done, attempt, self._finished_event(attempt))
             return True
         if listeners.observers:
             listeners.emit(self._finished_event(attempt))
         self._done(attempt)
         return True
-
-    def _spawn_journal(self, attempt: Attempt, event: AttemptFinished) -> None:
-        self.spawn(self._journal_then_done(attempt, event))
 
     async def _journal_then_done(self, attempt: Attempt, event: AttemptFinished) -> None:
         try:

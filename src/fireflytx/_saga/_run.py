@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
@@ -124,14 +124,9 @@ class SagaRun(RunBase):
         runs it next when it can (``take_over``); otherwise it gets a task of its own.
         """
         if step.fan_out is not None:
-            self.on_loop(self._spawn_undo, partial(compensate_fan_out, self), step, key)
+            self.spawn_follow_up(compensate_fan_out, self, step, key)
         elif not self.take_over((step, key)):
-            self.on_loop(self._spawn_undo, self._compensate, step, key)
-
-    def _spawn_undo(
-        self, undo: Callable[[StepSpec, str], Coroutine[Any, Any, None]], step: StepSpec, key: str
-    ) -> None:
-        self.spawn_follow_up(undo(step, key))
+            self.spawn_follow_up(self._compensate, step, key)
 
     async def carry_on(self, work: tuple[StepSpec, str]) -> None:
         await self._compensate(*work)

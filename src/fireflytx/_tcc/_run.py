@@ -23,7 +23,7 @@ them are answered without running anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
@@ -95,7 +95,7 @@ class TccRun(RunBase):
             return
         if phase == CANCEL:
             # Only after an engine failure outside any try: cancel like fireflytx always does.
-            self._spawn(self._engine_cancel(part, key))
+            self._spawn(self._engine_cancel, part, key)
             return
         spec = part.spec.try_phase if phase == TRY else part.spec.confirm_phase  # cancels returned above
         records = part.attempts[phase]
@@ -137,7 +137,7 @@ class TccRun(RunBase):
         elif not attempt.last:
             self.reply(key, attempt.error)  # the engine retries it
         else:
-            self._spawn(self._after_last_try_failed(part, attempt.error, key))
+            self._spawn(self._after_last_try_failed, part, attempt.error, key)
 
     def _decide_confirm(self, key: str) -> None:
         if not self.listeners.journals:
@@ -146,7 +146,7 @@ class TccRun(RunBase):
                 self.listeners.emit(self._decision_event(Decision.CONFIRM))
             self.reply(key, None)
             return
-        self._spawn(self._journal_confirm(key))
+        self._spawn(self._journal_confirm, key)
 
     async def _journal_confirm(self, key: str) -> None:
         try:
@@ -207,13 +207,14 @@ class TccRun(RunBase):
             phase.is_async, part.attempts[CANCEL],
         )
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run ``coro`` in the answering task if it can take it (``take_over``), else in a task of its own."""
-        if not self.take_over(coro):
-            self.on_loop(self.spawn_follow_up, coro)
+    def _spawn(self, make: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+        """Run ``make(*args)`` in the answering task if it can (``take_over``), else in a task of its own."""
+        work = partial(make, *args)
+        if not self.take_over(work):
+            self.spawn_follow_up(work)
 
-    async def carry_on(self, work: Coroutine[Any, Any, None]) -> None:
-        await work
+    async def carry_on(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        await work()
 
     def _decision_event(self, decision: Decision) -> DecisionMade:
         return DecisionMade(
