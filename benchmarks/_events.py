@@ -202,8 +202,9 @@ class EventsSetup:
         await _drained(self.alone_engine, self.alone_publisher)
 
     async def stop(self) -> None:
-        engines = (self.engine, self.floor_engine, self.alone_engine)
-        for engine in (*engines, self.handed_engine, self.unpublished_engine):
+        for engine in (
+            self.engine, self.floor_engine, self.alone_engine, self.handed_engine, self.unpublished_engine
+        ):
             if engine is not None:
                 await engine.shutdown()
         if self.broker is not None:
@@ -287,12 +288,8 @@ async def measure(off: Runner, make_on: Any, total: int, rounds: int, warmup: in
         on, floor, alone = make_on(setup.engine), make_on(setup.floor_engine), setup.kafka_alone()
         handed, unpublished = make_on(setup.handed_engine), make_on(setup.unpublished_engine)
         log(f"  events: broker at {setup.broker.bootstrap}; warm-up {warmup} diamonds each way")
-        await warm(off, warmup, CONCURRENCY)
-        await warm(on, warmup, CONCURRENCY)
-        await warm(floor, warmup, CONCURRENCY)
-        await warm(alone, warmup, CONCURRENCY)
-        await warm(handed, warmup, CONCURRENCY)
-        await warm(unpublished, warmup, CONCURRENCY)
+        for run in (off, on, floor, alone, handed, unpublished):
+            await warm(run, warmup, CONCURRENCY)
         await setup.drained()
         await setup.floor_drained()
         await setup.alone_drained()
