@@ -87,6 +87,10 @@ class LoopPump:
         self.loop = loop
         self.loop_thread = threading.get_ident()
         self.java = pump_class(_Waker(weakref.ref(self)))
+        # Bound once: looking a method up on a Java object makes a new bound method each time. The
+        # JVM converts the request lines they return to str (see _jvm's convertStrings).
+        self._java_exchange = self.java.exchange
+        self._java_fail_and_drain = self.java.failAndDrain
         self._dispatch = dispatch
         self._succeeded: deque[str] = deque()
         self._scheduled: asyncio.Handle | None = None
@@ -135,7 +139,7 @@ class LoopPump:
             # engine's next request is handled on this thread too (a `def` step starts from here at
             # once) instead of waiting for the loop to wake up.
             CROSSINGS.into_java += 1
-            lines = str(self.java.exchange(attempt_key))
+            lines = self._java_exchange(attempt_key)
             if lines:
                 self._dispatch(self, lines)
             return
@@ -147,7 +151,7 @@ class LoopPump:
         if not ready:
             # Nothing else is ready on the loop, so no other answer could join a batch this turn.
             CROSSINGS.into_java += 1
-            lines = str(self.java.exchange(attempt_key))
+            lines = self._java_exchange(attempt_key)
         elif scheduled is not None and len(ready) == 1 and ready[0] is scheduled:
             # Only the batch's own callback is left in this turn: send the batch with this answer now.
             scheduled.cancel()
@@ -157,7 +161,7 @@ class LoopPump:
             keys = " ".join(succeeded)
             succeeded.clear()
             CROSSINGS.into_java += 1
-            lines = str(self.java.exchange(keys))
+            lines = self._java_exchange(keys)
         else:
             self._batch(attempt_key)
             return
@@ -175,7 +179,7 @@ class LoopPump:
         """Fail one attempt and act on what the engine asks next, in one crossing (on the loop thread)."""
         CROSSINGS.into_java += 1
         try:
-            lines = str(self.java.failAndDrain(attempt_key, name, text))
+            lines = self._java_fail_and_drain(attempt_key, name, text)
         except Exception:  # the JVM refused the text: answer the plain way, and drain next turn
             self._fail(attempt_key, name, text)
             self._batch("")
@@ -196,7 +200,7 @@ class LoopPump:
         # cancelled the participant is answered at once, and the engine asks for the next): each
         # such answer is one of a run's few undo requests, so the nesting stays shallow.
         CROSSINGS.into_java += 1
-        lines = str(self.java.exchange(attempt_key))
+        lines = self._java_exchange(attempt_key)
         if lines:
             self._act(lines)
 
@@ -215,7 +219,7 @@ class LoopPump:
         keys = " ".join(succeeded)
         succeeded.clear()
         CROSSINGS.into_java += 1
-        lines = str(self.java.exchange(keys))
+        lines = self._java_exchange(keys)
         if lines:
             self._act(lines)
 
@@ -264,7 +268,7 @@ class PumpedBridge:
         except BaseException:
             self.runs.pop(run_key, None)
             raise
-        pump.handle(str(lines))
+        pump.handle(lines)
         return done
 
     def _dispatch(self, pump: LoopPump, text: str) -> None:
