@@ -9,13 +9,15 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._markers import FanOutItem, FromStep
 from ._values import needs_conversion
 
 __all__ = ["ParamPlan", "plan_parameters"]
+
+_BARE, _VALUE_ONLY, _GENERAL = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,18 @@ class ParamPlan:
     value_annotation: Any = None
     converted: bool = False
     """``value_annotation`` is a model or dataclass: values are converted to it before each call."""
+    shape: int = field(init=False, repr=False, compare=False)
+    """``_BARE``, ``_VALUE_ONLY`` or ``_GENERAL``: read from ``slots`` once, for ``call``."""
+
+    def __post_init__(self) -> None:
+        slots = self.slots
+        if not slots:
+            shape = _BARE
+        elif len(slots) == 1 and slots[0][1] == "value" and slots[0][3]:
+            shape = _VALUE_ONLY
+        else:
+            shape = _GENERAL
+        object.__setattr__(self, "shape", shape)
 
     @property
     def from_steps(self) -> tuple[str, ...]:
@@ -47,15 +61,24 @@ class ParamPlan:
         """Whether a parameter receives the input (or, for a compensation, the step's result)."""
         return any(source == "value" for _, source, _, _ in self.slots)
 
-    def arguments(
+    def call(
         self,
+        method: Callable[..., Any],
         value: Any,
         context: Any,
         results: Mapping[str, Any],
-        convert: Callable[[Any, Any], Any],
         item: Any = None,
-    ) -> tuple[list[Any], dict[str, Any]]:
-        """Positional and keyword arguments for one call (``item``: a fan-out clone's item)."""
+    ) -> Any:
+        """Call ``method`` with its parameters filled (``item``: a fan-out clone's item).
+
+        Every step, compensation and phase call comes here: the two commonest shapes (nothing to
+        fill, or only the value) are called without building argument lists.
+        """
+        shape = self.shape
+        if shape == _BARE:
+            return method()
+        if shape == _VALUE_ONLY:
+            return method(value)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         for name, source, detail, positional in self.slots:
@@ -71,7 +94,7 @@ class ParamPlan:
                 args.append(arg)
             else:
                 kwargs[name] = arg
-        return args, kwargs
+        return method(*args, **kwargs)
 
 
 def _resolved_hints(func: Callable[..., Any], localns: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -33,7 +33,7 @@ async def test_the_answering_task_gets_the_first_follow_up_only() -> None:
         accepted.append(run.take_over("first"))
         accepted.append(run.take_over("second"))
 
-    assert run.take_next(answer) == "first"
+    assert run.take_next(asyncio.current_task(), answer) == "first"
     assert accepted == [True, False]
     assert not run.take_over("outside an answer")
 
@@ -46,7 +46,7 @@ async def test_a_cancelled_task_hands_the_follow_up_to_a_task_of_its_own() -> No
         task = asyncio.current_task()
         assert task is not None
         task.cancel()  # a cancellation is pending while it answers
-        seen.extend([run.take_next(lambda: run.take_over("work")), task])
+        seen.extend([run.take_next(task, lambda: run.take_over("work")), task])
 
     await asyncio.gather(asyncio.create_task(answering()), return_exceptions=True)
     await asyncio.sleep(0)  # the follow-up's own task runs
@@ -64,7 +64,8 @@ async def test_an_answer_that_fails_leaves_nothing_it_started_behind() -> None:
         raise RuntimeError("the answer failed after starting something")
 
     with pytest.raises(RuntimeError):
-        run.take_next(answer)
+        run.take_next(asyncio.current_task(), answer)
     await asyncio.sleep(0)
     assert [work for work, _ in run.carried] == ["work"]
-    assert run.take_next(lambda: None) is None  # nothing stale for the next answer to pick up
+    # Nothing stale is left for the next answer to pick up.
+    assert run.take_next(asyncio.current_task(), lambda: None) is None

@@ -256,11 +256,12 @@ class RunBase:
         self._taken = work
         return True
 
-    def take_next(self, answer: Callable[..., Any], *args: Any) -> Any:
-        """Call ``answer(*args)``, which answers the engine; what it started for this task to run next.
+    def take_next(self, task: asyncio.Task[Any] | None, answer: Callable[..., Any], *args: Any) -> Any:
+        """Call ``answer(*args)``, which answers the engine; what it started for ``task`` to run next.
 
-        None when it started nothing, or when this task is being cancelled: then the follow-up gets
-        a task of its own, uncancelled. An attempt returned is already this task's.
+        ``task`` is the task calling (its caller knows it, which spares a lookup per step). None when
+        the answer started nothing, or when ``task`` is being cancelled: then the follow-up gets a
+        task of its own, uncancelled. An attempt returned is already ``task``'s.
         """
         self._taking = True
         try:
@@ -277,7 +278,6 @@ class RunBase:
         if taken is None:
             return None
         self._taken = None
-        task = asyncio.current_task()
         if task is None or task.cancelling():
             self._own_task(taken)
             return None
@@ -304,6 +304,7 @@ class RunBase:
         the method, and context variables a step sets are seen by the step it leads to (as when each
         had a task copied from the context of the one that started it).
         """
+        task = attempt.task  # this task, set when it was made (or by take_next for a taken attempt)
         while True:
             if attempt.done:
                 return
@@ -343,7 +344,7 @@ class RunBase:
             # A task that was cancelled (that attempt's timeout, the run's cancellation, or somebody
             # else, such as the loop shutting down) drives nothing more: take_next then gives what
             # it would have driven a task of its own.
-            taken = self.take_next(self.finish, attempt, value, error)
+            taken = self.take_next(task, self.finish, attempt, value, error)
             if taken is None:
                 return
             if type(taken) is not Attempt:

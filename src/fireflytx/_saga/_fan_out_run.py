@@ -198,8 +198,7 @@ def _item_for(step: StepSpec, clone: CloneRecord) -> Any:
 
 def _call_clone(run: SagaRun, step: StepSpec, clone: CloneRecord) -> Any:
     item = _item_for(step, clone)
-    args, kwargs = step.params.arguments(item, run.context, run.results, convert_to, item)
-    return getattr(run.instance, step.method_name)(*args, **kwargs)
+    return step.params.call(getattr(run.instance, step.method_name), item, run.context, run.results, item)
 
 
 # -- undoing ---------------------------------------------------------------------------------------
@@ -256,8 +255,7 @@ def _call_compensation(run: SagaRun, step: StepSpec, clone: CloneRecord) -> Any:
     if comp.params.converted:
         value = convert_to(comp.params.value_annotation, value)
     item = _item_for(step, clone) if comp.params.takes_item else clone.item
-    args, kwargs = comp.params.arguments(value, run.context, run.results, convert_to, item)
-    return getattr(run.instance, comp.method_name)(*args, **kwargs)
+    return comp.params.call(getattr(run.instance, comp.method_name), value, run.context, run.results, item)
 
 
 # -- reading the records ---------------------------------------------------------------------------

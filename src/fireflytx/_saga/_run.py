@@ -9,6 +9,7 @@ compensations, which fireflytx retries and times itself under every policy.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -93,8 +94,7 @@ class SagaRun(RunBase):
         if step.child is not None:
             return self.children.run(self, step)
         value = self.converted_inputs.get(step.step_id, self.tx_input)
-        args, kwargs = step.params.arguments(value, self.context, self.results, convert_to)
-        return getattr(self.instance, step.method_name)(*args, **kwargs)
+        return step.params.call(getattr(self.instance, step.method_name), value, self.context, self.results)
 
     def _step_done(self, attempt: Attempt) -> None:
         record = self.records[attempt.unit_id]
@@ -148,7 +148,7 @@ class SagaRun(RunBase):
             except BaseException as exc:  # the engine must always hear back
                 self.reply_at_once(key, exc)
                 raise
-            taken = self.take_next(self.reply_at_once, key, error)
+            taken = self.take_next(asyncio.current_task(), self.reply_at_once, key, error)
             if taken is None:
                 return
             if type(taken) is not tuple:  # a step: the engine does not ask for one while undoing
@@ -164,8 +164,7 @@ class SagaRun(RunBase):
         value = self.results.get(step.step_id)
         if comp.params.converted:
             value = convert_to(comp.params.value_annotation, value)
-        args, kwargs = comp.params.arguments(value, self.context, self.results, convert_to)
-        return getattr(self.instance, comp.method_name)(*args, **kwargs)
+        return comp.params.call(getattr(self.instance, comp.method_name), value, self.context, self.results)
 
     # -- result ----------------------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 from .._core._records import error_of, span
 from .._core._run import RunStart
 from .._lifecycle import nested_launch
-from .._values import convert_to
 from ..errors import CompensationError, DefinitionError, SubSagaFailedError, UnknownSagaError
 from ..listeners import Phase
 from ._definition import SagaSpec, StepSpec, definition_of
@@ -100,8 +99,8 @@ class Children:
         """
         assert step.child is not None
         value = run.converted_inputs.get(step.step_id, run.tx_input)
-        args, kwargs = step.params.arguments(value, run.context, run.results, convert_to)
-        child_input = getattr(run.instance, step.method_name)(*args, **kwargs)
+        method = getattr(run.instance, step.method_name)
+        child_input = step.params.call(method, value, run.context, run.results)
         if inspect.isawaitable(child_input):
             child_input = await child_input
         spec = self.resolve(step.child, run.name, step.step_id)

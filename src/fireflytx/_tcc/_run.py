@@ -115,8 +115,7 @@ class TccRun(RunBase):
             value = part.try_result
             if value is not None and phase.params.converted:
                 value = convert_to(phase.params.value_annotation, value)
-        args, kwargs = phase.params.arguments(value, self.context, {}, convert_to)
-        return getattr(part.instance, phase.method_name)(*args, **kwargs)
+        return phase.params.call(getattr(part.instance, phase.method_name), value, self.context, {})
 
     def _confirm_done(self, attempt: Attempt) -> None:
         key, attempt.sink = attempt.sink, None
