@@ -224,6 +224,10 @@ class LoopPump:
             self._act(lines)
 
 
+def _no_pump() -> LoopPump | None:
+    return None
+
+
 class PumpedBridge:
     """What the saga and TCC bridges share: their runs, one pump per event loop, and reading request lines.
 
@@ -238,13 +242,20 @@ class PumpedBridge:
         self._pumps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopPump] = (
             weakref.WeakKeyDictionary()
         )
+        self._last_pump: Callable[[], LoopPump | None] = _no_pump
 
     def pump_for(self, loop: asyncio.AbstractEventLoop) -> LoopPump:
         """The pump of ``loop`` (made on first use; call on that loop's thread)."""
+        # Most runs start on the loop the last one did: a weak reference to its pump spares the
+        # weak-keyed lookup (which makes a weak reference to the loop each time).
+        pump = self._last_pump()
+        if pump is not None and pump.loop is loop:
+            return pump
         pump = self._pumps.get(loop)
         if pump is None:
             me = weakref.proxy(self)
             pump = self._pumps[loop] = LoopPump(self._pump_class, loop, lambda p, text: me._dispatch(p, text))
+        self._last_pump = weakref.ref(pump)
         return pump
 
     def _start_run(self, run: Any, start: Callable[[str, Any], Any]) -> asyncio.Future[None]:
