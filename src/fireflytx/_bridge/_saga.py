@@ -23,7 +23,6 @@ from ._facade import facade
 from ._protocol import JavaObject
 from ._pump import PumpedBridge
 
-_P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
 
 
@@ -32,12 +31,9 @@ class _Java:
 
     def __init__(self) -> None:
         self.facade = facade()
-        self.StepInputs = JClass(_P + "saga.engine.StepInputs")
-        self.SagaRuns = JClass("dev.fireflytx.bridge.SagaRuns")
+        self.start_saga = JClass("dev.fireflytx.bridge.SagaRuns").start
+        """``SagaRuns.start``, looked up once."""
         self.RunPump = JClass("dev.fireflytx.bridge.RunPump")
-        self.TOKEN = JClass("java.lang.Boolean").TRUE
-        # An empty StepInputs has no resolvers to cache, so one instance serves every run.
-        self.NO_INPUTS = self.StepInputs.empty()
 
 
 _java: _Java | None = None
@@ -117,11 +113,10 @@ class SagaBridge(PumpedBridge):
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
+        start_saga = self._j.start_saga
         return self._start_run(
             run,
-            lambda run_key, pump: self._j.SagaRuns.start(
-                engine, definition, self._j.NO_INPUTS, run.correlation_id, run_key, pump
-            ),
+            lambda run_key, pump: start_saga(engine, definition, run.correlation_id, run_key, pump),
         )
 
     def _request(self, run: SagaRun, kind: str, unit: str, key: str) -> None:

@@ -38,9 +38,8 @@ class _Java:
 
     def __init__(self) -> None:
         self.facade = facade()
-        # fireflytx passes no inputs through the engine: an empty TccInputs (never null) serves every run.
-        self.NO_INPUTS = JClass(_P + "tcc.core.TccInputs").empty()
-        self.TccRuns = JClass("dev.fireflytx.bridge.TccRuns")
+        self.start_tcc = JClass("dev.fireflytx.bridge.TccRuns").start
+        """``TccRuns.start``, looked up once."""
         self.RunPump = JClass("dev.fireflytx.bridge.RunPump")
         self.PumpParticipant = JClass("dev.fireflytx.bridge.PumpParticipant")
         self.UnsupportedOperationException = JClass("java.lang.UnsupportedOperationException")
@@ -114,11 +113,9 @@ class TccBridge(PumpedBridge):
     def start(self, run: TccRun) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
+        engine, start_tcc = self._engine, self._j.start_tcc
         return self._start_run(
-            run,
-            lambda run_key, pump: self._j.TccRuns.start(
-                self._engine, definition, self._j.NO_INPUTS, run.correlation_id, run_key, pump
-            ),
+            run, lambda run_key, pump: start_tcc(engine, definition, run.correlation_id, run_key, pump)
         )
 
     def _request(self, run: TccRun, kind: str, unit: str, key: str) -> None:

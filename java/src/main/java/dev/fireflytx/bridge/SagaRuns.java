@@ -1,7 +1,6 @@
 package dev.fireflytx.bridge;
 
 import org.fireflyframework.transactional.saga.engine.SagaEngine;
-import org.fireflyframework.transactional.saga.engine.StepInputs;
 import org.fireflyframework.transactional.saga.registry.SagaDefinition;
 
 /**
@@ -19,20 +18,19 @@ public final class SagaRuns {
      * Executes {@code definition} on {@code engine} with a fresh {@link RunContext}; the run's requests and its
      * end (an {@code E} or {@code F} line under {@code runKey}) go to {@code pump}.
      *
+     * <p>The engine gets no {@code StepInputs}: Python keeps every input and hands each step its own, and
+     * fans steps out itself. With none, the engine also skips looking at every step for one to expand on
+     * each run, which it does for any inputs given, even empty ones.
+     *
      * @return the requests queued while starting (the first layer's steps), one per line
      */
     public static String start(
-            SagaEngine engine,
-            SagaDefinition definition,
-            StepInputs inputs,
-            String correlationId,
-            String runKey,
-            RunPump pump) {
+            SagaEngine engine, SagaDefinition definition, String correlationId, String runKey, RunPump pump) {
         return pump.during(() -> {
             RunContext context = new RunContext(correlationId, definition.name, runKey, pump);
             String[] previous = RunTags.enter(new String[] {correlationId, definition.name, null});
             try {
-                Completions.subscribe(engine.execute(definition, inputs, context), runKey,
+                Completions.subscribe(engine.execute(definition, null, context), runKey,
                         (key, value, error) -> pump.ended(key, error));
             } finally {
                 RunTags.restore(previous);

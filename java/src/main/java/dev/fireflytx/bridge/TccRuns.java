@@ -21,6 +21,12 @@ public final class TccRuns {
     /** The context variable that holds the run's {@link RunPump}. */
     public static final String PUMP_VARIABLE = "fireflytx.pump";
 
+    /**
+     * The inputs of every run: Python hands each participant its own input. The engine needs an object here
+     * (null fails the first try), and an empty one holds nothing a run could change, so one serves all.
+     */
+    private static final TccInputs NO_INPUTS = TccInputs.empty();
+
     private TccRuns() {}
 
     /**
@@ -30,8 +36,7 @@ public final class TccRuns {
      * @return the requests queued while starting (the first try), one per line
      */
     public static String start(
-            TccEngine engine, TccDefinition definition, TccInputs inputs, String correlationId, String runKey,
-            RunPump pump) {
+            TccEngine engine, TccDefinition definition, String correlationId, String runKey, RunPump pump) {
         return pump.during(() -> {
             TccContext context = new TccContext(correlationId);
             context.setVariable(RUN_VARIABLE, runKey);
@@ -39,7 +44,7 @@ public final class TccRuns {
             // The engine logs as soon as execute is called, before anything is subscribed.
             String[] previous = RunTags.enter(new String[] {correlationId, definition.name, null});
             try {
-                Completions.subscribe(engine.execute(definition, inputs, context), runKey,
+                Completions.subscribe(engine.execute(definition, NO_INPUTS, context), runKey,
                         (key, value, error) -> pump.ended(key, error != null ? error : engineError(value)));
             } finally {
                 RunTags.restore(previous);

@@ -17,7 +17,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.fireflyframework.transactional.saga.core.SagaResult;
 import org.fireflyframework.transactional.saga.engine.SagaEngine;
-import org.fireflyframework.transactional.saga.engine.StepInputs;
 import org.fireflyframework.transactional.saga.registry.SagaDefinition;
 import org.fireflyframework.transactional.saga.registry.StepDefinition;
 import org.fireflyframework.transactional.shared.engine.CompensationPolicy;
@@ -134,8 +133,8 @@ class EngineFacadeTest {
         for (CompensationPolicy policy : CompensationPolicy.values()) {
             try (FakePython python = new FakePython(request -> request.equals("Scharge"))) {
                 String runKey = "run-" + policy;
-                python.handle(SagaRuns.start(EngineFacade.sagaEngine(policy.name()), orderSaga(), StepInputs.empty(),
-                        "c-" + policy, runKey, python.pump));
+                python.handle(SagaRuns.start(EngineFacade.sagaEngine(policy.name()), orderSaga(), "c-" + policy,
+                        runKey, python.pump));
                 assertEquals("E", python.end(runKey).get(10, java.util.concurrent.TimeUnit.SECONDS), policy.name());
                 assertEquals(List.of("S", "S", "C", "E"), kinds(python), policy.name());
             }
@@ -145,8 +144,8 @@ class EngineFacadeTest {
     @Test
     void aSagaBuiltByTheFacadeSucceedsThroughSagaRuns() throws Exception {
         try (FakePython python = new FakePython(request -> false)) {
-            python.handle(SagaRuns.start(EngineFacade.sagaEngine("STRICT_SEQUENTIAL"), orderSaga(),
-                    StepInputs.empty(), "cid", "run-1", python.pump));
+            python.handle(SagaRuns.start(EngineFacade.sagaEngine("STRICT_SEQUENTIAL"), orderSaga(), "cid", "run-1",
+                    python.pump));
             assertEquals("E", python.end("run-1").get(10, java.util.concurrent.TimeUnit.SECONDS));
             assertEquals(List.of("S", "S", "E"), kinds(python));
             assertTrue(python.lines.get(0).startsWith("Srun-1 reserve "), python.lines.toString());

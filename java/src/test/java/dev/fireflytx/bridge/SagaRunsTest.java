@@ -8,7 +8,6 @@ import java.util.List;
 
 import org.fireflyframework.transactional.saga.core.SagaContext;
 import org.fireflyframework.transactional.saga.engine.SagaEngine;
-import org.fireflyframework.transactional.saga.engine.StepInputs;
 import org.fireflyframework.transactional.saga.engine.step.StepHandler;
 import org.fireflyframework.transactional.saga.registry.SagaDefinition;
 import org.fireflyframework.transactional.saga.registry.StepDefinition;
@@ -37,7 +36,7 @@ class SagaRunsTest {
 
         RunPump pump = new RunPump(() -> {});
         String lines = SagaRuns.start(
-                new SagaEngine(null, new NoOpSagaEvents()), definition, StepInputs.empty(), "cid-9", "run-9", pump);
+                new SagaEngine(null, new NoOpSagaEvents()), definition, "cid-9", "run-9", pump);
 
         // The step answered synchronously, so the run ended inside start: its end rides back on the return value.
         assertEquals("Erun-9\n", lines);
