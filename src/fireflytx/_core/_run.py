@@ -107,7 +107,18 @@ class RunStart:
 
 
 class RunBase:
-    """The kernel of one run; ``SagaRun`` and ``TccRun`` add what to attempt and how to report it."""
+    """The kernel of one run; ``SagaRun`` and ``TccRun`` add what to attempt and how to report it.
+
+    Slotted, as its kinds are: a run has more attributes than CPython keeps inline in an instance,
+    and every step reads several of them.
+    """
+
+    __slots__ = (
+        "name", "correlation_id", "headers", "tx_input", "converted_inputs", "loop", "workers", "listeners",
+        "interceptors", "replay", "loop_thread", "clock", "cancelled", "process_exit", "attempts", "disowned",
+        "_lock", "ended", "engine_error", "_waiter", "reply", "reply_at_once", "_taking", "_taken",
+        "_follow_ups", "_plain_tasks", "spec", "context",
+    )
 
     kind: ClassVar[TransactionKind]
     spec: Any

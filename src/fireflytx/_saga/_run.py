@@ -45,12 +45,14 @@ class _StepRecord:
 class SagaRun(RunBase):
     """The Python side of one saga run."""
 
+    __slots__ = ("instance", "results", "records", "_limit", "_active", "_waiting", "_gate", "children")
+
     kind: ClassVar[TransactionKind] = TransactionKind.SAGA
-    children: Any = None
-    """The engine's ``Children``, which runs and undoes ``@sub_saga`` steps (set by the engine)."""
 
     def __init__(self, spec: SagaSpec, instance: Any, start: RunStart) -> None:
         super().__init__(spec.name, start)
+        self.children: Any = None
+        """The engine's ``Children``, which runs and undoes ``@sub_saga`` steps (set by the engine)."""
         self.spec = spec
         self.instance = instance
         self.results: dict[str, Any] = {}

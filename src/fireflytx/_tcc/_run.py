@@ -65,6 +65,8 @@ class _Participant:
 class TccRun(RunBase):
     """The Python side of one TCC run."""
 
+    __slots__ = ("try_results", "participants", "_last_id", "decision")
+
     kind: ClassVar[TransactionKind] = TransactionKind.TCC
 
     def __init__(self, spec: TccSpec, start: RunStart) -> None:
