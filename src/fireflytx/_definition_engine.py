@@ -69,10 +69,10 @@ class DefinitionEngine(EngineBase, Generic[S]):
         self._registered(effective)
         return effective
 
-    async def _launch(
+    def _launch(
         self, spec: Any, input: Any, correlation_id: str | None, headers: Headers, replay: Replay
-    ) -> Any:
-        """Start one run of ``spec`` and return its result."""
+    ) -> Coroutine[Any, Any, Any]:
+        """Check and prepare one run of ``spec``; the coroutine returned runs it to its result."""
         raise NotImplementedError
 
     async def _run_recovered(

@@ -498,7 +498,9 @@ class EngineBase(DurableRuns):
             with self._lock:
                 self._runs.add(run)
                 self._transactions[run.name] = self._transactions.get(run.name, 0) + 1
-            return await self._drive(run, lambda: begin(run), bridge)
+            if self._durability is None:  # the common case, one coroutine fewer to pass through
+                return await self._drive_run(run, begin, bridge)
+            return await self._drive_durably(run, begin, bridge, self._durability)
         finally:
             if run is not None:
                 with self._lock:
@@ -512,23 +514,22 @@ class EngineBase(DurableRuns):
         assert self.max_in_flight is not None
         return EngineFullError(type(self).__name__, self.max_in_flight)
 
-    async def _drive(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
-        durability = self._durability
-        if durability is not None:
-            if run.replay is None:
-                earlier = await self._begin_durably(run, durability)
-                if earlier is not None:
-                    return earlier
-            try:
-                return await self._drive_run(run, start, bridge)
-            except BaseException:
-                # It did not reach its end here (the engine failed, the process is exiting): recovery
-                # finishes it from its checkpoints.
-                await durability.give_up(run.correlation_id)
-                raise
-        return await self._drive_run(run, start, bridge)
+    async def _drive_durably(
+        self, run: R, begin: Callable[[R], asyncio.Future[None]], bridge: Any, durability: Durability
+    ) -> Any:
+        if run.replay is None:
+            earlier = await self._begin_durably(run, durability)
+            if earlier is not None:
+                return earlier
+        try:
+            return await self._drive_run(run, begin, bridge)
+        except BaseException:
+            # It did not reach its end here (the engine failed, the process is exiting): recovery
+            # finishes it from its checkpoints.
+            await durability.give_up(run.correlation_id)
+            raise
 
-    async def _drive_run(self, run: RunBase, start: Callable[[], asyncio.Future[None]], bridge: Any) -> Any:
+    async def _drive_run(self, run: R, begin: Callable[[R], asyncio.Future[None]], bridge: Any) -> Any:
         listeners = self._listeners
         if listeners.journals:
             await listeners.checkpoint(run.started_event())
@@ -537,7 +538,7 @@ class EngineBase(DurableRuns):
         if _NESTED.get() is not None:
             # Admitted: what this run's own steps start (they inherit this context) is no nested launch.
             _NESTED.set(None)
-        done = start()
+        done = begin(run)
         cancelled = False
         try:
             await done

@@ -8,7 +8,7 @@ Python-owned timer threads. Nothing a step does blocks the loop unless the step 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
 from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
@@ -122,10 +122,12 @@ class SagaEngine(DefinitionEngine[SagaSpec]):
         instance = saga() if isinstance(saga, type) else saga
         return await self._launch(spec, input, correlation_id, headers, None, instance, policy, plan)
 
-    async def _launch(
+    def _launch(
         self, spec: SagaSpec, input: Any, correlation_id: str | None, headers: Headers, replay: Replay,
         instance: Any = None, policy: CompensationPolicy | None = None, plan: _Plan | None = None,
-    ) -> SagaResult:
+    ) -> Coroutine[Any, Any, SagaResult]:
+        # Not a coroutine itself: it checks and prepares the run at once, and returns the coroutine
+        # that runs it, so every await of a run passes through one frame fewer.
         # A recovered run (no instance) gets a new one, as a run of the class does.
         if instance is None:
             instance = spec.cls()
@@ -134,10 +136,9 @@ class SagaEngine(DefinitionEngine[SagaSpec]):
         bridge, start = self._run_start(
             spec.name, plan[0], input, correlation_id, headers, self._kind, replay
         )
-        result: SagaResult = await self._execute(
+        return self._execute(
             start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge
         )
-        return result
 
     def _new_run(self, spec: SagaSpec, instance: Any, start: Any) -> SagaRun:
         run = SagaRun(spec, instance, start)

@@ -8,7 +8,7 @@ loop. A ``SagaEngine`` and a ``TccEngine`` can run side by side: they share the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
@@ -96,15 +96,15 @@ class TccEngine(DefinitionEngine[TccSpec]):
         spec = self._effective.of(tcc, self._definition_of)
         return await self._launch(spec, input, correlation_id, headers, None)
 
-    async def _launch(
+    def _launch(
         self, spec: TccSpec, input: Any, correlation_id: str | None, headers: Headers, replay: Replay
-    ) -> TccResult:
+    ) -> Coroutine[Any, Any, TccResult]:
+        # Prepares the run at once and returns the coroutine that runs it (see SagaEngine._launch).
         # Worked out from the input on every start, recovered ones too: only the input is stored.
         own = participant_inputs(spec, input)
         bridge, start = self._run_start(
             spec.name, _converted_tries_of(spec), input, correlation_id, headers, self._kind, replay, own=own
         )
-        result: TccResult = await self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
-        return result
+        return self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
 
     execute_sync = blocking_twin(execute, "phase methods")
