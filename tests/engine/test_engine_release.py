@@ -1,7 +1,9 @@
-"""A stopped engine leaves nothing behind: its bridge, definitions and threads are reused or freed."""
+"""A stopped engine leaves nothing behind: its bridge, definitions and threads are reused or freed; a running
+one lets go of the event loops it ran on once they are gone."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 import weakref
@@ -98,3 +100,25 @@ def test_stop_waits_for_worker_threads_still_handing_a_finished_runs_last_answer
         gc.collect()
         still_held += bridge() is not None
     assert still_held == 0
+
+
+def test_a_running_engine_lets_go_of_the_event_loops_it_ran_on_once_they_are_gone() -> None:
+    # One engine, runs on short-lived loops (asyncio.run per request, say): each loop gets a pump, and
+    # a pump that held its loop kept the loop, itself and its Java half for as long as the engine.
+    engine = SagaEngine().start()
+    gone: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+    try:
+        for _ in range(3):
+            loop = asyncio.new_event_loop()
+            try:
+                assert loop.run_until_complete(engine.execute(Release)).is_success
+                assert loop.run_until_complete(engine.execute(Release)).is_success
+            finally:
+                loop.close()
+            gone.append(weakref.ref(loop))
+            del loop
+        gc.collect()
+        assert [ref() for ref in gone] == [None, None, None]
+        assert engine.execute_sync(Release).is_success  # and it still runs on the next loop
+    finally:
+        engine.stop()

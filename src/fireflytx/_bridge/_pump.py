@@ -84,7 +84,9 @@ class LoopPump:
         self, pump_class: Any, loop: asyncio.AbstractEventLoop, dispatch: Callable[[LoopPump, str], None]
     ) -> None:
         """Made on ``loop``'s own thread (by the first run of that loop)."""
-        self.loop = loop
+        # Weakly: the bridge keeps its pumps by loop in a weak-keyed dictionary, and a pump holding its
+        # loop would keep that loop, the pump and its Java half alive as long as the bridge.
+        self.loop_ref = weakref.ref(loop)
         self.loop_thread = threading.get_ident()
         self.java = pump_class(_Waker(weakref.ref(self)))
         # Bound once: looking a method up on a Java object makes a new bound method each time. The
@@ -121,7 +123,9 @@ class LoopPump:
         if attempt_key:
             self._succeeded.append(attempt_key)
         if self._scheduled is None:
-            self._scheduled = self.loop.call_soon(self.pump)
+            loop = self.loop_ref()
+            if loop is not None:  # on its own thread it always is
+                self._scheduled = loop.call_soon(self.pump)
 
     def reply(self, attempt_key: str, error: BaseException | None) -> None:
         """Answer one request; from any thread. Successes on a busy loop wait for the turn's batch."""
@@ -206,8 +210,11 @@ class LoopPump:
 
     def wake(self) -> None:
         """Drain soon, on this pump's loop; from any thread."""
+        loop = self.loop_ref()
+        if loop is None:  # the loop is gone, and with it every run that could wait for this
+            return
         try:
-            self.loop.call_soon_threadsafe(self.pump)
+            loop.call_soon_threadsafe(self.pump)
         except RuntimeError:  # the loop is closed: no run of it is waiting any more
             pass
 
@@ -249,7 +256,7 @@ class PumpedBridge:
         # Most runs start on the loop the last one did: a weak reference to its pump spares the
         # weak-keyed lookup (which makes a weak reference to the loop each time).
         pump = self._last_pump()
-        if pump is not None and pump.loop is loop:
+        if pump is not None and pump.loop_ref() is loop:
             return pump
         pump = self._pumps.get(loop)
         if pump is None:
