@@ -265,11 +265,14 @@ class PumpedBridge:
         self._last_pump = weakref.ref(pump)
         return pump
 
-    def _start_run(self, run: Any, start: Callable[[str, Any], Any]) -> asyncio.Future[None]:
+    def _start_run(
+        self, run: Any, start: Callable[[Any, Any, str, str, Any], str], engine: Any, definition: Any
+    ) -> asyncio.Future[None]:
         """Start ``run`` on its loop's pump; the future resolves when the engine's run has ended.
 
-        ``start(run_key, pump)`` makes the engine's start call (on the loop's Java pump) and returns
-        the request lines it answered with.
+        ``start`` is the adapter's ``SagaRuns.start`` or ``TccRuns.start``: both take the engine, the
+        definition, the correlation id, the run key and the loop's Java pump, and return the request
+        lines the engine answered with.
         """
         pump = self.pump_for(run.loop)
         run.reply = pump.reply
@@ -279,7 +282,7 @@ class PumpedBridge:
         self.runs[run_key] = run
         CROSSINGS.into_java += 1
         try:
-            lines = start(run_key, pump.java)
+            lines = start(engine, definition, run.correlation_id, run_key, pump.java)
         except JException as exc:  # as map_java_errors does, without a context manager per run
             self.runs.pop(run_key, None)
             raise to_python(exc) from exc

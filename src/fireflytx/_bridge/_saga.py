@@ -113,11 +113,7 @@ class SagaBridge(PumpedBridge):
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
         definition = self.register(run.spec)
         engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
-        start_saga = self._j.start_saga
-        return self._start_run(
-            run,
-            lambda run_key, pump: start_saga(engine, definition, run.correlation_id, run_key, pump),
-        )
+        return self._start_run(run, self._j.start_saga, engine, definition)
 
     def _request(self, run: SagaRun, kind: str, unit: str, key: str) -> None:
         step = self._units[unit]

@@ -28,7 +28,6 @@ from fireflytx._tcc._definition import CANCEL, CONFIRM, TRY, ParticipantSpec, Tc
 from fireflytx._tcc._run import TccRun
 from fireflytx.listeners import Decision
 
-_P = "org.fireflyframework.transactional."
 _ids = itertools.count(1)
 _PHASES = {"T": TRY, "K": CONFIRM, "X": CANCEL}
 
@@ -112,11 +111,7 @@ class TccBridge(PumpedBridge):
 
     def start(self, run: TccRun) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
-        definition = self.register(run.spec)
-        engine, start_tcc = self._engine, self._j.start_tcc
-        return self._start_run(
-            run, lambda run_key, pump: start_tcc(engine, definition, run.correlation_id, run_key, pump)
-        )
+        return self._start_run(run, self._j.start_tcc, self._engine, self.register(run.spec))
 
     def _request(self, run: TccRun, kind: str, unit: str, key: str) -> None:
         run.start_phase(self._units[unit], _PHASES[kind], key)
