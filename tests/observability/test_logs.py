@@ -304,6 +304,44 @@ async def test_a_quiet_engine_forwards_no_step_warnings(kept: Keep) -> None:
     assert kept.matching(java_line_of("hushed")) == kept.matching(java_line_of("marker")) == []
 
 
+def test_engine_lines_are_handed_on_only_at_levels_a_handler_hears() -> None:
+    from fireflytx._bridge._logs import LOGGER, lowest_heard
+
+    parent = logging.getLogger("fireflytx")
+    assert any(type(h) is logging.NullHandler for h in parent.handlers)
+    parent.propagate = False  # the chain is now fireflytx.java -> fireflytx, which holds a NullHandler
+    handler = Keep()
+    handler.setLevel(logging.WARNING)
+    try:
+        assert lowest_heard() is None
+        LOGGER.addHandler(handler)
+        assert lowest_heard() == logging.WARNING
+        parent.addFilter(lambda record: True)  # a filter on the way sees every record
+        assert lowest_heard() == 0
+    finally:
+        parent.propagate = True
+        parent.filters.clear()
+        LOGGER.removeHandler(handler)
+
+
+async def test_a_handler_added_later_hears_the_next_lines() -> None:
+    parent = logging.getLogger("fireflytx")
+    java = logging.getLogger("fireflytx.java")
+    parent.propagate = False  # nobody hears fireflytx.java: its lines are dropped unread
+    handler = Keep()
+    try:
+        async with SagaEngine() as engine:
+            await engine.execute(Logged, {"decline": True}, correlation_id="unheard")
+            time.sleep(0.3)  # the drain thread's batch of that line goes by
+            java.addHandler(handler)
+            await engine.execute(Logged, {"decline": True}, correlation_id="heard-later")
+            assert len(handler.wait_for(java_line_of("heard-later"), 1)) == 1
+        assert handler.matching(java_line_of("unheard")) == []
+    finally:
+        parent.propagate = True
+        java.removeHandler(handler)
+
+
 async def test_a_burst_of_engine_lines_arrives_whole_and_in_order(kept: Keep) -> None:
     async with SagaEngine() as engine:
         runs = [f"burst-{i}" for i in range(300)]

@@ -106,12 +106,44 @@ def _drain() -> None:
             if stopping:
                 return
             continue
+        heard = lowest_heard()
+        if heard is None:
+            continue  # every line would reach only NullHandlers: Python logging would drop them all
         values = [None if v == absent else v for v in text.split(separator)]
         for start in range(0, len(values), width):
+            if _LEVELS.get(values[start] or "INFO", logging.INFO) < heard:
+                continue
             try:
                 _forward(*values[start : start + width])
             except Exception:  # noqa: BLE001 - a handler raised: the lines after it must still arrive
                 _handler_failed()
+
+
+def lowest_heard() -> int | None:
+    """The lowest level at which a ``fireflytx.java`` record would reach a handler that does anything.
+
+    None when only ``NullHandler``s would get it (``fireflytx`` adds one, as libraries do, so
+    Python's last-resort handler never writes these lines): then a record is made, stamped and
+    handed on only to be dropped, on this thread, holding the GIL the event loop needs (about a
+    tenth of a failing saga's cost when each writes a warning). Read per batch, so a handler
+    added later hears the next batch. A logger filter on the way sees every record, as it would.
+    """
+    lowest: int | None = None
+    found = False
+    logger: logging.Logger | None = LOGGER
+    while logger is not None:
+        if logger.filters:
+            return 0
+        for handler in logger.handlers:
+            found = True
+            if type(handler) is not logging.NullHandler:
+                lowest = handler.level if lowest is None else min(lowest, handler.level)
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    if not found and logging.lastResort is not None:
+        return logging.lastResort.level
+    return lowest
 
 
 def _handler_failed() -> None:
