@@ -539,7 +539,7 @@ class RunBase:
         number = 0
         while True:
             number += 1
-            done: asyncio.Future[None] = self.loop.create_future()
+            done: asyncio.Future[None] | None = None if is_async else self.loop.create_future()
             attempt = self.new_attempt(
                 phase, unit_id, number, method, is_async, policy.timeout_ms,
                 number > policy.retry, self._resolve, done,
@@ -557,7 +557,15 @@ class RunBase:
                     task.uncancel()
             else:
                 self.launch(attempt)
-            await done
+            if done is None:
+                # An attempt run here finished on this thread, and is done with unless a journal is
+                # still recording its end (``_journal_then_done``, a task on this loop): only then is
+                # there anything to wait for.
+                if attempt.on_done is not None:
+                    done = attempt.sink = self.loop.create_future()
+                    await done
+            else:
+                await done
             if attempt.error is None or attempt.last:
                 return attempt
             if policy.backoff_ms:
@@ -568,7 +576,8 @@ class RunBase:
 
     def _resolve(self, attempt: Attempt) -> None:
         sink, attempt.sink = attempt.sink, None
-        self.on_loop(_set_done, sink)
+        if sink is not None:  # None: the attempt ran in its caller's task, which is not waiting
+            self.on_loop(_set_done, sink)
 
     def result(self) -> Any:
         """The run's result, built from its records (``SagaResult`` or ``TccResult``)."""
