@@ -530,12 +530,15 @@ class RunBase:
         method: Callable[[], Any],
         is_async: bool,
         records: list[Attempt],
+        task: asyncio.Task[Any] | None = None,
     ) -> Attempt:
         """Attempt ``method`` until it succeeds or its retries are spent; the last attempt.
 
         Pauses between attempts are ``policy.backoff_ms`` exactly (no jitter), for compensations and
-        TCC cancels alike.
+        TCC cancels alike. ``task`` is the calling task, if the caller knows it (spares a lookup).
         """
+        if is_async and task is None:
+            task = asyncio.current_task()
         number = 0
         while True:
             number += 1
@@ -550,7 +553,6 @@ class RunBase:
             elif is_async:
                 # Run it inside this task: no task and no loop turn of its own. Its timeout cancels
                 # this task, which _drive absorbs; the cancellation is taken back below.
-                task = asyncio.current_task()
                 attempt.task = task
                 await self._drive(attempt)
                 if task is not None and attempt.timed_out and task.cancelling():

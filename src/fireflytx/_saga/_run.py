@@ -28,7 +28,7 @@ from ._context import SagaContext
 from ._definition import SagaSpec, StepSpec
 from ._fan_out_run import CloneRecord, clone_outcomes, compensate_fan_out, fan_out_step
 from ._results import SagaResult, SagaStatus, StepOutcome
-from ._step_outcomes import Standing, UnitRecord, outcome_of, standing_of, summarize
+from ._step_outcomes import UnitRecord, outcome_of, summarize
 
 __all__ = ["SagaRun"]
 
@@ -135,6 +135,7 @@ class SagaRun(RunBase):
 
     async def _compensate(self, step: StepSpec, key: str) -> None:
         """Undo ``step``, then the first compensation each answer starts, in this task: a loop, no nesting."""
+        task = asyncio.current_task()
         while True:
             comp = step.compensation
             assert comp is not None
@@ -142,7 +143,7 @@ class SagaRun(RunBase):
             try:
                 last = await self.attempt_with_retries(
                     Phase.COMPENSATION, step.step_id, comp, partial(self._call_compensation, step),
-                    comp.is_async, self.records[step.step_id].compensations,
+                    comp.is_async, self.records[step.step_id].compensations, task,
                 )
                 error = last.error
                 if step.child is not None and isinstance(last.value, SagaResult):
@@ -150,7 +151,7 @@ class SagaRun(RunBase):
             except BaseException as exc:  # the engine must always hear back
                 self.reply_at_once(key, exc)
                 raise
-            taken = self.take_next(asyncio.current_task(), self.reply_at_once, key, error)
+            taken = self.take_next(task, self.reply_at_once, key, error)
             if taken is None:
                 return
             if type(taken) is not tuple:  # a step: the engine does not ask for one while undoing
@@ -180,10 +181,14 @@ class SagaRun(RunBase):
 
     def _undo_skipped(self) -> bool:
         """A step that has a compensation succeeded and was not undone (the policy skipped undoing)."""
-        return any(
-            step.compensation is not None and standing_of(self.records[step.step_id])[0] is Standing.DONE
-            for step in self.spec.steps
-        )
+        records = self.records
+        for step in self.spec.steps:
+            if step.compensation is not None:
+                record = records[step.step_id]
+                # Standing.DONE (see standing_of), read without building the standing.
+                if record.succeeded and not record.compensations:
+                    return True
+        return False
 
     def result(self) -> SagaResult:
         """The run's result; per-step outcomes are built when first read, from a snapshot."""
