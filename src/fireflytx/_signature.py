@@ -15,9 +15,10 @@ from typing import Any
 from ._markers import FanOutItem, FromStep
 from ._values import needs_conversion
 
-__all__ = ["ParamPlan", "plan_parameters"]
+__all__ = ["BARE", "VALUE_ONLY", "ParamPlan", "plan_parameters"]
 
-_BARE, _VALUE_ONLY, _GENERAL = 0, 1, 2
+BARE, VALUE_ONLY, _GENERAL = 0, 1, 2
+"""``ParamPlan.shape``: nothing to fill; only the value, positionally; anything else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +35,14 @@ class ParamPlan:
     converted: bool = False
     """``value_annotation`` is a model or dataclass: values are converted to it before each call."""
     shape: int = field(init=False, repr=False, compare=False)
-    """``_BARE``, ``_VALUE_ONLY`` or ``_GENERAL``: read from ``slots`` once, for ``call``."""
+    """``BARE``, ``VALUE_ONLY`` or ``_GENERAL``: read from ``slots`` once, for ``call``."""
 
     def __post_init__(self) -> None:
         slots = self.slots
         if not slots:
-            shape = _BARE
+            shape = BARE
         elif len(slots) == 1 and slots[0][1] == "value" and slots[0][3]:
-            shape = _VALUE_ONLY
+            shape = VALUE_ONLY
         else:
             shape = _GENERAL
         object.__setattr__(self, "shape", shape)
@@ -75,9 +76,9 @@ class ParamPlan:
         fill, or only the value) are called without building argument lists.
         """
         shape = self.shape
-        if shape == _BARE:
+        if shape == BARE:
             return method()
-        if shape == _VALUE_ONLY:
+        if shape == VALUE_ONLY:
             return method(value)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -406,3 +407,39 @@ async def test_steps_with_their_own_idempotency_keys_all_run(engine: SagaEngine)
     result = await engine.execute(Keyed)
     assert result.status is SagaStatus.SUCCEEDED and sorted(ran) == ["charge", "ship"]
     assert [(s.status, s.attempts) for s in result.steps.values()] == [(StepStatus.SUCCEEDED, 1)] * 2
+
+
+@pytest.mark.parametrize("takes_input", [False, True])
+async def test_a_step_method_the_instance_refuses_to_look_up_fails_that_step(
+    engine: SagaEngine, takes_input: bool
+) -> None:
+    undone: list[str] = []
+
+    class Refusing:
+        def __getattribute__(self, name: str) -> Any:
+            if name in ("b", "b_with_input"):
+                raise LookupError(f"no {name} here")
+            return object.__getattribute__(self, name)
+
+        @saga_step("a")
+        async def a(self) -> str:
+            return "A"
+
+        @compensation_step("a")
+        async def undo_a(self, result: str) -> None:
+            undone.append(result)
+
+        if takes_input:
+
+            @saga_step("b", depends_on=["a"])
+            async def b_with_input(self, order: dict[str, int]) -> None: ...
+        else:
+
+            @saga_step("b", depends_on=["a"])
+            async def b(self) -> None: ...
+
+    result = await engine.execute(saga(f"refusing-{takes_input}")(Refusing), {"n": 1})
+    assert result.status is SagaStatus.COMPENSATED and undone == ["A"]
+    error = result.steps["b"].error
+    assert result.steps["b"].status is StepStatus.FAILED and error is not None
+    assert error.type == "LookupError" and "no b" in error.message

@@ -13,7 +13,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
@@ -22,6 +22,7 @@ from .._core._attempt import Attempt
 from .._core._maker import positional_maker
 from .._core._records import Clock
 from .._core._run import RunBase, RunStart
+from .._signature import BARE, VALUE_ONLY
 from .._values import convert_to
 from ..listeners import Phase, TransactionKind
 from ._context import SagaContext
@@ -70,8 +71,21 @@ class SagaRun(RunBase):
         record = self.records[step.step_id]
         number = len(record.attempts) + 1
         if step.fan_out is None:
+            # The commonest methods (taking nothing, or only the input) are called bound, with no
+            # frame of ours between: two Python calls fewer per attempt than through _call_step.
+            call: Callable[[], Any] | None = None
+            if step.child is None:
+                shape = step.params.shape
+                try:
+                    if shape == BARE:
+                        call = getattr(self.instance, step.method_name)
+                    elif shape == VALUE_ONLY:
+                        value = self.converted_inputs.get(step.step_id, self.tx_input)
+                        call = partial(getattr(self.instance, step.method_name), value)
+                except Exception:  # noqa: BLE001 - a hostile __getattribute__: the attempt raises it
+                    call = None
             attempt = self.new_attempt(
-                Phase.STEP, step.step_id, number, partial(self._call_step, step), step.is_async,
+                Phase.STEP, step.step_id, number, call or partial(self._call_step, step), step.is_async,
                 step.timeout_ms, number > step.retry, self._step_done, key,
             )
         else:
