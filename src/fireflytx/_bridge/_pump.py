@@ -80,10 +80,8 @@ class _Waker:
 class LoopPump:
     """Drains one loop's requests into ``dispatch`` and batches that loop's answers back to Java."""
 
-    def __init__(
-        self, pump_class: Any, loop: asyncio.AbstractEventLoop, dispatch: Callable[[LoopPump, str], None]
-    ) -> None:
-        """Made on ``loop``'s own thread (by the first run of that loop)."""
+    def __init__(self, pump_class: Any, loop: asyncio.AbstractEventLoop, bridge: PumpedBridge) -> None:
+        """Made on ``loop``'s own thread (by the first run of that loop); ``bridge`` is a weak proxy."""
         # Weakly: the bridge keeps its pumps by loop in a weak-keyed dictionary, and a pump holding its
         # loop would keep that loop, the pump and its Java half alive as long as the bridge.
         self.loop_ref = weakref.ref(loop)
@@ -93,7 +91,9 @@ class LoopPump:
         # JVM converts the request lines they return to str (see _jvm's convertStrings).
         self._java_exchange = self.java.exchange
         self._java_fail_and_drain = self.java.failAndDrain
-        self._dispatch = dispatch
+        # A weak proxy: the bridge keeps its pumps, and a pump must not keep its bridge. Its
+        # _dispatch is looked up per batch, a bound method made in C (a lambda would add a frame).
+        self._bridge = bridge
         self._succeeded: deque[str] = deque()
         self._scheduled: asyncio.Handle | None = None
         """The loop callback that will send the batch, once one is waiting."""
@@ -110,11 +110,11 @@ class LoopPump:
     def _act(self, lines: str) -> None:
         """Act on request lines on the loop thread."""
         if self._dispatching:  # lines drained while acting on others (see reply_at_once)
-            self._dispatch(self, lines)
+            self._bridge._dispatch(self, lines)
             return
         self._dispatching = True
         try:
-            self._dispatch(self, lines)
+            self._bridge._dispatch(self, lines)
         finally:
             self._dispatching = False
 
@@ -145,7 +145,7 @@ class LoopPump:
             CROSSINGS.into_java += 1
             lines = self._java_exchange(attempt_key)
             if lines:
-                self._dispatch(self, lines)
+                self._bridge._dispatch(self, lines)
             return
         ready = self._ready
         if ready is None or self._dispatching:
@@ -169,8 +169,12 @@ class LoopPump:
         else:
             self._batch(attempt_key)
             return
-        if lines:
-            self._act(lines)
+        if lines:  # _act, inline (once per chain step): the loop is not acting on lines here
+            self._dispatching = True
+            try:
+                self._bridge._dispatch(self, lines)
+            finally:
+                self._dispatching = False
 
     def _fail(self, attempt_key: str, name: str, text: str) -> None:
         CROSSINGS.into_java += 1
@@ -260,8 +264,7 @@ class PumpedBridge:
             return pump
         pump = self._pumps.get(loop)
         if pump is None:
-            me = weakref.proxy(self)
-            pump = self._pumps[loop] = LoopPump(self._pump_class, loop, lambda p, text: me._dispatch(p, text))
+            pump = self._pumps[loop] = LoopPump(self._pump_class, loop, weakref.proxy(self))
         self._last_pump = weakref.ref(pump)
         return pump
 
