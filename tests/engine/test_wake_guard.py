@@ -73,3 +73,28 @@ def test_the_ticker_stops_once_nothing_is_in_flight() -> None:
         return ticking * 10 + len(loop._scheduled)  # type: ignore[attr-defined]
 
     assert asyncio.run(main()) == 10  # one timer while busy, none a tick after
+
+
+def test_a_loop_whose_ticker_stopped_gets_a_new_one_with_its_next_run() -> None:
+    busy = [True]
+    guard = WakeGuard(lambda: busy[0])
+
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        timers = []
+        guard.keep_awake(loop)
+        busy[0] = False
+        await asyncio.sleep(TICK_S * 1.5)  # idle: the ticker ended
+        timers.append(len(loop._scheduled))  # type: ignore[attr-defined]
+        busy[0] = True
+        guard.keep_awake(loop)  # the same loop as the last run's, whose ticker is gone
+        timers.append(len(loop._scheduled))  # type: ignore[attr-defined]
+        return timers
+
+    assert asyncio.run(main()) == [0, 1]
+
+    async def other() -> int:  # a second loop, after the first: a ticker of its own
+        guard.keep_awake(asyncio.get_running_loop())
+        return len(asyncio.get_running_loop()._scheduled)  # type: ignore[attr-defined]
+
+    assert asyncio.run(other()) == 1
