@@ -9,6 +9,7 @@ Python-owned timer threads. Nothing a step does blocks the loop unless the step 
 from __future__ import annotations
 
 from collections.abc import Coroutine, Iterable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
@@ -136,8 +137,9 @@ class SagaEngine(DefinitionEngine[SagaSpec]):
         bridge, start = self._run_start(
             spec.name, plan[0], input, correlation_id, headers, self._kind, replay
         )
+        # Partials, not lambdas: called in C, they add no Python frame of their own.
         return self._execute(
-            start, lambda: self._new_run(spec, instance, start), lambda run: bridge.start(run, policy), bridge
+            start, partial(self._new_run, spec, instance, start), partial(bridge.start, policy=policy), bridge
         )
 
     def _new_run(self, spec: SagaSpec, instance: Any, start: Any) -> SagaRun:

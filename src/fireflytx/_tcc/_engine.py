@@ -9,6 +9,7 @@ loop. A ``SagaEngine`` and a ``TccEngine`` can run side by side: they share the 
 from __future__ import annotations
 
 from collections.abc import Coroutine, Mapping
+from functools import partial
 from typing import Any
 
 from .._definition_engine import DefinitionEngine, Headers, Replay, blocking_twin
@@ -105,6 +106,6 @@ class TccEngine(DefinitionEngine[TccSpec]):
         bridge, start = self._run_start(
             spec.name, _converted_tries_of(spec), input, correlation_id, headers, self._kind, replay, own=own
         )
-        return self._execute(start, lambda: TccRun(spec, start), bridge.start, bridge)
+        return self._execute(start, partial(TccRun, spec, start), bridge.start, bridge)
 
     execute_sync = blocking_twin(execute, "phase methods")
