@@ -17,6 +17,7 @@ public class StepFuture extends CompletableFuture<Object> {
     private final String key;
     private final CancelListener listener;
     private final String[] tags;
+    private final Object answer;
 
     /**
      * @param id       opaque id handed back to {@code listener}
@@ -32,9 +33,20 @@ public class StepFuture extends CompletableFuture<Object> {
      * @param tags     {@link RunTags} for the engine's log lines written while completing; may be null
      */
     public StepFuture(String key, CancelListener listener, String[] tags) {
+        this(key, listener, tags, Boolean.TRUE);
+    }
+
+    /**
+     * @param id       opaque id handed back to {@code listener}
+     * @param listener told when this future is cancelled; may be null
+     * @param tags     {@link RunTags} for the engine's log lines written while completing; may be null
+     * @param answer   what {@link #answer()} completes it with: null makes {@link #mono()} complete empty
+     */
+    public StepFuture(String key, CancelListener listener, String[] tags, Object answer) {
         this.key = key;
         this.listener = listener;
         this.tags = tags;
+        this.answer = answer;
     }
 
     /** Completes, with the engine's continuation (which runs on this thread) tagged with the run. */
@@ -73,6 +85,11 @@ public class StepFuture extends CompletableFuture<Object> {
     /** A Mono over this future; cancelling the Mono cancels the future. */
     public Mono<Object> mono() {
         return Mono.fromFuture(this);
+    }
+
+    /** Completes with the answer it was made with (Python answered: the attempt succeeded). */
+    public boolean answer() {
+        return complete(answer);
     }
 
     /** Completes with {@code value}; returns false if already completed. */

@@ -33,7 +33,7 @@ class RunPumpTest {
     @Test
     void requestsQueuedWhileAnswersAreAppliedComeBackFromTheSameCall() {
         var first = pump.request('S', "1", "a", null);
-        first.subscribe(value -> pump.request('S', "1", "b", null));
+        first.subscribe(value -> { }, error -> { }, () -> pump.request('S', "1", "b", null));
         String key = pump.drain().trim().split(" ")[2];
         int before = wakes.get();
         String next = pump.exchange(key);
@@ -98,8 +98,30 @@ class RunPumpTest {
     void anUnknownAnswerIsIgnored() {
         assertEquals("", pump.exchange("12345 999"));
         assertEquals(false, pump.fail("777", "E", "m"));
-        var future = pump.request('S', "1", "a", null);
+        var future = pump.request('T', "1", "a", null);
         pump.exchange(pump.drain().trim().split(" ")[2]);
         assertEquals(Boolean.TRUE, future.block(Duration.ofSeconds(1)));
+    }
+
+    @Test
+    void answeredSagaAttemptsCompleteEmptyAndTccPhasesWithAValue() {
+        String[] kinds = {"S", "C", "T", "K", "X"};
+        java.util.List<reactor.core.publisher.Mono<Object>> monos = new java.util.ArrayList<>();
+        for (String kind : kinds) {
+            monos.add(pump.request(kind.charAt(0), "1", "u", null));
+        }
+        StringBuilder keys = new StringBuilder();
+        for (String line : pump.drain().trim().split("\n")) {
+            keys.append(keys.length() == 0 ? "" : " ").append(line.split(" ")[2]);
+        }
+        pump.exchange(keys.toString());
+        for (int i = 0; i < kinds.length; i++) {
+            var signal = monos.get(i).materialize().block(Duration.ofSeconds(1));
+            boolean saga = kinds[i].equals("S") || kinds[i].equals("C");
+            assertTrue(saga ? signal.isOnComplete() : signal.isOnNext(), kinds[i] + ": " + signal);
+            if (!saga) {
+                assertEquals(Boolean.TRUE, signal.get());
+            }
+        }
     }
 }
