@@ -124,8 +124,8 @@ def lowest_heard() -> int | None:
 
     None when only ``NullHandler``s would get it (``fireflytx`` adds one, as libraries do, so
     Python's last-resort handler never writes these lines): then a record is made, stamped and
-    handed on only to be dropped, on this thread, holding the GIL the event loop needs (about a
-    tenth of a failing saga's cost when each writes a warning). Read per batch, so a handler
+    handed on only to be dropped, on this thread, holding the GIL the event loop needs (several
+    percent of a failing saga's cost, as each writes a warning). Read per batch, so a handler
     added later hears the next batch. A logger filter on the way sees every record, as it would.
     """
     lowest: int | None = None

@@ -78,7 +78,7 @@ class _Waker:
 
 
 class LoopPump:
-    """Drains one loop's requests into ``dispatch`` and batches that loop's answers back to Java."""
+    """Drains one loop's requests into its bridge's ``_dispatch`` and batches the loop's answers to Java."""
 
     def __init__(self, pump_class: Any, loop: asyncio.AbstractEventLoop, bridge: PumpedBridge) -> None:
         """Made on ``loop``'s own thread (by the first run of that loop); ``bridge`` is a weak proxy."""
