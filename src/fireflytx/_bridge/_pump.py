@@ -169,12 +169,8 @@ class LoopPump:
         else:
             self._batch(attempt_key)
             return
-        if lines:  # _act, inline (once per chain step): the loop is not acting on lines here
-            self._dispatching = True
-            try:
-                self._bridge._dispatch(self, lines)
-            finally:
-                self._dispatching = False
+        if lines:
+            self._act(lines)
 
     def _fail(self, attempt_key: str, name: str, text: str) -> None:
         CROSSINGS.into_java += 1

@@ -84,12 +84,10 @@ class SagaRun(RunBase):
                         call = partial(getattr(self.instance, step.method_name), value)
                 except Exception:  # noqa: BLE001 - a hostile __getattribute__: the attempt raises it
                     call = None
-            # new_attempt, inline (once per step)
-            attempt = Attempt(
-                Phase.STEP, step.step_id, number, step.is_async, step.timeout_ms, number > step.retry,
-                call or partial(self._call_step, step), self._step_done, key,
+            attempt = self.new_attempt(
+                Phase.STEP, step.step_id, number, call or partial(self._call_step, step), step.is_async,
+                step.timeout_ms, number > step.retry, self._step_done, key,
             )
-            self.attempts.append(attempt)
         else:
             # One attempt runs every clone; the clones time and retry themselves (_fan_out_run).
             attempt = self.new_attempt(
