@@ -111,10 +111,8 @@ def _drain() -> None:
             continue  # every line would reach only NullHandlers: Python logging would drop them all
         values = [None if v == absent else v for v in text.split(separator)]
         for start in range(0, len(values), width):
-            if _LEVELS.get(values[start] or "INFO", logging.INFO) < heard:
-                continue
             try:
-                _forward(*values[start : start + width])
+                _forward(heard, *values[start : start + width])
             except Exception:  # noqa: BLE001 - a handler raised: the lines after it must still arrive
                 _handler_failed()
 
@@ -160,11 +158,12 @@ _handler_failures = 0
 
 
 def _forward(
-    level: str | None, logger: str | None, message: str | None, thread: str | None,
+    heard: int, level: str | None, logger: str | None, message: str | None, thread: str | None,
     error: str | None, cid: str | None, name: str | None, unit: str | None,
 ) -> None:
+    """Hand one engine line to Python logging, unless no handler hears its level (``lowest_heard``)."""
     number = _LEVELS.get(level or "INFO", logging.INFO)
-    if not LOGGER.isEnabledFor(number):
+    if number < heard or not LOGGER.isEnabledFor(number):
         return
     text = f"[{(logger or '').rsplit('.', 1)[-1]}] {message}"
     if error:
