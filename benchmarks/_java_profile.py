@@ -45,8 +45,15 @@ def dump(path: Path, begin: str) -> None:
         raise SystemExit(f"jcmd JFR.dump failed: {done.stdout}{done.stderr}")
 
 
+def _thread(event: dict[str, Any]) -> str | None:
+    """The sampled thread's Java name; None for a sample JFR could not tie to a thread."""
+    thread = event["values"].get("sampledThread")
+    return thread.get("javaName") if thread else None
+
+
 def _frames(event: dict[str, Any]) -> list[str]:
-    frames = event["values"]["stackTrace"]["frames"]
+    trace = event["values"].get("stackTrace")
+    frames = trace["frames"] if trace else []
     return [f"{f['method']['type']['name'].replace('/', '.')}.{f['method']['name']}" for f in frames]
 
 
@@ -55,16 +62,18 @@ def summary(path: Path, top: int = 25) -> str:
     command = [_tool("jfr"), "print", "--json", "--stack-depth", "128", "--events", "jdk.ExecutionSample"]
     printed = subprocess.run([*command, str(path)], capture_output=True, text=True, check=True).stdout
     events = json.loads(printed)["recording"]["events"]
-    by_thread = Counter(e["values"]["sampledThread"]["javaName"] for e in events)
+    by_thread = Counter(name for name in map(_thread, events) if name is not None)
     if not by_thread:
         return "no execution samples recorded"
     thread, samples = by_thread.most_common(1)[0]
     own: Counter[str] = Counter()
     on_stack: Counter[str] = Counter()
     for event in events:
-        if event["values"]["sampledThread"]["javaName"] != thread:
+        if _thread(event) != thread:
             continue
         frames = _frames(event)
+        if not frames:
+            continue
         own[frames[0]] += 1
         on_stack.update(set(frames))
     lines = [f"thread {thread!r}: {samples:,} samples at 1 ms (about {samples / 1000:.1f} s in Java)", ""]
