@@ -7,6 +7,7 @@ the ``_markers`` are read whatever the kind, and each kind refuses those its met
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ BARE, VALUE_ONLY, _GENERAL = 0, 1, 2
 class ParamPlan:
     """Where each parameter's value comes from.
 
-    ``slots`` lists, in declaration order, ``(name, source, detail, positional_only)`` where source is
+    ``slots`` lists, in declaration order, ``(name, source, detail, positional)`` where source is
     ``"value"`` (the saga input, or for a compensation its step's result), ``"context"`` or
     ``"step"`` (detail: the step id) or ``"item"`` (a fan-out clone's item, in its compensation).
     """
@@ -108,9 +109,34 @@ def _resolved_hints(func: Callable[..., Any], localns: Mapping[str, Any] | None)
 def _is_context(annotation: Any, context_type: type) -> bool:
     if annotation is context_type:
         return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # ``SagaContext | None``
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return any(_is_context(arg, context_type) for arg in members)
     if isinstance(annotation, str):
         return annotation.rsplit(".", 1)[-1] == context_type.__name__
     return isinstance(annotation, type) and issubclass(annotation, context_type)
+
+
+def _source_of(
+    annotation: Any, context_type: type, slots: list[tuple[str, str, str, bool]]
+) -> tuple[str | None, str, Any]:
+    """What fills a parameter so annotated: its source, the source's detail, and the annotation unmarked.
+
+    The source is None for a parameter nothing fills (only the first plain one takes the value).
+    """
+    if typing.get_origin(annotation) is typing.Annotated:
+        extras = typing.get_args(annotation)[1:]
+        markers = [m for m in extras if isinstance(m, FromStep)]
+        if markers:
+            return "step", markers[0].step_id, annotation
+        if any(isinstance(m, FanOutItem) for m in extras):
+            return "item", "", annotation
+        annotation = typing.get_args(annotation)[0]
+    if _is_context(annotation, context_type):
+        return "context", "", annotation
+    if not any(source == "value" for _, source, _, _ in slots):
+        return "value", "", annotation
+    return None, "", annotation
 
 
 def plan_parameters(
@@ -141,31 +167,34 @@ def plan_parameters(
     hints = _resolved_hints(func, localns)
     slots: list[tuple[str, str, str, bool]] = []
     value_annotation: Any = None
+    # A parameter is passed by position while every one before it is too (none left to its default,
+    # none keyword-only): a positional call is the cheaper one, and the commonest methods, taking
+    # only the input, then need no argument list built (``VALUE_ONLY``).
+    in_order = True
     for param in params[1:]:
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             problems.append(f"{what}: uses *{param.name}; declare named parameters instead")
             continue
-        annotation = hints.get(param.name, param.annotation)
-        positional = param.kind is inspect.Parameter.POSITIONAL_ONLY
-        if typing.get_origin(annotation) is typing.Annotated:
-            markers = [m for m in typing.get_args(annotation)[1:] if isinstance(m, FromStep)]
-            if markers:
-                slots.append((param.name, "step", markers[0].step_id, positional))
-                continue
-            if any(isinstance(m, FanOutItem) for m in typing.get_args(annotation)[1:]):
-                slots.append((param.name, "item", "", positional))
-                continue
-            annotation = typing.get_args(annotation)[0]
-        if _is_context(annotation, context_type):
-            slots.append((param.name, "context", "", positional))
-        elif not any(source == "value" for _, source, _, _ in slots):
-            slots.append((param.name, "value", "", positional))
-            value_annotation = None if annotation is inspect.Parameter.empty else annotation
-        elif param.default is inspect.Parameter.empty:
+        in_order = in_order and param.kind is not inspect.Parameter.KEYWORD_ONLY
+        hint = hints.get(param.name, param.annotation)
+        source, detail, annotation = _source_of(hint, context_type, slots)
+        if source is None:
+            in_order = False  # left to its default: the ones after it must be named
+            if param.default is inspect.Parameter.empty:
+                problems.append(
+                    f"{what}: parameter {param.name!r} cannot be filled; only the first parameter receives "
+                    f"the input. {fill_hint}"
+                )
+            continue
+        if not in_order and param.kind is inspect.Parameter.POSITIONAL_ONLY:
             problems.append(
-                f"{what}: parameter {param.name!r} cannot be filled; only the first parameter receives the "
-                f"input. {fill_hint}"
+                f"{what}: positional-only parameter {param.name!r} follows one left to its default, so it "
+                "cannot be given a value; make it a keyword parameter or move it before that one"
             )
+            continue
+        slots.append((param.name, source, detail, in_order))
+        if source == "value":
+            value_annotation = None if annotation is inspect.Parameter.empty else annotation
     if problems:
         return None, problems
     return ParamPlan(tuple(slots), value_annotation, needs_conversion(value_annotation)), []

@@ -72,7 +72,7 @@ def test_spec_records_every_knob_and_layers() -> None:
         True,
     )
     assert spec.step("b").params.from_steps == ("a",)
-    assert spec.step("d").params.slots == (("ctx", "context", "", False),)
+    assert spec.step("d").params.slots == (("ctx", "context", "", True),)
     assert definition_of(OrderSaga()) is spec
 
 

@@ -89,12 +89,12 @@ def test_spec_records_order_limits_and_signatures() -> None:
     assert shipping.cancel_phase.timeout_ms == 0  # explicitly no limit
     assert not shipping.try_phase.is_async and shipping.confirm_phase.is_async
     assert shipping.try_phase.params.value_annotation is Order
-    assert shipping.try_phase.params.slots == (("order", "value", "", False), ("ctx", "context", "", False))
+    assert shipping.try_phase.params.slots == (("order", "value", "", True), ("ctx", "context", "", True))
     payment = spec.participant("payment")
     assert payment.try_phase.timeout_ms == 9000  # inherited from @tcc
     assert (payment.try_phase.retry, payment.confirm_phase.retry, payment.cancel_phase.retry) == (0, 5, 3)
     assert (payment.confirm_phase.backoff_ms, payment.cancel_phase.backoff_ms) == (20, 100)
-    assert payment.cancel_phase.params.slots == (("ctx", "context", "", False),)
+    assert payment.cancel_phase.params.slots == (("ctx", "context", "", True),)
     assert not payment.optional and spec.participant("audit").optional
     assert payment.cls is Checkout.Payment
     assert payment.phase("confirm") is payment.confirm_phase
