@@ -138,7 +138,7 @@ class RunBase:
         self.interceptors = start.interceptors
         self.replay = start.replay
         self.loop_thread = threading.get_ident()
-        self.clock = Clock(datetime.now(UTC), time.perf_counter())
+        self.clock = _new_clock(datetime.now(UTC), time.perf_counter())
         self.cancelled = False
         """The caller cancelled the run: forward attempts stop, undoing goes on."""
         self.process_exit: BaseException | None = None
@@ -686,6 +686,7 @@ class RunBase:
         )
 
 
+_new_clock = positional_maker(Clock, "wall_start clock_start")
 _transaction_started = positional_maker(
     TransactionStarted, "kind name correlation_id at input headers definition"
 )

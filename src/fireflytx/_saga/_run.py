@@ -13,8 +13,8 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -34,13 +34,27 @@ from ._step_outcomes import UnitRecord, outcome_of, summarize
 __all__ = ["SagaRun"]
 
 
-@dataclass(slots=True)
 class _StepRecord:
-    attempts: list[Attempt] = field(default_factory=list)
-    compensations: list[Attempt] = field(default_factory=list)
-    succeeded: bool = False
-    clones: list[CloneRecord] = field(default_factory=list)
-    """A fan-out step's clones, in item order (see ``_fan_out_run``)."""
+    """What happened to one step in a run.
+
+    A plain slotted class: every run makes one per step, and list literals cost a fraction of a
+    dataclass's ``default_factory`` calls.
+    """
+
+    __slots__ = ("attempts", "compensations", "succeeded", "clones")
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+        self.compensations: list[Attempt] = []
+        self.succeeded = False
+        self.clones: Sequence[CloneRecord] = ()
+        """A fan-out step's clones, in item order (see ``_fan_out_run``, which sets them once)."""
+
+    def __repr__(self) -> str:
+        return (
+            f"_StepRecord(attempts={self.attempts!r}, compensations={self.compensations!r}, "
+            f"succeeded={self.succeeded!r}, clones={self.clones!r})"
+        )
 
 
 class SagaRun(RunBase):
