@@ -165,3 +165,99 @@ async def test_a_failed_tcc_try_cancels_every_participant_tried_before_it() -> N
             result = await engine.execute(Three)
             assert result.status is TccStatus.CANCELED
             assert sorted(cancelled) == ["first", "second", "third"]
+
+
+# -- run starts on a busy loop ride on the batch ----------------------------------------------------
+
+
+@saga("answers-one")
+class One:
+    @saga_step("only")
+    async def only(self, ctx: SagaContext) -> str:
+        return ctx.correlation_id
+
+
+def _crossings() -> int:
+    from fireflytx._bridge._pump import CROSSINGS
+
+    return CROSSINGS.into_java
+
+
+async def test_runs_started_in_one_busy_loop_turn_start_with_one_crossing(engine: SagaEngine) -> None:
+    await engine.execute(One)  # the launcher is made and registered once, beforehand
+    before = _crossings()
+    results = await asyncio.gather(*(engine.execute(One) for _ in range(100)))
+    assert all(r.is_success and r.steps["only"].result == r.correlation_id for r in results)
+    # Started one by one, 100 runs would cross 100 times for their starts alone.
+    assert _crossings() - before < 10
+
+
+async def test_correlation_ids_with_spaces_or_newlines_reach_their_runs_whole(engine: SagaEngine) -> None:
+    ids = ["order 42 for ann", "line\nbreak", "  leading and trailing  ", "tab\there"] * 5
+    ids = [f"{cid} #{i}" for i, cid in enumerate(ids)]
+    results = await asyncio.gather(*(engine.execute(One, correlation_id=cid) for cid in ids))
+    assert [r.correlation_id for r in results] == ids
+    assert [r.steps["only"].result for r in results] == ids
+
+
+async def test_two_classes_of_one_name_started_in_the_same_turn_each_run_their_own_steps(
+    engine: SagaEngine,
+) -> None:
+    def named(value: str) -> type:
+        @saga("answers-same-name")
+        class Same:
+            @saga_step("only")
+            async def only(self) -> str:
+                return value
+
+        return Same
+
+    first, second = named("first"), named("second")
+    for _ in range(3):  # the definition is replaced back and forth, its launcher with it
+        results = await asyncio.gather(*(engine.execute(cls) for cls in (first, second) * 10))
+        assert [r.steps["only"].result for r in results] == ["first", "second"] * 10
+
+
+async def test_a_run_whose_batched_start_the_engine_refuses_fails_alone(engine: SagaEngine) -> None:
+    from fireflytx import JavaExecutionError
+
+    await asyncio.gather(engine.execute(One), engine.execute(One))  # started with a batch: a launcher
+    bridge: Any = engine._bridge  # white-box: make the launcher named for One's next start unknown to Java
+    pump = bridge.pump_for(asyncio.get_running_loop())
+    key = next(k for k in pump._launchers if k[1] == "answers-one")
+    definition, name = pump._launchers[key]
+    pump._launchers[key] = (definition, "0")
+    try:
+        outcomes = await asyncio.gather(
+            asyncio.sleep(0), engine.execute(One), return_exceptions=True
+        )
+    finally:
+        pump._launchers[key] = (definition, name)
+    error = outcomes[1]
+    assert isinstance(error, JavaExecutionError), error
+    assert "no launcher 0" in str(error)
+    assert engine.runs_in_flight == 0
+    assert (await engine.execute(One)).is_success
+
+
+def test_a_loop_closed_with_a_batch_still_queued_is_let_go() -> None:
+    import gc
+    import weakref
+
+    engine = SagaEngine().start()
+    try:
+        loop = asyncio.new_event_loop()
+
+        async def leave_a_batch_queued() -> None:
+            await engine.execute(One)
+            bridge: Any = engine._bridge
+            bridge.pump_for(asyncio.get_running_loop())._batch("")  # runs only on a later turn
+
+        loop.run_until_complete(leave_a_batch_queued())
+        loop.close()
+        gone = weakref.ref(loop)
+        del loop
+        gc.collect()
+        assert gone() is None
+    finally:
+        engine.stop()

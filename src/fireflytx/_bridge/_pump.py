@@ -33,6 +33,8 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from jpype import JException, JImplements, JOverride
@@ -42,7 +44,7 @@ from ._errors import to_python
 
 _run_keys = itertools.count(1)
 
-__all__ = ["LoopPump"]
+__all__ = ["LoopPump", "PumpedBridge", "Starts"]
 
 
 class Crossings:
@@ -90,13 +92,21 @@ class LoopPump:
         # Bound once: looking a method up on a Java object makes a new bound method each time. The
         # JVM converts the request lines they return to str (see _jvm's convertStrings).
         self._java_exchange = self.java.exchange
+        self._java_exchange_and_start = self.java.exchangeAndStart
         self._java_fail_and_drain = self.java.failAndDrain
         # A weak proxy: the bridge keeps its pumps, and a pump must not keep its bridge. Its
         # _dispatch is looked up per batch, a bound method made in C (a lambda would add a frame).
         self._bridge = bridge
         self._succeeded: deque[str] = deque()
-        self._scheduled: asyncio.Handle | None = None
-        """The loop callback that will send the batch, once one is waiting."""
+        self._starts: list[str] = []
+        """Runs to start with the batch, one ``<launcher> <run key> <correlation id>`` line each."""
+        self._launchers: dict[Any, tuple[Any, str]] = {}
+        """Per definition (as its bridge keys it): the definition and its launcher's name on the Java pump."""
+        self._retired: list[str] = []
+        """Launchers of replaced definitions, forgotten once the start lines naming them are sent."""
+        self._scheduled: weakref.ref[asyncio.Handle] | None = None
+        """The loop callback that will send the batch, once one is waiting. Weakly: a loop closed with
+        it still queued holds it, and through it this pump; the pump must not hold the loop back."""
         self._dispatching = False
         """The loop thread is acting on request lines."""
         ready = getattr(loop, "_ready", None)
@@ -125,7 +135,51 @@ class LoopPump:
         if self._scheduled is None:
             loop = self.loop_ref()
             if loop is not None:  # on its own thread it always is
-                self._scheduled = loop.call_soon(self.pump)
+                self._scheduled = weakref.ref(loop.call_soon(self.pump))
+
+    def busy(self) -> bool:
+        """Whether other callbacks are ready in this loop turn, so a batch is worth waiting for."""
+        return bool(self._ready)
+
+    def start_later(self, launcher: str, run_key: str, correlation_id: str) -> None:
+        """Start a run with this loop turn's batch (on the loop thread): no crossing of its own.
+
+        ``correlation_id`` must hold no newline (lines are split on them).
+        """
+        self._starts.append(f"{launcher} {run_key} {correlation_id}")
+        self._batch("")
+
+    def launcher(self, key: Any, definition: Any, make: Callable[[], Any]) -> str:
+        """The name on the Java pump of the launcher of ``definition``; ``make()`` makes one if needed.
+
+        ``key`` names the definition as its bridge knows it; a definition replaced under the same key
+        (its class changed) gets a new launcher, and the old one is forgotten on both sides once the
+        start lines already naming it have been sent.
+        """
+        known = self._launchers.get(key)
+        if known is not None and known[0] is definition:
+            return known[1]
+        CROSSINGS.into_java += 2
+        name = str(self.java.addLauncher(make()))
+        if known is not None:
+            self._retired.append(known[1])
+        self._launchers[key] = (definition, name)
+        return name
+
+    def _send(self, keys: str) -> str:
+        """Hand Java these successes and the waiting run starts; what it asks next (on the loop thread)."""
+        CROSSINGS.into_java += 1
+        starts = self._starts
+        if not starts:
+            return self._java_exchange(keys)  # type: ignore[no-any-return]
+        text = "\n".join(starts)
+        starts.clear()
+        lines: str = self._java_exchange_and_start(keys, text)
+        retired = self._retired
+        while retired:
+            CROSSINGS.into_java += 1
+            self.java.removeLauncher(retired.pop())
+        return lines
 
     def reply(self, attempt_key: str, error: BaseException | None) -> None:
         """Answer one request; from any thread. Successes on a busy loop wait for the turn's batch."""
@@ -151,21 +205,21 @@ class LoopPump:
         if ready is None or self._dispatching:
             self._batch(attempt_key)
             return
-        scheduled = self._scheduled
         if not ready:
-            # Nothing else is ready on the loop, so no other answer could join a batch this turn.
+            # Nothing else is ready on the loop, so no other answer could join a batch this turn (and no
+            # run start waits: one would have scheduled the batch's callback).
             CROSSINGS.into_java += 1
             lines = self._java_exchange(attempt_key)
-        elif scheduled is not None and len(ready) == 1 and ready[0] is scheduled:
+        elif len(ready) == 1 and self._scheduled is not None and ready[0] is self._scheduled():
             # Only the batch's own callback is left in this turn: send the batch with this answer now.
-            scheduled.cancel()
+            batch: Any = ready[0]
+            batch.cancel()
             self._scheduled = None
             succeeded = self._succeeded
             succeeded.append(attempt_key)
             keys = " ".join(succeeded)
             succeeded.clear()
-            CROSSINGS.into_java += 1
-            lines = self._java_exchange(keys)
+            lines = self._send(keys)
         else:
             self._batch(attempt_key)
             return
@@ -225,10 +279,19 @@ class LoopPump:
         succeeded = self._succeeded
         keys = " ".join(succeeded)
         succeeded.clear()
-        CROSSINGS.into_java += 1
-        lines = self._java_exchange(keys)
+        lines = self._send(keys)
         if lines:
             self._act(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Starts:
+    """An adapter's ``SagaRuns`` or ``TccRuns``: its two ways to start a run, looked up once."""
+
+    start: Callable[[Any, Any, str, str, Any], str]
+    """``start(engine, definition, correlation_id, run_key, java_pump)``: now; the first request lines."""
+    launcher: Callable[[Any, Any], Any]
+    """``launcher(engine, definition)``: a Java launcher of runs, for a pump's start lines."""
 
 
 def _no_pump() -> LoopPump | None:
@@ -265,13 +328,15 @@ class PumpedBridge:
         return pump
 
     def _start_run(
-        self, run: Any, start: Callable[[Any, Any, str, str, Any], str], engine: Any, definition: Any
+        self, run: Any, runs: Starts, engine: Any, definition: Any, key: Any
     ) -> asyncio.Future[None]:
         """Start ``run`` on its loop's pump; the future resolves when the engine's run has ended.
 
-        ``start`` is the adapter's ``SagaRuns.start`` or ``TccRuns.start``: both take the engine, the
-        definition, the correlation id, the run key and the loop's Java pump, and return the request
-        lines the engine answered with.
+        ``runs`` is the adapter's ``SagaRuns`` or ``TccRuns``. On a busy loop the run starts with the
+        turn's batch (``start_later``, through a launcher of ``definition`` on ``engine`` that the pump
+        keeps under ``key``): its start then costs no crossing of its own, and a start the engine
+        refuses ends the run with that error. Otherwise ``runs.start`` starts it at once and returns
+        the request lines the engine answered with.
         """
         pump = self.pump_for(run.loop)
         run.reply = pump.reply
@@ -279,6 +344,15 @@ class PumpedBridge:
         run_key = str(next(_run_keys))
         done: asyncio.Future[None] = run.until_ended()
         self.runs[run_key] = run
+        if pump.busy() and "\n" not in run.correlation_id:
+            try:
+                launcher = pump.launcher(key, definition, partial(runs.launcher, engine, definition))
+            except JException as exc:
+                self.runs.pop(run_key, None)
+                raise to_python(exc) from exc
+            pump.start_later(launcher, run_key, run.correlation_id)
+            return done
+        start = runs.start
         CROSSINGS.into_java += 1
         try:
             lines = start(engine, definition, run.correlation_id, run_key, pump.java)

@@ -21,7 +21,7 @@ from ..errors import DefinitionError
 from ._errors import map_java_errors, to_python
 from ._facade import facade
 from ._protocol import JavaObject
-from ._pump import PumpedBridge
+from ._pump import PumpedBridge, Starts
 
 _ids = itertools.count(1)
 
@@ -31,8 +31,8 @@ class _Java:
 
     def __init__(self) -> None:
         self.facade = facade()
-        self.start_saga = JClass("dev.fireflytx.bridge.SagaRuns").start
-        """``SagaRuns.start``, looked up once."""
+        runs = JClass("dev.fireflytx.bridge.SagaRuns")
+        self.saga_runs = Starts(runs.start, runs.launcher)
         self.RunPump = JClass("dev.fireflytx.bridge.RunPump")
 
 
@@ -55,8 +55,7 @@ class SagaBridge(PumpedBridge):
         super().__init__(self._j.RunPump)
         self._default_policy = default_policy
         self._engines: dict[CompensationPolicy, JavaObject] = {}
-        self._definitions: dict[str, tuple[SagaSpec, JavaObject, list[str]]] = {}
-        self._units: dict[str, StepSpec] = {}
+        self._definitions: dict[str, tuple[SagaSpec, JavaObject, dict[str, StepSpec]]] = {}
 
     def _engine(self, policy: CompensationPolicy) -> JavaObject:
         engine = self._engines.get(policy)
@@ -67,13 +66,19 @@ class SagaBridge(PumpedBridge):
         return engine
 
     def register(self, spec: SagaSpec) -> JavaObject:
-        """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change).
+        """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change)."""
+        return self._registered(spec)[1]
 
-        Each step gets a short unit key that the engine's requests name it by.
+    def _registered(self, spec: SagaSpec) -> tuple[SagaSpec, JavaObject, dict[str, StepSpec]]:
+        """``spec``, its engine definition, and its steps by the unit keys the engine's requests name.
+
+        Each registration gets keys of its own, and each run keeps its definition's (see ``start``):
+        a run still in flight when its class was replaced under the same name goes on finding its
+        own steps.
         """
         known = self._definitions.get(spec.name)
         if known is not None and known[0] is spec:
-            return known[1]
+            return known
         facade = self._j.facade
         keys = [str(next(_ids)) for _ in spec.steps]
         with map_java_errors():
@@ -102,21 +107,19 @@ class SagaBridge(PumpedBridge):
             errors = [str(error) for error in facade.validate(definition)]
         if errors:
             raise DefinitionError(f"saga {spec.name!r}", errors)
-        if known is not None:
-            for key in known[2]:
-                self._units.pop(key, None)
-        self._units.update(zip(keys, spec.steps, strict=True))
-        self._definitions[spec.name] = (spec, definition, keys)
-        return definition
+        registered = (spec, definition, dict(zip(keys, spec.steps, strict=True)))
+        self._definitions[spec.name] = registered
+        return registered
 
     def start(self, run: SagaRun, policy: CompensationPolicy | None) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
-        definition = self.register(run.spec)
-        engine = self._engine(policy or run.spec.compensation_policy or self._default_policy)
-        return self._start_run(run, self._j.start_saga, engine, definition)
+        _, definition, run.units_by_key = self._registered(run.spec)
+        policy = policy or run.spec.compensation_policy or self._default_policy
+        engine = self._engine(policy)
+        return self._start_run(run, self._j.saga_runs, engine, definition, (policy, run.spec.name))
 
     def _request(self, run: SagaRun, kind: str, unit: str, key: str) -> None:
-        step = self._units[unit]
+        step = run.units_by_key[unit]
         if kind == "S":
             run.start_step(step, key)
         else:

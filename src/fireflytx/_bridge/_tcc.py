@@ -23,7 +23,7 @@ from jpype import JClass
 from fireflytx._bridge._errors import map_java_errors, to_python
 from fireflytx._bridge._facade import facade
 from fireflytx._bridge._protocol import JavaObject
-from fireflytx._bridge._pump import PumpedBridge
+from fireflytx._bridge._pump import PumpedBridge, Starts
 from fireflytx._tcc._definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
 from fireflytx._tcc._run import TccRun
 from fireflytx.listeners import Decision
@@ -37,8 +37,8 @@ class _Java:
 
     def __init__(self) -> None:
         self.facade = facade()
-        self.start_tcc = JClass("dev.fireflytx.bridge.TccRuns").start
-        """``TccRuns.start``, looked up once."""
+        runs = JClass("dev.fireflytx.bridge.TccRuns")
+        self.tcc_runs = Starts(runs.start, runs.launcher)
         self.RunPump = JClass("dev.fireflytx.bridge.RunPump")
         self.PumpParticipant = JClass("dev.fireflytx.bridge.PumpParticipant")
         self.UnsupportedOperationException = JClass("java.lang.UnsupportedOperationException")
@@ -69,25 +69,29 @@ class TccBridge(PumpedBridge):
         super().__init__(self._j.RunPump)
         with map_java_errors():
             self._engine = self._j.facade.tccEngine(self._j.registry)
-        self._definitions: dict[str, tuple[TccSpec, JavaObject, list[str]]] = {}
-        self._units: dict[str, str] = {}
+        self._definitions: dict[str, tuple[TccSpec, JavaObject, dict[str, str]]] = {}
 
     def register(self, spec: TccSpec) -> JavaObject:
         """Translate ``spec`` into an engine ``TccDefinition`` (cached by name, replaced on change)."""
+        return self._registered(spec)[1]
+
+    def _registered(self, spec: TccSpec) -> tuple[TccSpec, JavaObject, dict[str, str]]:
+        """``spec``, its engine definition, and its participant ids by the engine's unit keys.
+
+        Kept per registration, as ``SagaBridge._registered`` explains.
+        """
         known = self._definitions.get(spec.name)
         if known is not None and known[0] is spec:
-            return known[1]
+            return known
         keys = [str(next(_ids)) for _ in spec.participants]
         with map_java_errors():
             definition = self._j.facade.tcc(spec.name)
             for key, participant in zip(keys, spec.participants, strict=True):
                 self._participant(definition, participant, key)
-        if known is not None:
-            for key in known[2]:
-                self._units.pop(key, None)
-        self._units.update((key, p.participant_id) for key, p in zip(keys, spec.participants, strict=True))
-        self._definitions[spec.name] = (spec, definition, keys)
-        return definition
+        units = {key: p.participant_id for key, p in zip(keys, spec.participants, strict=True)}
+        registered = (spec, definition, units)
+        self._definitions[spec.name] = registered
+        return registered
 
     def _participant(self, definition: JavaObject, p: ParticipantSpec, key: str) -> None:
         confirm = p.confirm_phase
@@ -111,10 +115,11 @@ class TccBridge(PumpedBridge):
 
     def start(self, run: TccRun) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""
-        return self._start_run(run, self._j.start_tcc, self._engine, self.register(run.spec))
+        _, definition, run.units_by_key = self._registered(run.spec)
+        return self._start_run(run, self._j.tcc_runs, self._engine, definition, run.spec.name)
 
     def _request(self, run: TccRun, kind: str, unit: str, key: str) -> None:
-        run.start_phase(self._units[unit], _PHASES[kind], key)
+        run.start_phase(run.units_by_key[unit], _PHASES[kind], key)
 
     def error_of(self, run: TccRun, error: Any) -> BaseException | None:
         """The fireflytx error for what the engine's run ended with (None: it ended as recorded)."""

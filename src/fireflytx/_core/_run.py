@@ -117,7 +117,7 @@ class RunBase:
         "name", "correlation_id", "headers", "tx_input", "converted_inputs", "loop", "workers", "listeners",
         "interceptors", "replay", "loop_thread", "clock", "cancelled", "process_exit", "attempts", "disowned",
         "_lock", "ended", "engine_error", "_waiter", "reply", "reply_at_once", "_taking", "_taken",
-        "_follow_ups", "_plain_tasks", "spec", "context",
+        "_follow_ups", "_plain_tasks", "spec", "context", "units_by_key",
     )
 
     kind: ClassVar[TransactionKind]
@@ -154,6 +154,8 @@ class RunBase:
         self.reply: Callable[[str, BaseException | None], None] = _unanswerable
         self.reply_at_once: Callable[[str, BaseException | None], None] = _unanswerable
         """Answers the engine's request ``key`` with an outcome (set by the bridge that starts the run)."""
+        self.units_by_key: dict[str, Any] = {}
+        """What the engine's requests name this run's steps or participants by (set by its bridge)."""
         self._taking = False
         """A task of this run is answering the engine and will run the first thing that answer starts."""
         self._taken: Any = None

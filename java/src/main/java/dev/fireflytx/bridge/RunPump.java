@@ -32,7 +32,18 @@ public final class RunPump {
         void wake();
     }
 
+    /**
+     * Starts one run of a definition on an engine; {@link SagaRuns#launcher} and {@link TccRuns#launcher} make
+     * them. Registered with a pump ({@link #addLauncher}) so that a start can travel as a line of text.
+     */
+    @FunctionalInterface
+    public interface Launcher {
+        /** Starts the run; its requests and its end are queued on {@code pump} under {@code runKey}. */
+        void launch(String correlationId, String runKey, RunPump pump);
+    }
+
     private static final AtomicLong ATTEMPTS = new AtomicLong();
+    private static final AtomicLong LAUNCHERS = new AtomicLong();
 
     private final Waker waker;
     private final ConcurrentLinkedQueue<String> requests = new ConcurrentLinkedQueue<>();
@@ -40,6 +51,7 @@ public final class RunPump {
     private final ConcurrentHashMap<String, Throwable> failures = new ConcurrentHashMap<>();
     /** True while Python is draining or has been woken and will drain: no further wake-up is needed. */
     private final AtomicBoolean awake = new AtomicBoolean();
+    private final ConcurrentHashMap<String, Launcher> launchers = new ConcurrentHashMap<>();
 
     public RunPump(Waker waker) {
         this.waker = waker;
@@ -99,6 +111,11 @@ public final class RunPump {
      */
     public String exchange(String succeeded) {
         awake.set(true);
+        complete(succeeded);
+        return drain();
+    }
+
+    private void complete(String succeeded) {
         int start = 0;
         int length = succeeded.length();
         while (start < length) {
@@ -112,7 +129,61 @@ public final class RunPump {
             }
             start = end + 1;
         }
+    }
+
+    /**
+     * Completes the attempts Python reports as succeeded, starts the runs it asks for, then returns every
+     * queued request: a busy loop's run starts ride on its batch of answers instead of a crossing each.
+     *
+     * @param succeeded attempt keys separated by single spaces (may be empty)
+     * @param starts one run per line: {@code <launcher> <runKey> <correlationId>}, the correlation id being
+     *     the rest of the line; a run that cannot start ends at once with the error ({@code F<runKey>})
+     */
+    public String exchangeAndStart(String succeeded, String starts) {
+        awake.set(true);
+        complete(succeeded);
+        int start = 0;
+        int length = starts.length();
+        while (start < length) {
+            int end = starts.indexOf('\n', start);
+            if (end < 0) {
+                end = length;
+            }
+            launch(starts.substring(start, end));
+            start = end + 1;
+        }
         return drain();
+    }
+
+    private void launch(String line) {
+        String[] fields = line.split(" ", 3);  // launcher, run key, correlation id (the rest of the line)
+        if (fields.length < 3) {
+            if (fields.length == 2) {  // Python always writes three fields: end the run it names, never hang it
+                ended(fields[1], new IllegalArgumentException("malformed start line: " + line));
+            }
+            return;
+        }
+        try {
+            Launcher launcher = launchers.get(fields[0]);
+            if (launcher == null) {
+                throw new IllegalStateException("no launcher " + fields[0] + " on this pump");
+            }
+            launcher.launch(fields[2], fields[1], this);
+        } catch (RuntimeException | Error error) {
+            ended(fields[1], error);
+        }
+    }
+
+    /** Registers {@code launcher} for {@link #exchangeAndStart}'s lines; returns the name they use for it. */
+    public String addLauncher(Launcher launcher) {
+        String id = Long.toString(LAUNCHERS.incrementAndGet());
+        launchers.put(id, launcher);
+        return id;
+    }
+
+    /** Forgets a launcher (its definition was replaced); false if it was not registered. */
+    public boolean removeLauncher(String id) {
+        return launchers.remove(id) != null;
     }
 
     /**

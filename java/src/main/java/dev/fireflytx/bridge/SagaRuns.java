@@ -26,7 +26,13 @@ public final class SagaRuns {
      */
     public static String start(
             SagaEngine engine, SagaDefinition definition, String correlationId, String runKey, RunPump pump) {
-        return pump.during(() -> {
+        RunPump.Launcher launcher = launcher(engine, definition);
+        return pump.during(() -> launcher.launch(correlationId, runKey, pump));
+    }
+
+    /** Starts runs of {@code definition} on {@code engine} as {@link #start} does, for a pump's start lines. */
+    public static RunPump.Launcher launcher(SagaEngine engine, SagaDefinition definition) {
+        return (correlationId, runKey, pump) -> {
             RunContext context = new RunContext(correlationId, definition.name, runKey, pump);
             String[] previous = RunTags.enter(new String[] {correlationId, definition.name, null});
             try {
@@ -35,6 +41,6 @@ public final class SagaRuns {
             } finally {
                 RunTags.restore(previous);
             }
-        });
+        };
     }
 }

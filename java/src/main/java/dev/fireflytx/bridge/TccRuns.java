@@ -37,7 +37,13 @@ public final class TccRuns {
      */
     public static String start(
             TccEngine engine, TccDefinition definition, String correlationId, String runKey, RunPump pump) {
-        return pump.during(() -> {
+        RunPump.Launcher launcher = launcher(engine, definition);
+        return pump.during(() -> launcher.launch(correlationId, runKey, pump));
+    }
+
+    /** Starts runs of {@code definition} on {@code engine} as {@link #start} does, for a pump's start lines. */
+    public static RunPump.Launcher launcher(TccEngine engine, TccDefinition definition) {
+        return (correlationId, runKey, pump) -> {
             TccContext context = new TccContext(correlationId);
             context.setVariable(RUN_VARIABLE, runKey);
             context.setVariable(PUMP_VARIABLE, pump);
@@ -49,7 +55,7 @@ public final class TccRuns {
             } finally {
                 RunTags.restore(previous);
             }
-        });
+        };
     }
 
     /** The engine's own failure hidden in a result, if any. */

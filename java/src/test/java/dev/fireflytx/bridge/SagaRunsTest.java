@@ -42,4 +42,43 @@ class SagaRunsTest {
         assertEquals("Erun-9\n", lines);
         assertEquals(List.of("run-9/cid-9/runs-test"), seen);
     }
+
+    @Test
+    void startLinesRunTheirSagasAndAStartThatFailsEndsOnlyItsOwnRun() throws Exception {
+        List<String> seen = new ArrayList<>();
+        StepHandler<Object, Object> handler = new StepHandler<>() {
+            @Override
+            public Mono<Object> execute(Object input, SagaContext ctx) {
+                RunContext run = (RunContext) ctx;
+                seen.add(run.runKey + "/" + run.correlationId());
+                return Mono.just("done");
+            }
+        };
+        SagaDefinition definition = new SagaDefinition("lines-test", null, null, 0);
+        StepDefinition step = new StepDefinition(
+                "a", null, List.of(), 0, Duration.ofMillis(10), Duration.ZERO, null, false, 0.5, false, null);
+        step.handler = handler;
+        definition.steps.put("a", step);
+        RunPump pump = new RunPump(() -> {});
+        String saga = pump.addLauncher(SagaRuns.launcher(new SagaEngine(null, new NoOpSagaEvents()), definition));
+        IllegalStateException refused = new IllegalStateException("refused");
+        String refusing = pump.addLauncher((correlationId, runKey, p) -> {
+            throw refused;
+        });
+
+        String lines = pump.exchangeAndStart("", String.join("\n",
+                saga + " 1 order 42 for ann",
+                refusing + " 2 cid-2",
+                "999 3 cid-3",
+                saga + " 4 cid-4"));
+
+        // Correlation ids keep their spaces; the refused start and the unknown launcher end only their runs.
+        assertEquals(List.of("1/order 42 for ann", "4/cid-4"), seen);
+        assertEquals("E1\nF2\nF3\nE4\n", lines);
+        assertEquals(refused, pump.failure("2"));
+        assertEquals("no launcher 999 on this pump", pump.failure("3").getMessage());
+        assertEquals(true, pump.removeLauncher(refusing));
+        assertEquals(false, pump.removeLauncher(refusing));
+        assertEquals("F5\n", pump.exchangeAndStart("", refusing + " 5 cid-5"));
+    }
 }
