@@ -261,3 +261,62 @@ def test_a_loop_closed_with_a_batch_still_queued_is_let_go() -> None:
         assert gone() is None
     finally:
         engine.stop()
+
+
+async def test_runs_cancelled_while_their_starts_wait_for_the_batch_end_cleanly(engine: SagaEngine) -> None:
+    calls: list[str] = []
+
+    @saga("answers-cancelled-early")
+    class Early:
+        @saga_step("a")
+        async def a(self) -> None:
+            calls.append("a")
+
+    bridge: Any = engine._bridge
+    runs = [asyncio.create_task(engine.execute(Early)) for _ in range(5)]
+    await asyncio.sleep(0)  # each run reached its start, queued for the next turn's batch
+    assert engine.runs_in_flight == 5
+    assert len(bridge.pump_for(asyncio.get_running_loop())._starts) == 5
+    for run in runs:
+        run.cancel()
+    outcomes = await asyncio.gather(*runs, return_exceptions=True)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    assert calls == []  # cancelled before their first step began: no user code ran
+    assert engine.runs_in_flight == 0 and bridge.runs == {}
+    assert (await engine.execute(Early)).is_success
+
+
+async def test_tccs_started_in_one_busy_loop_turn_start_with_the_batch() -> None:
+    @tcc("answers-tcc-batch")
+    class Pair:
+        @tcc_participant("left", order=1)
+        class Left:
+            @try_method
+            async def reserve(self) -> str:
+                return "left"
+
+            @confirm_method
+            async def commit(self, _: str) -> None: ...
+
+            @cancel_method
+            async def release(self, _: str | None) -> None: ...
+
+        @tcc_participant("right", order=2)
+        class Right:
+            @try_method
+            async def reserve(self) -> str:
+                return "right"
+
+            @confirm_method
+            async def commit(self, _: str) -> None: ...
+
+            @cancel_method
+            async def release(self, _: str | None) -> None: ...
+
+    async with TccEngine() as engine:
+        await asyncio.gather(engine.execute(Pair), engine.execute(Pair))  # the launcher, made once
+        before = _crossings()
+        results = await asyncio.gather(*(engine.execute(Pair) for _ in range(50)))
+        assert all(r.status is TccStatus.CONFIRMED for r in results)
+        # Started one by one, 50 TCCs would cross 50 times for their starts alone.
+        assert _crossings() - before < 50
