@@ -84,6 +84,14 @@ def correlation_id_or_new(value: str | None) -> str:
         raise ValueError(
             f"correlation_id must not contain '|' (the engine's state stores split on it): {value!r}"
         )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"correlation_id must be text that UTF-8 can encode (it crosses to Java); {value!r} holds "
+                "an unpaired surrogate"
+            ) from None
     return value
 
 

@@ -77,6 +77,11 @@ async def test_execute_sync_inside_a_running_loop_is_refused() -> None:
 async def test_bad_arguments_get_typed_errors(engine: SagaEngine) -> None:
     with pytest.raises(ValueError, match="must not contain '\\|'"):
         await engine.execute(Tiny, 1, correlation_id="a|b")
+    # An unpaired surrogate cannot cross to Java; refused alone, whether the loop is busy or idle.
+    refused = [engine.execute(Tiny, 1, correlation_id=cid) for cid in ("bad \ud800", "ok \u00e9")]
+    outcomes = await asyncio.gather(*refused, return_exceptions=True)
+    assert isinstance(outcomes[0], ValueError) and "unpaired surrogate" in str(outcomes[0])
+    assert outcomes[1].correlation_id == "ok \u00e9"  # type: ignore[union-attr]
     with pytest.raises(TypeError, match="headers must map str to str"):
         await engine.execute(Tiny, 1, headers={"n": 1})  # type: ignore[dict-item]
     with pytest.raises(ValueError):

@@ -34,7 +34,6 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from jpype import JException, JImplements, JOverride
@@ -149,8 +148,8 @@ class LoopPump:
         self._starts.append(f"{launcher} {run_key} {correlation_id}")
         self._batch("")
 
-    def launcher(self, key: Any, definition: Any, make: Callable[[], Any]) -> str:
-        """The name on the Java pump of the launcher of ``definition``; ``make()`` makes one if needed.
+    def launcher(self, key: Any, make: Callable[[Any, Any], Any], engine: Any, definition: Any) -> str:
+        """The name on the Java pump of a launcher of ``definition`` on ``engine``, made by ``make``.
 
         ``key`` names the definition as its bridge knows it; a definition replaced under the same key
         (its class changed) gets a new launcher, and the old one is forgotten on both sides once the
@@ -160,7 +159,7 @@ class LoopPump:
         if known is not None and known[0] is definition:
             return known[1]
         CROSSINGS.into_java += 2
-        name = str(self.java.addLauncher(make()))
+        name = str(self.java.addLauncher(make(engine, definition)))
         if known is not None:
             self._retired.append(known[1])
         self._launchers[key] = (definition, name)
@@ -346,7 +345,7 @@ class PumpedBridge:
         self.runs[run_key] = run
         if pump.busy() and "\n" not in run.correlation_id:
             try:
-                launcher = pump.launcher(key, definition, partial(runs.launcher, engine, definition))
+                launcher = pump.launcher(key, runs.launcher, engine, definition)
             except JException as exc:
                 self.runs.pop(run_key, None)
                 raise to_python(exc) from exc
