@@ -17,6 +17,16 @@ import reactor.core.publisher.Mono;
 
 class SagaRunsTest {
 
+    /** A saga of one step, {@code a}, run by {@code handler}. */
+    private static SagaDefinition oneStep(String name, StepHandler<Object, Object> handler) {
+        SagaDefinition definition = new SagaDefinition(name, null, null, 0);
+        StepDefinition step = new StepDefinition(
+                "a", null, List.of(), 0, Duration.ofMillis(10), Duration.ZERO, null, false, 0.5, false, null);
+        step.handler = handler;
+        definition.steps.put("a", step);
+        return definition;
+    }
+
     @Test
     void runsTheSagaWithARunContextAndReportsItsEndUnderTheKey() throws Exception {
         List<String> seen = new ArrayList<>();
@@ -28,11 +38,7 @@ class SagaRunsTest {
                 return Mono.just("done");
             }
         };
-        SagaDefinition definition = new SagaDefinition("runs-test", null, null, 0);
-        StepDefinition step = new StepDefinition(
-                "a", null, List.of(), 0, Duration.ofMillis(10), Duration.ZERO, null, false, 0.5, false, null);
-        step.handler = handler;
-        definition.steps.put("a", step);
+        SagaDefinition definition = oneStep("runs-test", handler);
 
         RunPump pump = new RunPump(() -> {});
         String lines = SagaRuns.start(
@@ -54,11 +60,7 @@ class SagaRunsTest {
                 return Mono.just("done");
             }
         };
-        SagaDefinition definition = new SagaDefinition("lines-test", null, null, 0);
-        StepDefinition step = new StepDefinition(
-                "a", null, List.of(), 0, Duration.ofMillis(10), Duration.ZERO, null, false, 0.5, false, null);
-        step.handler = handler;
-        definition.steps.put("a", step);
+        SagaDefinition definition = oneStep("lines-test", handler);
         RunPump pump = new RunPump(() -> {});
         String saga = pump.addLauncher(SagaRuns.launcher(new SagaEngine(null, new NoOpSagaEvents()), definition));
         IllegalStateException refused = new IllegalStateException("refused");
