@@ -5,7 +5,9 @@ The engine's handlers never call Python. They queue request lines on the pump of
 start call returns its first requests), then once per loop turn in which attempts succeeded (one
 ``exchange`` call hands back all of that turn's successes and returns whatever the engine asked for
 next), and whenever Java wakes the loop because a request arrived from a timer thread. Only strings
-cross, and the crossings of a run do not grow with the steps that run in one loop turn.
+cross, and the crossings of a run do not grow with the steps that run in one loop turn. On a busy
+loop a run's start is no call of its own either: it is one more line in the turn's batch
+(``start_later``), started by the same call that hands back the turn's successes.
 
 A success on the loop is answered at once instead when nothing else is ready to run there
 (CPython's loops keep that queue as ``_ready``; a loop without one always batches): no other

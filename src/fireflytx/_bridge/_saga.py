@@ -3,7 +3,8 @@
 Crossing costs shape this module (see bridge-facts.md and ``_pump``): the engine's step handlers
 are Java objects that queue requests on the run's loop pump, so starting an attempt costs no
 crossing of its own; values never cross (Python keeps the real results; the engine sees a token);
-a run costs one call to start and one call per loop turn in which any of its steps succeeded.
+a run costs one call to start (none on a busy loop, where its start joins the turn's batch) and one
+call per loop turn in which any of its steps succeeded.
 """
 
 from __future__ import annotations
