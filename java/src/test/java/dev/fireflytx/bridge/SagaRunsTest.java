@@ -17,8 +17,16 @@ import reactor.core.publisher.Mono;
 
 class SagaRunsTest {
 
-    /** A saga of one step, {@code a}, run by {@code handler}. */
-    private static SagaDefinition oneStep(String name, StepHandler<Object, Object> handler) {
+    /** A saga of one step, {@code a}, whose handler adds {@code runKey/correlationId/sagaName} to {@code seen}. */
+    private static SagaDefinition oneStep(String name, List<String> seen) {
+        StepHandler<Object, Object> handler = new StepHandler<>() {
+            @Override
+            public Mono<Object> execute(Object input, SagaContext ctx) {
+                RunContext run = (RunContext) ctx;
+                seen.add(run.runKey + "/" + run.correlationId() + "/" + run.sagaName());
+                return Mono.just("done");
+            }
+        };
         SagaDefinition definition = new SagaDefinition(name, null, null, 0);
         StepDefinition step = new StepDefinition(
                 "a", null, List.of(), 0, Duration.ofMillis(10), Duration.ZERO, null, false, 0.5, false, null);
@@ -30,15 +38,7 @@ class SagaRunsTest {
     @Test
     void runsTheSagaWithARunContextAndReportsItsEndUnderTheKey() throws Exception {
         List<String> seen = new ArrayList<>();
-        StepHandler<Object, Object> handler = new StepHandler<>() {
-            @Override
-            public Mono<Object> execute(Object input, SagaContext ctx) {
-                RunContext run = (RunContext) ctx;
-                seen.add(run.runKey + "/" + run.correlationId() + "/" + run.sagaName());
-                return Mono.just("done");
-            }
-        };
-        SagaDefinition definition = oneStep("runs-test", handler);
+        SagaDefinition definition = oneStep("runs-test", seen);
 
         RunPump pump = new RunPump(() -> {});
         String lines = SagaRuns.start(
@@ -52,15 +52,7 @@ class SagaRunsTest {
     @Test
     void startLinesRunTheirSagasAndAStartThatFailsEndsOnlyItsOwnRun() throws Exception {
         List<String> seen = new ArrayList<>();
-        StepHandler<Object, Object> handler = new StepHandler<>() {
-            @Override
-            public Mono<Object> execute(Object input, SagaContext ctx) {
-                RunContext run = (RunContext) ctx;
-                seen.add(run.runKey + "/" + run.correlationId());
-                return Mono.just("done");
-            }
-        };
-        SagaDefinition definition = oneStep("lines-test", handler);
+        SagaDefinition definition = oneStep("lines-test", seen);
         RunPump pump = new RunPump(() -> {});
         String saga = pump.addLauncher(SagaRuns.launcher(new SagaEngine(null, new NoOpSagaEvents()), definition));
         IllegalStateException refused = new IllegalStateException("refused");
@@ -75,7 +67,7 @@ class SagaRunsTest {
                 saga + " 4 cid-4"));
 
         // Correlation ids keep their spaces; the refused start and the unknown launcher end only their runs.
-        assertEquals(List.of("1/order 42 for ann", "4/cid-4"), seen);
+        assertEquals(List.of("1/order 42 for ann/lines-test", "4/cid-4/lines-test"), seen);
         assertEquals("E1\nF2\nF3\nE4\n", lines);
         assertEquals(refused, pump.failure("2"));
         assertEquals("no launcher 999 on this pump", pump.failure("3").getMessage());
