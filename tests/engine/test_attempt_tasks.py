@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import pytest
@@ -41,7 +41,7 @@ def engines(saga_engine: SagaEngine, tcc_engine: TccEngine) -> dict[str, Any]:
     return {"saga": saga_engine, "tcc": tcc_engine}
 
 
-def sequence(kind: str, units: dict[str, Unit], *, timeout_ms: int = 0, retry: int = 0) -> type:
+def sequence(kind: str, units: Mapping[str, Unit], *, timeout_ms: int = 0, retry: int = 0) -> type:
     """Units run one after another, in the order given; each forward method awaits its ``Unit``."""
 
     def forward(unit: Unit) -> Callable[..., Awaitable[Any]]:
