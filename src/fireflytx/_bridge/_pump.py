@@ -167,8 +167,11 @@ class LoopPump:
         self._launchers[key] = (definition, name)
         return name
 
-    def _send(self, keys: str) -> str:
-        """Hand Java these successes and the waiting run starts; what it asks next (on the loop thread)."""
+    def _send(self) -> str:
+        """Hand Java the batch (its successes and run starts); what it asks next (on the loop thread)."""
+        succeeded = self._succeeded
+        keys = " ".join(succeeded)
+        succeeded.clear()
         CROSSINGS.into_java += 1
         starts = self._starts
         if not starts:
@@ -216,11 +219,8 @@ class LoopPump:
             batch: Any = ready[0]
             batch.cancel()
             self._scheduled = None
-            succeeded = self._succeeded
-            succeeded.append(attempt_key)
-            keys = " ".join(succeeded)
-            succeeded.clear()
-            lines = self._send(keys)
+            self._succeeded.append(attempt_key)
+            lines = self._send()
         else:
             self._batch(attempt_key)
             return
@@ -277,10 +277,7 @@ class LoopPump:
         """Hand Java this turn's successes and act on everything it asks for next (on the loop)."""
         # Cleared first: an answer arriving while we drain schedules the next turn itself.
         self._scheduled = None
-        succeeded = self._succeeded
-        keys = " ".join(succeeded)
-        succeeded.clear()
-        lines = self._send(keys)
+        lines = self._send()
         if lines:
             self._act(lines)
 
@@ -353,10 +350,9 @@ class PumpedBridge:
                 raise to_python(exc) from exc
             pump.start_later(launcher, run_key, run.correlation_id)
             return done
-        start = runs.start
         CROSSINGS.into_java += 1
         try:
-            lines = start(engine, definition, run.correlation_id, run_key, pump.java)
+            lines = runs.start(engine, definition, run.correlation_id, run_key, pump.java)
         except JException as exc:  # as map_java_errors does, without a context manager per run
             self.runs.pop(run_key, None)
             raise to_python(exc) from exc
