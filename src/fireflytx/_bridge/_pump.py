@@ -299,8 +299,8 @@ def _no_pump() -> LoopPump | None:
 class PumpedBridge:
     """What the saga and TCC bridges share: their runs, one pump per event loop, and reading request lines.
 
-    Subclasses say what a request for one of their units means (``_request``); the ends of runs
-    (``E`` and ``F`` lines) are handled here.
+    Subclasses translate a definition (``_translate``) and say what a request for one of their units
+    means (``_request``); the ends of runs (``E`` and ``F`` lines) are handled here.
     """
 
     def __init__(self, pump_class: Any) -> None:
@@ -311,6 +311,32 @@ class PumpedBridge:
             weakref.WeakKeyDictionary()
         )
         self._last_pump: Callable[[], LoopPump | None] = _no_pump
+        self._definitions: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+        """Per definition name: its spec, the engine's definition and its units by the keys the engine's
+        requests name them by (see ``_registered``)."""
+
+    def register(self, spec: Any) -> Any:
+        """Translate ``spec`` into an engine definition (cached by name, replaced on change)."""
+        return self._registered(spec)[1]
+
+    def _registered(self, spec: Any) -> tuple[Any, Any, dict[str, Any]]:
+        """``spec``, its engine definition, and its units by the unit keys the engine's requests name.
+
+        Each registration gets keys of its own, and each run keeps its definition's (its bridge's
+        ``start`` sets ``units_by_key``): a run still in flight when its class was replaced under the
+        same name goes on finding its own units.
+        """
+        known = self._definitions.get(spec.name)
+        if known is not None and known[0] is spec:
+            return known
+        definition, units = self._translate(spec)
+        registered = (spec, definition, units)
+        self._definitions[spec.name] = registered
+        return registered
+
+    def _translate(self, spec: Any) -> tuple[Any, dict[str, Any]]:
+        """The engine definition of ``spec`` and its units by the keys given them (new keys each call)."""
+        raise NotImplementedError
 
     def pump_for(self, loop: asyncio.AbstractEventLoop) -> LoopPump:
         """The pump of ``loop`` (made on first use; call on that loop's thread)."""

@@ -56,7 +56,6 @@ class SagaBridge(PumpedBridge):
         super().__init__(self._j.RunPump)
         self._default_policy = default_policy
         self._engines: dict[CompensationPolicy, JavaObject] = {}
-        self._definitions: dict[str, tuple[SagaSpec, JavaObject, dict[str, StepSpec]]] = {}
 
     def _engine(self, policy: CompensationPolicy) -> JavaObject:
         engine = self._engines.get(policy)
@@ -66,20 +65,8 @@ class SagaBridge(PumpedBridge):
             self._engines[policy] = engine
         return engine
 
-    def register(self, spec: SagaSpec) -> JavaObject:
-        """Translate ``spec`` into an engine ``SagaDefinition`` (cached by name, replaced on change)."""
-        return self._registered(spec)[1]
-
-    def _registered(self, spec: SagaSpec) -> tuple[SagaSpec, JavaObject, dict[str, StepSpec]]:
-        """``spec``, its engine definition, and its steps by the unit keys the engine's requests name.
-
-        Each registration gets keys of its own, and each run keeps its definition's (see ``start``):
-        a run still in flight when its class was replaced under the same name goes on finding its
-        own steps.
-        """
-        known = self._definitions.get(spec.name)
-        if known is not None and known[0] is spec:
-            return known
+    def _translate(self, spec: SagaSpec) -> tuple[JavaObject, dict[str, StepSpec]]:
+        """An engine ``SagaDefinition`` of ``spec``, and its steps by the unit keys given them."""
         facade = self._j.facade
         keys = [str(next(_ids)) for _ in spec.steps]
         with map_java_errors():
@@ -108,9 +95,7 @@ class SagaBridge(PumpedBridge):
             errors = [str(error) for error in facade.validate(definition)]
         if errors:
             raise DefinitionError(f"saga {spec.name!r}", errors)
-        registered = (spec, definition, dict(zip(keys, spec.steps, strict=True)))
-        self._definitions[spec.name] = registered
-        return registered
+        return definition, dict(zip(keys, spec.steps, strict=True))
 
     def start(self, run: SagaRun, policy: CompensationPolicy | None) -> asyncio.Future[None]:
         """Start ``run`` on the engine; the future resolves when the engine's run has ended."""

@@ -69,29 +69,15 @@ class TccBridge(PumpedBridge):
         super().__init__(self._j.RunPump)
         with map_java_errors():
             self._engine = self._j.facade.tccEngine(self._j.registry)
-        self._definitions: dict[str, tuple[TccSpec, JavaObject, dict[str, str]]] = {}
 
-    def register(self, spec: TccSpec) -> JavaObject:
-        """Translate ``spec`` into an engine ``TccDefinition`` (cached by name, replaced on change)."""
-        return self._registered(spec)[1]
-
-    def _registered(self, spec: TccSpec) -> tuple[TccSpec, JavaObject, dict[str, str]]:
-        """``spec``, its engine definition, and its participant ids by the engine's unit keys.
-
-        Kept per registration, as ``SagaBridge._registered`` explains.
-        """
-        known = self._definitions.get(spec.name)
-        if known is not None and known[0] is spec:
-            return known
+    def _translate(self, spec: TccSpec) -> tuple[JavaObject, dict[str, str]]:
+        """An engine ``TccDefinition`` of ``spec``, and its participant ids by the unit keys given them."""
         keys = [str(next(_ids)) for _ in spec.participants]
         with map_java_errors():
             definition = self._j.facade.tcc(spec.name)
             for key, participant in zip(keys, spec.participants, strict=True):
                 self._participant(definition, participant, key)
-        units = {key: p.participant_id for key, p in zip(keys, spec.participants, strict=True)}
-        registered = (spec, definition, units)
-        self._definitions[spec.name] = registered
-        return registered
+        return definition, {key: p.participant_id for key, p in zip(keys, spec.participants, strict=True)}
 
     def _participant(self, definition: JavaObject, p: ParticipantSpec, key: str) -> None:
         confirm = p.confirm_phase
