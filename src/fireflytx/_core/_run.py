@@ -42,6 +42,7 @@ import traceback
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .._values import PLAIN, carriable_problem
@@ -154,7 +155,7 @@ class RunBase:
         self.reply: Callable[[str, BaseException | None], None] = _unanswerable
         self.reply_at_once: Callable[[str, BaseException | None], None] = _unanswerable
         """Answers the engine's request ``key`` with an outcome (set by the bridge that starts the run)."""
-        self.units_by_key: dict[str, Any] = {}
+        self.units_by_key: Mapping[str, Any] = _NO_UNITS
         """What the engine's requests name this run's steps or participants by (set by its bridge)."""
         self._taking = False
         """A task of this run is answering the engine and will run the first thing that answer starts."""
@@ -688,6 +689,8 @@ class RunBase:
         )
 
 
+_NO_UNITS: Mapping[str, Any] = MappingProxyType({})
+"""A run's units before its bridge starts it: one shared empty mapping, not a dict made per run."""
 _new_clock = positional_maker(Clock, "wall_start clock_start")
 _transaction_started = positional_maker(
     TransactionStarted, "kind name correlation_id at input headers definition"
