@@ -287,31 +287,24 @@ async def test_runs_cancelled_while_their_starts_wait_for_the_batch_end_cleanly(
 
 
 async def test_tccs_started_in_one_busy_loop_turn_start_with_the_batch() -> None:
+    def holding(name: str, order: int) -> type:
+        class Participant:
+            @try_method
+            async def reserve(self) -> str:
+                return name
+
+            @confirm_method
+            async def commit(self, _: str) -> None: ...
+
+            @cancel_method
+            async def release(self, _: str | None) -> None: ...
+
+        return tcc_participant(name, order=order)(Participant)
+
     @tcc("answers-tcc-batch")
     class Pair:
-        @tcc_participant("left", order=1)
-        class Left:
-            @try_method
-            async def reserve(self) -> str:
-                return "left"
-
-            @confirm_method
-            async def commit(self, _: str) -> None: ...
-
-            @cancel_method
-            async def release(self, _: str | None) -> None: ...
-
-        @tcc_participant("right", order=2)
-        class Right:
-            @try_method
-            async def reserve(self) -> str:
-                return "right"
-
-            @confirm_method
-            async def commit(self, _: str) -> None: ...
-
-            @cancel_method
-            async def release(self, _: str | None) -> None: ...
+        left = holding("left", 1)
+        right = holding("right", 2)
 
     async with TccEngine() as engine:
         await asyncio.gather(engine.execute(Pair), engine.execute(Pair))  # the launcher, made once
