@@ -25,6 +25,7 @@ from ._core._listeners import Listeners
 from ._core._maker import positional_maker
 from ._core._run import RunBase, RunStart
 from ._ids import new_correlation_id
+from ._limits import text_problems
 from ._persistence._durable import StoreJournal
 from ._recovery import DurableRuns
 from ._slots import Slots
@@ -78,20 +79,14 @@ def correlation_id_or_new(value: str | None) -> str:
     """The given correlation id after checking it, or a new one (UUID-shaped, see ``_ids``)."""
     if value is None:
         return new_correlation_id()
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"correlation_id must be a non-empty str, got {value!r}")
+    # A non-empty str that UTF-8 can encode, as every id that crosses to Java must be.
+    problems = text_problems(value, "correlation_id", "order-42")
+    if problems:
+        raise ValueError(problems[0])
     if "|" in value:
         raise ValueError(
             f"correlation_id must not contain '|' (the engine's state stores split on it): {value!r}"
         )
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(
-                f"correlation_id must be text that UTF-8 can encode (it crosses to Java); {value!r} holds "
-                "an unpaired surrogate"
-            ) from None
     return value
 
 
