@@ -5,9 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CASES = (
-    "chain", "throughput", "failure", "tcc", "calls", "events", "durable", "coldstart", "memory", "leak",
+    "chain",
+    "throughput",
+    "failure",
+    "tcc",
+    "calls",
+    "split",
+    "events",
+    "durable",
+    "coldstart",
+    "memory",
+    "leak",
 )
-PERF_CASES = ("chain", "throughput", "failure", "tcc", "calls", "events", "durable")
+PERF_CASES = ("chain", "throughput", "failure", "tcc", "calls", "split", "events", "durable")
 SYSTEMS = ("fireflytx", "asyncio-floor", "dbos")
 MODULES = {"fireflytx": "fireflytx_cases", "asyncio-floor": "asyncio_floor", "dbos": "dbos_peer"}
 

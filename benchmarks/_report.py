@@ -200,8 +200,61 @@ def _durable_vs_dbos(
     return check
 
 
+def _of_floor(minimums: dict[str, float]) -> Callable[[list[dict[str, Any]]], tuple[str, bool | None]]:
+    """fireflytx's sagas/s over the asyncio floor's, case by case in one run, each against its minimum."""
+
+    def check(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+        parts, short = [], []
+        for name, minimum in minimums.items():
+            ours, floor = _find(rows, "fireflytx", name), _find(rows, "asyncio-floor", name)
+            failed = _failed(ours) or _failed(floor)
+            if failed:
+                return f"{name}: {failed}", None
+            assert ours is not None and floor is not None
+            ratio = ours["sagas_per_s"] / floor["sagas_per_s"]
+            parts.append(f"{ratio:.3g}×")
+            if ratio < minimum:
+                short.append(name)
+        text = " / ".join(parts) + " (" + ", ".join(minimums) + ")"
+        if short:
+            text += "; short: " + ", ".join(short)
+        return text, not short
+
+    return check
+
+
+def _per_step_of_floor(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+    ours, floor = _marginal(rows, "fireflytx", "async"), _marginal(rows, "asyncio-floor", "async")
+    if ours is None or floor is None or floor <= 0:
+        return "— (needs the chain case of fireflytx and the asyncio floor)", None
+    text = f"{ours:.1f} µs against the floor's {floor:.2f} µs: {ours / floor:.1f}×"
+    split = _split_per_step(rows)
+    if split is not None:
+        text += (
+            f"; inside Java calls {split['java']:.1f} µs per added step, alone {split['java'] / floor:.1f}× "
+            "the floor's (split case)"
+        )
+    return text, ours <= 10 * floor
+
+
 TARGETS = (
     Target("≤ 25 µs engine+bridge overhead per no-op async step", _per_step),
+    Target(
+        "diamond at concurrency 100 ≥ 0.33× the asyncio floor (same run)", _of_floor({"diamond-c100": 0.33})
+    ),
+    Target(
+        "failing diamond ≥ 0.18 / 0.24 / 0.28× the asyncio floor at concurrency 1 / 10 / 100",
+        _of_floor({"diamond-failing-c1": 0.18, "diamond-failing-c10": 0.24, "diamond-failing-c100": 0.28}),
+    ),
+    Target(
+        "TCC confirmed ≥ 0.028 / 0.048 / 0.044× the asyncio floor at concurrency 1 / 10 / 100",
+        _of_floor({"tcc-confirmed-c1": 0.028, "tcc-confirmed-c10": 0.048, "tcc-confirmed-c100": 0.044}),
+    ),
+    Target(
+        "TCC canceled ≥ 0.018 / 0.020 / 0.020× the asyncio floor at concurrency 1 / 10 / 100",
+        _of_floor({"tcc-canceled-c1": 0.018, "tcc-canceled-c10": 0.020, "tcc-canceled-c100": 0.020}),
+    ),
+    Target("per added `async def` step ≤ 10× the asyncio floor's (chain-50 − chain-1)", _per_step_of_floor),
     Target("≥ 10,000 diamond sagas/s in memory at concurrency 100", _throughput),
     Target("cold start ≤ 1.5 s (fresh process, jars cached)", _cold),
     Target("RSS ≤ 300 MB with 1,000 sagas in flight", _rss),
@@ -579,6 +632,72 @@ def _calls_table(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+_SPLIT_PARTS = (
+    ("us", "us_per_saga"),
+    ("java", "java_us_per_saga"),
+    ("jpype", None),
+    ("engine", "engine_us_per_saga"),
+    ("python", "python_us_per_saga"),
+)
+
+
+def _split_parts(row: dict[str, Any]) -> dict[str, float]:
+    """A split row's µs per saga by part; JPype's is its calls times the empty call."""
+    parts = {part: row[key] for part, key in _SPLIT_PARTS if key is not None}
+    parts["jpype"] = row["calls_per_saga"] * row["empty_call_us"]
+    return parts
+
+
+def _split_per_step(rows: list[dict[str, Any]]) -> dict[str, float] | None:
+    """What each added chain step costs, part by part: (split-chain-50 − split-chain-1) ÷ 49."""
+    one, fifty = (
+        _find(rows, "fireflytx", "split-chain-1-async"),
+        _find(rows, "fireflytx", "split-chain-50-async"),
+    )
+    if _failed(one) or _failed(fifty):
+        return None
+    assert one is not None and fifty is not None
+    short, long = _split_parts(one), _split_parts(fifty)
+    return {part: (long[part] - short[part]) / 49 for part in short}
+
+
+def _split_table(rows: list[dict[str, Any]]) -> list[str]:
+    floors = {
+        "split-chain-1-async": "chain-1-async",
+        "split-chain-50-async": "chain-50-async",
+        "split-diamond-c1": "diamond-c1",
+        "split-diamond-failing-c1": "diamond-failing-c1",
+        "split-tcc-confirmed-c1": "tcc-confirmed-c1",
+    }
+    out = [
+        "| shape | µs/saga | inside Java calls | calls | JPype's share | engine's share | "
+        "Python and the loop | asyncio floor µs/saga |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if row.get("case") != "split" or row.get("system") != "fireflytx":
+            continue
+        failed = _failed(row)
+        if failed:
+            out.append(f"| {row['name']} | {failed} | | | | | | |")
+            continue
+        parts = _split_parts(row)
+        floor = _find(rows, "asyncio-floor", floors.get(row["name"], ""))
+        floor_us = "—" if _failed(floor) else f"{1e6 / floor['sagas_per_s']:.1f}"  # type: ignore[index]
+        out.append(
+            f"| {row['name'].removeprefix('split-')} | {parts['us']:.1f} | {parts['java']:.1f} | "
+            f"{row['calls_per_saga']:.1f} | {parts['jpype']:.1f} | {parts['engine']:.1f} | "
+            f"{parts['python']:.1f} | {floor_us} |"
+        )
+    step = _split_per_step(rows)
+    if step is not None:
+        out.append(
+            f"| per added step (chain-50 − chain-1) ÷ 49 | {step['us']:.1f} | {step['java']:.1f} | 1 | "
+            f"{step['jpype']:.1f} | {step['engine']:.1f} | {step['python']:.1f} | |"
+        )
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = report["results"]
     peers = _peer_names(report)
@@ -626,6 +745,22 @@ def markdown(report: dict[str, Any]) -> str:
             "asyncio's and builtins alike), 500 sagas per shape. Into / from Java: calls across the JNI "
             "boundary per saga (an adapter call: start, answer, fail, drain; a pump wake-up). Counts do "
             "not move with the machine's load, so they compare across days where rates cannot.",
+            "",
+        ]
+    if "split" in cases:
+        out += [
+            "## Where a saga's time goes: inside the calls into Java, or in Python (one saga at a time)",
+            "",
+        ]
+        out += _split_table(rows)
+        out += [
+            "",
+            "Every call fireflytx makes into the adapter on the run path is timed from Python "
+            "(`_split.py`). Inside Java calls = the engine's work plus JPype's; JPype's share = calls × "
+            "one `exchange(\"\")` that finds nothing to do, timed the same way; the engine's share is the "
+            "rest of the time inside the calls, which no change on the Python side can remove. Python and "
+            "the loop = wall time minus the time inside Java calls. The floor's µs/saga is 1 ÷ its "
+            "sagas/s in the chain and throughput cases of the same run.",
             "",
         ]
     if "events" in cases:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import _calls, _drivers, _durable, _events
+from . import _calls, _drivers, _durable, _events, _split
 from ._drivers import log, rss_mb
 from ._plan import MODULES, Sizes, sizes
 
@@ -65,6 +65,11 @@ def _brief(row: dict[str, Any]) -> str:
         ratio = f", {row['ratio_to_memory']:.0%} of in-memory" if "ratio_to_memory" in row else ""
         rounds = ", ".join(f"{r:,.0f}" for r in row["rounds"])
         return f"{row['sagas_per_s']:,.0f} sagas/s (rounds {rounds}){ratio}"
+    if row["case"] == "split":
+        inside = f"{row['java_us_per_saga']:.1f} inside {row['calls_per_saga']:.1f} Java calls"
+        jpype = f"JPype {row['empty_call_us']:.2f} µs each"
+        python = f"{row['python_us_per_saga']:.1f} in Python"
+        return f"{row['us_per_saga']:.1f} µs/saga: {inside} ({jpype}), {python}"
     if "sagas_per_s" in row and "latency_ms" in row:
         lat = row["latency_ms"]
         return f"{row['sagas_per_s']:,.0f} sagas/s, p50 {lat['median']:.2f} ms, p99 {lat['p99']:.2f} ms"
@@ -124,6 +129,13 @@ async def perf(system: Any, cases: set[str], plan: Sizes) -> list[dict[str, Any]
                 "calls",
                 name,
                 lambda name=name, run=run, c=concurrency: _calls.count(name, run, c, crossings),
+            )
+    if "split" in cases and not hasattr(system, "timed_java"):
+        rows.append({"case": "split", "name": "split", "unavailable": "fireflytx only"})
+    elif "split" in cases:
+        for name, run, sagas in _split.shapes(system):
+            await _guarded(
+                rows, "split", name, lambda name=name, run=run, n=sagas: _split.measure(name, run, n, system)
             )
     if "events" in cases:
         make_on = getattr(system, "diamond_on", None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fireflytx import SagaEngine
@@ -105,6 +108,39 @@ class FireflyTx:
         from fireflytx._bridge._pump import CROSSINGS
 
         return CROSSINGS.into_java, CROSSINGS.from_java
+
+    @contextmanager
+    def timed_java(self, clock: Any) -> Iterator[Callable[[str], Any]]:
+        """Route every call the run path makes into Java through ``clock.wrap`` (see ``_split``).
+
+        Wraps the bound adapter methods of this loop's pumps and the adapters' run starters (all
+        private to fireflytx), and puts them back after. Yields the saga pump's own ``exchange``,
+        unwrapped, for timing a call that finds nothing to do.
+        """
+        from fireflytx._bridge import _saga, _tcc
+        from fireflytx._bridge._pump import Starts
+
+        saved: list[tuple[Any, str, Any]] = []
+
+        def swap(owner: Any, attr: str, value: Any) -> None:
+            saved.append((owner, attr, getattr(owner, attr)))
+            setattr(owner, attr, value)
+
+        loop = asyncio.get_running_loop()
+        bridges = [(self.engine._bridge, _saga.java(), "saga_runs")]
+        if self.tcc_engine is not None:
+            bridges.append((self.tcc_engine._bridge, _tcc.java(), "tcc_runs"))
+        try:
+            for bridge, java, starters in bridges:
+                pump = bridge.pump_for(loop)
+                for attr in ("_java_exchange", "_java_exchange_and_start", "_java_fail_and_drain"):
+                    swap(pump, attr, clock.wrap(getattr(pump, attr)))
+                starts = getattr(java, starters)
+                swap(java, starters, Starts(clock.wrap(starts.start), starts.launcher))
+            yield self.engine._bridge.pump_for(loop).java.exchange
+        finally:
+            for owner, attr, value in reversed(saved):
+                setattr(owner, attr, value)
 
     def info(self) -> dict[str, Any]:
         """The Java runtime the engine started (read from fireflytx's private JVM state)."""
