@@ -11,6 +11,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ._markers import FanOutItem, FromStep
@@ -62,6 +63,23 @@ class ParamPlan:
     def takes_value(self) -> bool:
         """Whether a parameter receives the input (or, for a compensation, the step's result)."""
         return any(source == "value" for _, source, _, _ in self.slots)
+
+    def bound(self, owner: Any, name: str, value: Any) -> Callable[[], Any] | None:
+        """``owner``'s method ``name`` ready to call with nothing more, for the two commonest shapes.
+
+        An attempt calls what this returns with no frame of fireflytx's between (``call`` adds one
+        and reads the shape each time): nothing to fill, or only ``value``. None for other shapes,
+        and when looking the method up raises (a hostile ``__getattribute__``): calling through
+        ``call`` then raises it inside the attempt, where it belongs.
+        """
+        shape = self.shape
+        if shape == _GENERAL:
+            return None
+        try:
+            method = getattr(owner, name)
+        except Exception:  # noqa: BLE001 - see above
+            return None
+        return method if shape == BARE else partial(method, value)
 
     def call(
         self,

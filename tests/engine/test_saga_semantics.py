@@ -443,3 +443,36 @@ async def test_a_step_method_the_instance_refuses_to_look_up_fails_that_step(
     error = result.steps["b"].error
     assert result.steps["b"].status is StepStatus.FAILED and error is not None
     assert error.type == "LookupError" and "no b" in error.message
+
+
+@pytest.mark.parametrize("takes_result", [False, True])
+async def test_a_compensation_the_instance_refuses_to_look_up_fails_that_compensation(
+    engine: SagaEngine, takes_result: bool
+) -> None:
+    class Refusing:
+        def __getattribute__(self, name: str) -> Any:
+            if name.startswith("undo_a"):
+                raise LookupError(f"no {name} here")
+            return object.__getattribute__(self, name)
+
+        @saga_step("a")
+        async def a(self) -> str:
+            return "A"
+
+        if takes_result:
+
+            @compensation_step("a")
+            async def undo_a_with_result(self, result: str) -> None: ...
+        else:
+
+            @compensation_step("a")
+            async def undo_a(self) -> None: ...
+
+        @saga_step("b", depends_on=["a"])
+        async def b(self) -> None:
+            raise RuntimeError("b fails")
+
+    result = await engine.execute(saga(f"refusing-undo-{takes_result}")(Refusing))
+    assert result.status is SagaStatus.COMPENSATION_FAILED
+    error = result.steps["a"].compensation_error
+    assert error is not None and error.type == "LookupError" and "no undo_a" in error.message

@@ -661,3 +661,52 @@ async def test_async_methods_run_on_the_callers_loop_and_sync_ones_off_it(engine
     assert seen["try"] == loop_thread
     assert seen["confirm"] != loop_thread and seen["confirm"].startswith("fireflytx-tcc")
     assert ticks >= 4, "the event loop was blocked while a sync confirm ran"
+
+
+@pytest.mark.parametrize("refused", ["reserve", "commit", "release"])
+async def test_a_phase_method_the_participant_refuses_to_look_up_fails_that_phase(
+    engine: TccEngine, refused: str
+) -> None:
+    """Each phase's method is looked up for its attempts; a lookup that raises fails that phase."""
+
+    @tcc(f"refusing-{refused}")
+    class Refusing:
+        @tcc_participant("first", order=1)
+        class First:
+            def __getattribute__(self, name: str) -> Any:
+                if name == refused:
+                    raise LookupError(f"no {name} here")
+                return object.__getattribute__(self, name)
+
+            @try_method
+            async def reserve(self, value: int) -> int:
+                return value
+
+            @confirm_method
+            async def commit(self, held: int) -> None: ...
+
+            @cancel_method
+            async def release(self, held: int | None) -> None: ...
+
+        @tcc_participant("second", order=2)
+        class Second:
+            @try_method
+            async def reserve(self, value: int) -> int:
+                if refused == "release":
+                    raise RuntimeError("second refuses, so first is cancelled")
+                return value
+
+            @confirm_method
+            async def commit(self, held: int) -> None: ...
+
+            @cancel_method
+            async def release(self, held: int | None) -> None: ...
+
+    result = await engine.execute(Refusing, 7)
+    first = result.participants["first"]
+    phases = {"reserve": first.try_phase, "commit": first.confirm_phase, "release": first.cancel_phase}
+    phase = phases[refused]
+    assert phase.status is TccPhaseStatus.FAILED, result
+    assert phase.error is not None and phase.error.type == "LookupError", result
+    assert f"no {refused}" in phase.error.message
+    assert result.status is not TccStatus.CONFIRMED

@@ -160,7 +160,7 @@ class RunBase:
         self._taking = False
         """A task of this run is answering the engine and will run the first thing that answer starts."""
         self._taken: Any = None
-        """What that task takes on next: an attempt (see ``_start_task``) or a kind's own follow-up
+        """What that task takes on next: an attempt (see ``launch``) or a kind's own follow-up
         (see ``take_over``)."""
         self._follow_ups: set[asyncio.Task[Any]] = set()
         """Tasks running this run's own follow-up work: held here, as asyncio holds tasks only weakly."""
@@ -193,10 +193,17 @@ class RunBase:
         if self.cancelled and attempt.phase in FORWARD:
             self.finish(attempt, None, TransactionCancelledError(attempt.unit_id))
         elif attempt.is_async:
-            if threading.get_ident() == self.loop_thread:
-                self._start_task(attempt)
-            else:
+            if threading.get_ident() != self.loop_thread:
                 self.on_loop(self._start_task, attempt)
+            elif self._taking:
+                # The task whose attempt is finishing right now (its answer made the engine ask for
+                # this one) drives it next, in the same task step: a chain of steps pays no task and
+                # no loop turn per step. Later ones started by the same answer (a layer's siblings)
+                # get tasks.
+                self._taking = False
+                self._taken = attempt
+            else:
+                self._start_task(attempt)
         else:
             try:
                 attempt.job = self.workers.start(functools.partial(self._run_sync, attempt))
@@ -224,14 +231,8 @@ class RunBase:
         return True
 
     def _start_task(self, attempt: Attempt) -> None:
+        """Give ``attempt`` a task of its own (on the loop thread, outside any answer: see ``launch``)."""
         if attempt.done:
-            return
-        if self._taking:
-            # The task whose attempt is finishing right now (its answer made the engine ask for this
-            # one) drives it next, in the same task step: a chain of steps pays no task and no loop
-            # turn per step. Later ones started by the same answer (a layer's siblings) get tasks.
-            self._taking = False
-            self._taken = attempt
             return
         # spawn(), inline: this is every task a run's steps get.
         if self._plain_tasks:
@@ -313,7 +314,7 @@ class RunBase:
         """Run an ``async def`` method and finish its attempt in the same task step.
 
         ``hand_on``: then drive, in this task, each attempt of the run that finishing the one before
-        started first (see ``_start_task``). Those attempts share the task one after another, as the
+        started first (see ``launch``). Those attempts share the task one after another, as the
         task of a method awaiting them in turn would: ``asyncio.current_task()`` is the task running
         the method, and context variables a step sets are seen by the step it leads to (as when each
         had a task copied from the context of the one that started it).

@@ -22,7 +22,6 @@ from .._core._attempt import Attempt
 from .._core._maker import positional_maker
 from .._core._records import Clock
 from .._core._run import RunBase, RunStart
-from .._signature import BARE, VALUE_ONLY
 from .._values import convert_to
 from ..listeners import Phase, TransactionKind
 from ._context import SagaContext
@@ -89,15 +88,8 @@ class SagaRun(RunBase):
             # frame of ours between: two Python calls fewer per attempt than through _call_step.
             call: Callable[[], Any] | None = None
             if step.child is None:
-                shape = step.params.shape
-                try:
-                    if shape == BARE:
-                        call = getattr(self.instance, step.method_name)
-                    elif shape == VALUE_ONLY:
-                        value = self.converted_inputs.get(step.step_id, self.tx_input)
-                        call = partial(getattr(self.instance, step.method_name), value)
-                except Exception:  # noqa: BLE001 - a hostile __getattribute__: the attempt raises it
-                    call = None
+                value = self.converted_inputs.get(step.step_id, self.tx_input)
+                call = step.params.bound(self.instance, step.method_name, value)
             attempt = self.new_attempt(
                 Phase.STEP, step.step_id, number, call or partial(self._call_step, step), step.is_async,
                 step.timeout_ms, number > step.retry, self._step_done, key,
@@ -170,7 +162,7 @@ class SagaRun(RunBase):
             error: BaseException | None = None
             try:
                 last = await self.attempt_with_retries(
-                    Phase.COMPENSATION, step.step_id, comp, partial(self._call_compensation, step),
+                    Phase.COMPENSATION, step.step_id, comp, self._compensation_call(step),
                     comp.is_async, self.records[step.step_id].compensations, task,
                 )
                 error = last.error
@@ -186,6 +178,19 @@ class SagaRun(RunBase):
                 self._own_task(taken)
                 return
             step, key = taken
+
+    def _compensation_call(self, step: StepSpec) -> Callable[[], Any]:
+        """What each attempt of ``step``'s compensation calls: its method bound, when it can be.
+
+        Bound only when the value needs no conversion (a conversion that fails must fail the
+        attempt, not this call) and the step is no sub-saga.
+        """
+        comp = step.compensation
+        assert comp is not None
+        call = None
+        if step.child is None and not comp.params.converted:
+            call = comp.params.bound(self.instance, comp.method_name, self.results.get(step.step_id))
+        return call or partial(self._call_compensation, step)
 
     def _call_compensation(self, step: StepSpec) -> Any:
         comp = step.compensation

@@ -103,12 +103,22 @@ class TccRun(RunBase):
         records = part.attempts[phase]
         number = len(records) + 1
         attempt = self.new_attempt(
-            _PHASE[phase], participant_id, number, partial(self._call, part, spec), spec.is_async,
+            _PHASE[phase], participant_id, number, self._phase_call(part, spec), spec.is_async,
             spec.timeout_ms, number > spec.retry,
             self._try_done if phase == TRY else self._confirm_done, key,
         )
         records.append(attempt)
         self.launch(attempt)
+
+    def _phase_call(self, part: _Participant, phase: PhaseSpec) -> Callable[[], Any]:
+        """What an attempt of ``phase`` calls: its method bound, unless its value needs converting."""
+        call = None
+        if phase.phase == TRY:
+            value = self.converted_inputs.get(part.spec.participant_id, self.tx_input)
+            call = phase.params.bound(part.instance, phase.method_name, value)
+        elif part.try_result is None or not phase.params.converted:
+            call = phase.params.bound(part.instance, phase.method_name, part.try_result)
+        return call or partial(self._call, part, phase)
 
     def _call(self, part: _Participant, phase: PhaseSpec) -> Any:
         if phase.phase == TRY:
@@ -204,7 +214,7 @@ class TccRun(RunBase):
         part.settled = True
         phase = part.spec.cancel_phase
         return await self.attempt_with_retries(
-            Phase.CANCEL, part.spec.participant_id, phase, partial(self._call, part, phase),
+            Phase.CANCEL, part.spec.participant_id, phase, self._phase_call(part, phase),
             phase.is_async, part.attempts[CANCEL],
         )
 
