@@ -4,7 +4,7 @@ with each failure the engine's next requests in the same call. Every path must e
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -313,3 +313,88 @@ async def test_tccs_started_in_one_busy_loop_turn_start_with_the_batch() -> None
         assert all(r.status is TccStatus.CONFIRMED for r in results)
         # Started one by one, 50 TCCs would cross 50 times for their starts alone.
         assert _crossings() - before < 50
+
+
+# -- a call into Java that raises -------------------------------------------------------------------
+
+
+@saga("answers-undone")
+class Undone:
+    """``a`` succeeds, ``b`` fails, ``a`` is undone; ``a`` and its undo call ``hooks[their name]`` first."""
+
+    hooks: ClassVar[dict[str, Any]] = {}
+
+    @saga_step("a")
+    async def a(self) -> str:
+        Undone.hooks.get("a", lambda: None)()
+        return "a"
+
+    @compensation_step("a")
+    async def undo_a(self, _: str) -> None:
+        Undone.hooks.get("undo_a", lambda: None)()
+
+    @saga_step("b", depends_on=["a"])
+    async def b(self) -> None:
+        raise RuntimeError("b fails")
+
+
+class _BrokenJvm:
+    """Makes the pump's calls into Java raise a Java OutOfMemoryError once ``broken`` is set."""
+
+    def __init__(self, engine: SagaEngine) -> None:
+        from jpype import JClass
+
+        bridge: Any = engine._bridge
+        self.pump = bridge.pump_for(asyncio.get_running_loop())
+        self.error = JClass("java.lang.OutOfMemoryError")
+        self.broken = False
+        names = ("_java_exchange", "_java_exchange_and_start")
+        self.saved = {name: getattr(self.pump, name) for name in names}
+        for name, call in self.saved.items():
+            setattr(self.pump, name, self._wrap(call))
+
+    def _wrap(self, call: Any) -> Any:
+        def maybe_broken(*args: Any) -> Any:
+            if self.broken:
+                raise self.error("Java heap space")
+            return call(*args)
+
+        return maybe_broken
+
+    def restore(self) -> None:
+        for name, call in self.saved.items():
+            setattr(self.pump, name, call)
+
+
+@pytest.mark.parametrize("where", ["batched starts", "an idle loop's answer", "an undo's answer"])
+async def test_a_call_into_java_that_raises_ends_the_loops_runs_with_that_error(
+    engine: SagaEngine, where: str
+) -> None:
+    """Nobody knows what a failing JVM (out of memory, say) did with the answers or starts that the
+    call carried: every run on that loop ends at once with the Java error, instead of waiting forever."""
+    from fireflytx import JavaExecutionError
+
+    await asyncio.gather(engine.execute(One), engine.execute(One))  # the pump and a launcher exist
+    jvm = _BrokenJvm(engine)
+
+    def break_now() -> None:
+        jvm.broken = True
+
+    try:
+        if where == "batched starts":
+            jvm.broken = True
+            runs = [engine.execute(One) for _ in range(20)]
+        else:
+            Undone.hooks["a" if where == "an idle loop's answer" else "undo_a"] = break_now
+            runs = [engine.execute(Undone)]
+        outcomes = await asyncio.wait_for(asyncio.gather(*runs, return_exceptions=True), 10)
+    finally:
+        jvm.restore()
+        Undone.hooks.clear()
+    for outcome in outcomes:
+        assert isinstance(outcome, JavaExecutionError), outcome
+        assert (outcome.java_class, outcome.java_message) == ("java.lang.OutOfMemoryError", "Java heap space")
+        assert any("every run on this event loop" in note for note in getattr(outcome, "__notes__", ()))
+    assert engine.runs_in_flight == 0
+    assert (await engine.execute(One)).is_success
+    assert (await engine.execute(Undone)).status is SagaStatus.COMPENSATED

@@ -22,6 +22,10 @@ thread. While the loop acts on request lines, a success or failure found on the 
 more in the middle of them (it waits for the batch or the engine's wake-up): a cancelled run, which
 fails each step request it gets at once, cannot recurse once per request.
 
+A call into Java that raises (the JVM is failing: out of memory, say) carried answers or starts
+that nobody knows the engine's fate of: every run on that loop then ends at once with the Java
+error (``_lost``), rather than waiting forever for requests that may never come.
+
 The waker reaches this object through a weak reference: Java holds the waker, and a strong
 reference back would make a cycle across the two heaps that neither collector sees, keeping every
 loop's pump alive.
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import weakref
 from collections import deque
@@ -41,9 +46,11 @@ from typing import Any
 from jpype import JException, JImplements, JOverride
 
 from .._core._attempt import safe_text
+from ..errors import FireflyTxError, JavaExecutionError
 from ._errors import to_python
 
 _run_keys = itertools.count(1)
+_log = logging.getLogger("fireflytx.engine")
 
 __all__ = ["LoopPump", "PumpedBridge", "Starts"]
 
@@ -201,7 +208,11 @@ class LoopPump:
             # engine's next request is handled on this thread too (a `def` step starts from here at
             # once) instead of waiting for the loop to wake up.
             CROSSINGS.into_java += 1
-            lines = self._java_exchange(attempt_key)
+            try:
+                lines = self._java_exchange(attempt_key)
+            except Exception as exc:  # noqa: BLE001 - see _lost
+                self._lost(exc)
+                return
             if lines:
                 self._bridge._dispatch(self, lines)
             return
@@ -209,20 +220,24 @@ class LoopPump:
         if ready is None or self._dispatching:
             self._batch(attempt_key)
             return
-        if not ready:
-            # Nothing else is ready on the loop, so no other answer could join a batch this turn (and no
-            # run start waits: one would have scheduled the batch's callback).
-            CROSSINGS.into_java += 1
-            lines = self._java_exchange(attempt_key)
-        elif len(ready) == 1 and self._scheduled is not None and ready[0] is self._scheduled():
-            # Only the batch's own callback is left in this turn: send the batch with this answer now.
-            batch: Any = ready[0]
-            batch.cancel()
-            self._scheduled = None
-            self._succeeded.append(attempt_key)
-            lines = self._send()
-        else:
-            self._batch(attempt_key)
+        try:
+            if not ready:
+                # Nothing else is ready on the loop, so no other answer could join a batch this turn
+                # (and no run start waits: one would have scheduled the batch's callback).
+                CROSSINGS.into_java += 1
+                lines = self._java_exchange(attempt_key)
+            elif len(ready) == 1 and self._scheduled is not None and ready[0] is self._scheduled():
+                # Only the batch's own callback is left in this turn: send the batch with this answer now.
+                batch: Any = ready[0]
+                batch.cancel()
+                self._scheduled = None
+                self._succeeded.append(attempt_key)
+                lines = self._send()
+            else:
+                self._batch(attempt_key)
+                return
+        except Exception as exc:  # noqa: BLE001 - see _lost
+            self._lost(exc)
             return
         if lines:
             self._act(lines)
@@ -231,8 +246,11 @@ class LoopPump:
         CROSSINGS.into_java += 1
         try:
             self.java.fail(attempt_key, name, text)
-        except Exception:  # a JVM refusing even this: fail without a message rather than hang the run
-            self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
+        except Exception:  # a JVM refusing the text: fail without a message rather than hang the run
+            try:
+                self.java.fail(attempt_key, "Error", "fireflytx could not describe this error")
+            except Exception as exc:  # noqa: BLE001 - refusing even that: see _lost
+                self._lost(exc)
 
     def _fail_and_drain(self, attempt_key: str, name: str, text: str) -> None:
         """Fail one attempt and act on what the engine asks next, in one crossing (on the loop thread)."""
@@ -259,9 +277,30 @@ class LoopPump:
         # cancelled the participant is answered at once, and the engine asks for the next): each
         # such answer is one of a run's few undo requests, so the nesting stays shallow.
         CROSSINGS.into_java += 1
-        lines = self._java_exchange(attempt_key)
+        try:
+            lines = self._java_exchange(attempt_key)
+        except Exception as exc:  # noqa: BLE001 - see _lost
+            self._lost(exc)
+            return
         if lines:
             self._act(lines)
+
+    def _lost(self, error: Exception) -> None:
+        """A call into Java raised: end every run of this loop with ``error``; from any thread.
+
+        The call carried answers, or run starts, and the engine may have taken some of them, all or
+        none: what it holds of this loop's runs is unknown, and a run still waiting for a request
+        might wait forever. Each run ends with the Java error (``JavaExecutionError``), its steps
+        still running are cancelled, and the runs after these start afresh. Answers that arrive
+        later for the ended runs are refused by the engine's side as for any unknown run.
+        """
+        self._succeeded.clear()
+        self._starts.clear()
+        _log.error(
+            "a call into the Java engine failed (%s: %s); every run on this event loop ends with this error",
+            type(error).__name__, error,
+        )
+        self._bridge._lose_runs(self, error)
 
     def wake(self) -> None:
         """Drain soon, on this pump's loop; from any thread."""
@@ -277,7 +316,11 @@ class LoopPump:
         """Hand Java this turn's successes and act on everything it asks for next (on the loop)."""
         # Cleared first: an answer arriving while we drain schedules the next turn itself.
         self._scheduled = None
-        lines = self._send()
+        try:
+            lines = self._send()
+        except Exception as exc:  # noqa: BLE001 - see _lost
+            self._lost(exc)
+            return
         if lines:
             self._act(lines)
 
@@ -294,6 +337,27 @@ class Starts:
 
 def _no_pump() -> LoopPump | None:
     return None
+
+
+LOST_NOTE = (
+    "fireflytx: this error came out of a call that handed the engine answers for every run on this event "
+    "loop; what the engine did with them is unknown, so each of those runs ended with it. Steps that had "
+    "completed may not have been undone (a durable run is finished by recovery)."
+)
+
+
+def _end_lost(run: Any, error: Exception) -> None:
+    """End ``run`` with ``error`` as its engine's error (on its loop), its running steps cancelled."""
+    if isinstance(error, FireflyTxError):
+        lost: BaseException = error
+    elif isinstance(error, JException):
+        lost = to_python(error)
+    else:
+        lost = JavaExecutionError(type(error).__name__, str(error))
+    lost.__cause__ = error
+    lost.add_note(LOST_NOTE)
+    run.cancel()
+    run.engine_ended(lost)
 
 
 class PumpedBridge:
@@ -387,6 +451,13 @@ class PumpedBridge:
             raise
         pump.handle(lines)
         return done
+
+    def _lose_runs(self, pump: LoopPump, error: Exception) -> None:
+        """End every run of ``pump`` with ``error`` (see ``LoopPump._lost``); from any thread."""
+        mine = pump.reply
+        for run_key, run in list(self.runs.items()):
+            if run.reply == mine and self.runs.pop(run_key, None) is not None:
+                run.on_loop(_end_lost, run, error)
 
     def _dispatch(self, pump: LoopPump, text: str) -> None:
         """Act on request lines; on the loop's thread, or on a worker thread that just answered."""

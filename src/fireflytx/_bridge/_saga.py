@@ -18,7 +18,7 @@ from jpype import JClass
 from .._saga._definition import SagaSpec, StepSpec
 from .._saga._run import SagaRun
 from ..config import CompensationPolicy
-from ..errors import DefinitionError
+from ..errors import DefinitionError, FireflyTxError
 from ._errors import map_java_errors, to_python
 from ._facade import facade
 from ._protocol import JavaObject
@@ -113,4 +113,6 @@ class SagaBridge(PumpedBridge):
 
     def error_of(self, run: SagaRun, error: Any) -> BaseException | None:
         """The fireflytx error for what the engine's run ended with (None: it ended normally)."""
-        return None if error is None else to_python(error)
+        if error is None or isinstance(error, FireflyTxError):  # fireflytx's own: see _pump._lost
+            return error
+        return to_python(error)
