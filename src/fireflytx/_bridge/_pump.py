@@ -46,7 +46,7 @@ from typing import Any
 from jpype import JException, JImplements, JOverride
 
 from .._core._attempt import safe_text
-from ..errors import FireflyTxError, JavaExecutionError
+from ..errors import JavaExecutionError
 from ._errors import to_python
 
 _run_keys = itertools.count(1)
@@ -291,16 +291,18 @@ class LoopPump:
         The call carried answers, or run starts, and the engine may have taken some of them, all or
         none: what it holds of this loop's runs is unknown, and a run still waiting for a request
         might wait forever. Each run ends with the Java error (``JavaExecutionError``), its steps
-        still running are cancelled, and the runs after these start afresh. Answers that arrive
-        later for the ended runs are refused by the engine's side as for any unknown run.
+        still running are cancelled, and the runs after these start afresh. Requests the engine
+        still sends for the ended runs are failed as for any run fireflytx does not know
+        (``_dispatch``), so its side winds down too.
         """
         self._succeeded.clear()
         self._starts.clear()
+        described = _described(error)
         _log.error(
             "a call into the Java engine failed (%s: %s); every run on this event loop ends with this error",
-            type(error).__name__, error,
+            described[0], described[1],
         )
-        self._bridge._lose_runs(self, error)
+        self._bridge._lose_runs(self, error, described)
 
     def wake(self) -> None:
         """Drain soon, on this pump's loop; from any thread."""
@@ -346,14 +348,20 @@ LOST_NOTE = (
 )
 
 
-def _end_lost(run: Any, error: Exception) -> None:
+def _described(error: Exception) -> tuple[str, str, str]:
+    """``error``'s Java class, message and stack, read once: asking a failing JVM may fail again."""
+    if isinstance(error, JException):
+        try:
+            known = to_python(error)
+        except Exception:  # noqa: BLE001 - the JVM cannot even describe it
+            return type(error).__name__, str(error), ""
+        return known.java_class, known.java_message, known.java_stacktrace
+    return type(error).__name__, str(error), ""
+
+
+def _end_lost(run: Any, error: Exception, described: tuple[str, str, str]) -> None:
     """End ``run`` with ``error`` as its engine's error (on its loop), its running steps cancelled."""
-    if isinstance(error, FireflyTxError):
-        lost: BaseException = error
-    elif isinstance(error, JException):
-        lost = to_python(error)
-    else:
-        lost = JavaExecutionError(type(error).__name__, str(error))
+    lost = JavaExecutionError(*described)
     lost.__cause__ = error
     lost.add_note(LOST_NOTE)
     run.cancel()
@@ -452,12 +460,12 @@ class PumpedBridge:
         pump.handle(lines)
         return done
 
-    def _lose_runs(self, pump: LoopPump, error: Exception) -> None:
+    def _lose_runs(self, pump: LoopPump, error: Exception, described: tuple[str, str, str]) -> None:
         """End every run of ``pump`` with ``error`` (see ``LoopPump._lost``); from any thread."""
         mine = pump.reply
         for run_key, run in list(self.runs.items()):
             if run.reply == mine and self.runs.pop(run_key, None) is not None:
-                run.on_loop(_end_lost, run, error)
+                run.on_loop(_end_lost, run, error, described)
 
     def _dispatch(self, pump: LoopPump, text: str) -> None:
         """Act on request lines; on the loop's thread, or on a worker thread that just answered."""

@@ -22,6 +22,7 @@ from .._core._attempt import Attempt
 from .._core._maker import positional_maker
 from .._core._records import Clock
 from .._core._run import RunBase, RunStart
+from .._signature import BARE
 from .._values import convert_to
 from ..listeners import Phase, TransactionKind
 from ._context import SagaContext
@@ -88,8 +89,11 @@ class SagaRun(RunBase):
             # frame of ours between: two Python calls fewer per attempt than through _call_step.
             call: Callable[[], Any] | None = None
             if step.child is None:
-                value = self.converted_inputs.get(step.step_id, self.tx_input)
-                call = step.params.bound(self.instance, step.method_name, value)
+                params = step.params
+                value = None
+                if params.shape != BARE:  # a dictionary lookup fewer for the commonest steps
+                    value = self.converted_inputs.get(step.step_id, self.tx_input)
+                call = params.bound(self.instance, step.method_name, value)
             attempt = self.new_attempt(
                 Phase.STEP, step.step_id, number, call or partial(self._call_step, step), step.is_async,
                 step.timeout_ms, number > step.retry, self._step_done, key,
