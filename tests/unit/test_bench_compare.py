@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,13 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def compare() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_compare", ROOT / "benchmarks" / "compare.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_compare"] = module  # dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
+def compare(bench_module: Callable[[str], ModuleType]) -> ModuleType:
+    return bench_module("compare")
 
 
 def _round(compare: ModuleType, role: str, number: int, rates: dict[str, Any]) -> Any:

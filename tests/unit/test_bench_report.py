@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def report() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_report", ROOT / "benchmarks" / "_report.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_report"] = module  # dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
+def report(bench_module: Callable[[str], ModuleType]) -> ModuleType:
+    return bench_module("_report")
 
 
 def _rate(system: str, name: str, sagas_per_s: float) -> dict[str, Any]:

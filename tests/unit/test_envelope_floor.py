@@ -6,10 +6,8 @@ schema and the model, with its own event id, and a run's sequence must count fro
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import jsonschema
@@ -17,18 +15,10 @@ import pytest
 
 from fireflytx.events import EventEnvelope, envelope_schema
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def floor() -> ModuleType:
-    path = ROOT / "benchmarks" / "_envelope_floor.py"
-    spec = importlib.util.spec_from_file_location("bench_envelope_floor", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def floor(bench_module: Callable[[str], ModuleType]) -> ModuleType:
+    return bench_module("_envelope_floor")
 
 
 def test_every_envelope_fits_the_schema_and_the_model(floor: ModuleType) -> None:
