@@ -662,13 +662,6 @@ def _split_per_step(rows: list[dict[str, Any]]) -> dict[str, float] | None:
 
 
 def _split_table(rows: list[dict[str, Any]]) -> list[str]:
-    floors = {
-        "split-chain-1-async": "chain-1-async",
-        "split-chain-50-async": "chain-50-async",
-        "split-diamond-c1": "diamond-c1",
-        "split-diamond-failing-c1": "diamond-failing-c1",
-        "split-tcc-confirmed-c1": "tcc-confirmed-c1",
-    }
     out = [
         "| shape | µs/saga | inside Java calls | calls | JPype's share | engine's share | "
         "Python and the loop | asyncio floor µs/saga |",
@@ -682,10 +675,11 @@ def _split_table(rows: list[dict[str, Any]]) -> list[str]:
             out.append(f"| {row['name']} | {failed} | | | | | | |")
             continue
         parts = _split_parts(row)
-        floor = _find(rows, "asyncio-floor", floors.get(row["name"], ""))
+        shape = row["name"].removeprefix("split-")  # the chain or throughput case of the same shape
+        floor = _find(rows, "asyncio-floor", shape)
         floor_us = "—" if _failed(floor) else f"{1e6 / floor['sagas_per_s']:.1f}"  # type: ignore[index]
         out.append(
-            f"| {row['name'].removeprefix('split-')} | {parts['us']:.1f} | {parts['java']:.1f} | "
+            f"| {shape} | {parts['us']:.1f} | {parts['java']:.1f} | "
             f"{row['calls_per_saga']:.1f} | {parts['jpype']:.1f} | {parts['engine']:.1f} | "
             f"{parts['python']:.1f} | {floor_us} |"
         )
