@@ -46,7 +46,7 @@ from typing import Any
 from jpype import JException, JImplements, JOverride
 
 from .._core._attempt import safe_text
-from ..errors import JavaExecutionError
+from ..errors import FireflyTxError, JavaExecutionError
 from ._errors import to_python
 
 _run_keys = itertools.count(1)
@@ -466,6 +466,20 @@ class PumpedBridge:
         for run_key, run in list(self.runs.items()):
             if run.reply == mine and self.runs.pop(run_key, None) is not None:
                 run.on_loop(_end_lost, run, error, described)
+
+    def error_of(self, run: Any, error: Any) -> BaseException | None:
+        """The fireflytx error for what the engine's run ended with (None: it ended as recorded).
+
+        ``error`` is the engine's Java exception, or the fireflytx error a run was ended with when
+        its loop's call into Java failed (``_lost``), which stands as it is.
+        """
+        if error is None or isinstance(error, FireflyTxError):
+            return error
+        return self._java_error(run, error)
+
+    def _java_error(self, run: Any, error: Any) -> BaseException | None:
+        """What the engine's own exception means for ``run``: by default, the error it names."""
+        return to_python(error)
 
     def _dispatch(self, pump: LoopPump, text: str) -> None:
         """Act on request lines; on the loop's thread, or on a worker thread that just answered."""

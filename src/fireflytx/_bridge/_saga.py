@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any
 
 from jpype import JClass
 
 from .._saga._definition import SagaSpec, StepSpec
 from .._saga._run import SagaRun
 from ..config import CompensationPolicy
-from ..errors import DefinitionError, FireflyTxError
-from ._errors import map_java_errors, to_python
+from ..errors import DefinitionError
+from ._errors import map_java_errors
 from ._facade import facade
 from ._protocol import JavaObject
 from ._pump import PumpedBridge, Starts
@@ -110,9 +109,3 @@ class SagaBridge(PumpedBridge):
             run.start_step(step, key)
         else:
             run.start_compensation(step, key)
-
-    def error_of(self, run: SagaRun, error: Any) -> BaseException | None:
-        """The fireflytx error for what the engine's run ended with (None: it ended normally)."""
-        if error is None or isinstance(error, FireflyTxError):  # fireflytx's own: see _pump._lost
-            return error
-        return to_python(error)

@@ -26,7 +26,6 @@ from fireflytx._bridge._protocol import JavaObject
 from fireflytx._bridge._pump import PumpedBridge, Starts
 from fireflytx._tcc._definition import CANCEL, CONFIRM, TRY, ParticipantSpec, TccSpec
 from fireflytx._tcc._run import TccRun
-from fireflytx.errors import FireflyTxError
 from fireflytx.listeners import Decision
 
 _ids = itertools.count(1)
@@ -108,10 +107,7 @@ class TccBridge(PumpedBridge):
     def _request(self, run: TccRun, kind: str, unit: str, key: str) -> None:
         run.start_phase(run.units_by_key[unit], _PHASES[kind], key)
 
-    def error_of(self, run: TccRun, error: Any) -> BaseException | None:
-        """The fireflytx error for what the engine's run ended with (None: it ended as recorded)."""
-        if error is None or isinstance(error, FireflyTxError):  # fireflytx's own: see _pump._lost
-            return error
+    def _java_error(self, run: TccRun, error: Any) -> BaseException | None:
         if run.decision is Decision.CANCEL and isinstance(error, self._j.UnsupportedOperationException):
             # The engine's cancel phase throws this whenever two or more participants were tried;
             # fireflytx had already cancelled them all, so the run ended as recorded.
