@@ -112,21 +112,25 @@ class TccRun(RunBase):
 
     def _phase_call(self, part: _Participant, phase: PhaseSpec) -> Callable[[], Any]:
         """What an attempt of ``phase`` calls: its method bound, unless its value needs converting."""
-        call = None
-        if phase.phase == TRY:
-            value = self.converted_inputs.get(part.spec.participant_id, self.tx_input)
-            call = phase.params.bound(part.instance, phase.method_name, value)
-        elif part.try_result is None or not phase.params.converted:
-            call = phase.params.bound(part.instance, phase.method_name, part.try_result)
+        value, converts = self._phase_value(part, phase)
+        call = None if converts else phase.params.bound(part.instance, phase.method_name, value)
         return call or partial(self._call, part, phase)
 
-    def _call(self, part: _Participant, phase: PhaseSpec) -> Any:
+    def _phase_value(self, part: _Participant, phase: PhaseSpec) -> tuple[Any, bool]:
+        """The value ``phase``'s method receives, and whether it is converted before each call.
+
+        A try gets the input (converted once, when the run started); a confirm or cancel gets the
+        try's result, converted when its method asks for a model and there is one.
+        """
         if phase.phase == TRY:
-            value = self.converted_inputs.get(part.spec.participant_id, self.tx_input)
-        else:
-            value = part.try_result
-            if value is not None and phase.params.converted:
-                value = convert_to(phase.params.value_annotation, value)
+            return self.converted_inputs.get(part.spec.participant_id, self.tx_input), False
+        value = part.try_result
+        return value, value is not None and phase.params.converted
+
+    def _call(self, part: _Participant, phase: PhaseSpec) -> Any:
+        value, converts = self._phase_value(part, phase)
+        if converts:
+            value = convert_to(phase.params.value_annotation, value)
         return phase.params.call(getattr(part.instance, phase.method_name), value, self.context, {})
 
     def _confirm_done(self, attempt: Attempt) -> None:
